@@ -1,0 +1,468 @@
+"""The field catalogue: the single source of truth for every template column.
+
+Everything else is derived from this module: the template's columns, dropdowns and help,
+the reader's column mapping, the pandera schema, the payload builder, the `Fields` sheet
+and the README's field reference. If a column name, an allowed value or a limit is written
+anywhere else in the tool, that other place is wrong.
+
+Keys are the API's own JSON paths (`source_endpoint.db_port`), typos included
+(`customize_sutnet_id`). Two columns do not map one-to-one onto a JSON key: `tags`
+(one cell of `key=value;key=value` pairs -> an array of ResourceTag) and
+`enterprise_project_id` (-> `sys_tags` with key `_sys_enterprise_project_id`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+#: Bumped whenever a column, an allowed value or a rule changes, so that a workbook made
+#: from an older template gets a `stale_template` warning.
+TEMPLATE_VERSION = "2026.11.1"
+
+#: Huawei's international API page: "You can call a maximum of 10 APIs in batches".
+#: The OTC page states no limit; 10 is safe on both clouds.
+MAX_JOBS_PER_REQUEST = 10
+
+#: The only key the API accepts in `sys_tags`.
+ENTERPRISE_PROJECT_TAG_KEY = "_sys_enterprise_project_id"
+
+#: Tag limits (Table 6 and the `tags` row of Table 4).
+MAX_TAGS = 20
+TAG_KEY_MAX = 36
+TAG_VALUE_MAX = 43
+TAG_TEXT_RE = re.compile(r"^[\w-]*$")  # letters (the SDK allows Chinese too), digits, _ and -
+
+#: Task name: 4-50 letters/digits/-/_; the SDK and the OTC manual add "starts with a letter".
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+#: Description: characters the API refuses.
+DESCRIPTION_FORBIDDEN = "!<>'&\"\\"
+
+#: A password-like cell may hold `env:NAME` instead of the secret itself; it is resolved at
+#: send time and is not itself a secret.
+ENV_REFERENCE_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+class Kind(StrEnum):
+    """How a cell is parsed and how its value goes on the wire."""
+
+    TEXT = "text"
+    ENUM = "enum"
+    BOOLEAN = "boolean"
+    INTEGER = "integer"
+    #: An integer range in the workbook, a JSON string on the wire (`expired_days`).
+    INTEGER_STRING = "integer_string"
+    UUID = "uuid"
+    IP = "ip"
+    BASE64 = "base64"
+    TAGS = "tags"
+    ENTERPRISE_PROJECT = "enterprise_project"
+
+
+class Group(StrEnum):
+    """Column groups of the template, in the order they appear."""
+
+    TASK = "task"
+    NETWORK = "network"
+    SOURCE = "source"
+    TARGET = "target"
+    TAGS = "tags"
+
+
+GROUP_LABELS: dict[Group, dict[str, str]] = {
+    Group.TASK: {"en-us": "Task", "zh-cn": "任务"},
+    Group.NETWORK: {"en-us": "Network", "zh-cn": "网络"},
+    Group.SOURCE: {"en-us": "Source database", "zh-cn": "源数据库"},
+    Group.TARGET: {"en-us": "Destination database", "zh-cn": "目标数据库"},
+    Group.TAGS: {"en-us": "Tags and enterprise project", "zh-cn": "标签与企业项目"},
+}
+
+GROUP_HELP: dict[Group, str] = {
+    Group.TASK: "What the task is: its unique name, scenario, engine, direction, mode and options.",
+    Group.NETWORK: "How the DRS instance reaches the databases: network type, EIP, subnet, flavor and AZs.",
+    Group.SOURCE: "Where data comes from: the source database's type, instance, address and credentials.",
+    Group.TARGET: "Where data goes: the destination database's type, instance, address and credentials.",
+    Group.TAGS: "Bookkeeping: resource tags and the enterprise project the task is billed to.",
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One template column and everything the tool knows about it."""
+
+    key: str
+    label: str
+    label_zh: str
+    group: Group
+    kind: Kind
+    help: str
+    help_zh: str
+    mandatory: bool = False
+    #: Value used when the cell is blank (and a `default_applied` warning is given).
+    default: str | None = None
+    allowed: tuple[str, ...] = ()
+    min_length: int | None = None
+    max_length: int | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+    #: Passwords and keys: never printed, logged or written back.
+    secret: bool = False
+    #: Pre-format the column as Text so Excel does not turn IDs into numbers or dates.
+    text_format: bool = False
+    #: Free-text rule shown on the Fields sheet (cross-field conditions live in RULES).
+    rule: str = ""
+
+    @property
+    def endpoint(self) -> str | None:
+        """`source_endpoint` / `target_endpoint` for endpoint columns, else None."""
+        head, _, _ = self.key.partition(".")
+        return head if head in ENDPOINTS else None
+
+    @property
+    def attribute(self) -> str:
+        """The JSON key inside its object (`db_port` for `source_endpoint.db_port`)."""
+        return self.key.rpartition(".")[2]
+
+    def label_for(self, language: str) -> str:
+        return self.label_zh if language == "zh-cn" else self.label
+
+    def help_for(self, language: str) -> str:
+        return self.help_zh if language == "zh-cn" else self.help
+
+
+ENDPOINTS = ("source_endpoint", "target_endpoint")
+
+DB_USE_TYPES = ("migration", "sync", "cloudDataGuard")
+ENGINE_TYPES = ("mysql", "mongodb", "cloudDataGuard-mysql", "mysql-to-taurus", "postgresql")
+JOB_DIRECTIONS = ("up", "down", "non-dbs")
+NET_TYPES = ("vpn", "vpc", "eip")
+NODE_TYPES = ("high",)
+TASK_TYPES = ("FULL_TRANS", "FULL_INCR_TRANS", "INCR_TRANS")
+DB_TYPES = ("mysql", "mongodb", "taurus", "postgresql")
+CLUSTER_MODES = ("Sharding4.0+",)
+BOOLEAN_VALUES = ("true", "false")
+
+#: Which scenarios each engine serves (Table 4, engine_type).
+ENGINE_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "mysql": ("migration", "sync"),
+    "mongodb": ("migration",),
+    "cloudDataGuard-mysql": ("cloudDataGuard",),
+    "mysql-to-taurus": ("sync",),
+    "postgresql": ("sync",),
+}
+
+#: (source db_type, destination db_type) of each engine (Table 4 engine_type descriptions;
+#: DDS and GaussDB(for MySQL) are `mongodb` and `taurus` on the wire).
+ENGINE_DB_TYPES: dict[str, tuple[str, str]] = {
+    "mysql": ("mysql", "mysql"),
+    "mongodb": ("mongodb", "mongodb"),
+    "cloudDataGuard-mysql": ("mysql", "mysql"),
+    "mysql-to-taurus": ("mysql", "taurus"),
+    "postgresql": ("postgresql", "postgresql"),
+}
+
+#: Engines whose tasks may pin master_az / slave_az ("MySQL are supported").
+AZ_ENGINES = ("mysql", "cloudDataGuard-mysql", "mysql-to-taurus")
+
+#: The only task mode of single-active DR.
+SINGLE_ACTIVE_DR_TASK_TYPE = "FULL_INCR_TRANS"
+
+
+def _task_fields() -> list[Field]:
+    return [
+        Field(
+            "name", "Task name", "任务名称", Group.TASK, Kind.TEXT, mandatory=True,
+            min_length=4, max_length=50, text_format=True,
+            help="Unique task name, 4-50 characters: letters, digits, - and _, starting with a letter. "
+                 "Names are case-insensitive and must be unique in the workbook and on the server.",
+            help_zh="唯一的任务名称，4-50个字符，只能包含字母、数字、中划线和下划线，且以字母开头。"
+                    "名称不区分大小写，在工作簿和服务端都必须唯一。",
+            rule="4-50 chars; ^[A-Za-z][A-Za-z0-9_-]*$; unique case-insensitively",
+        ),
+        Field(
+            "db_use_type", "Scenario", "场景", Group.TASK, Kind.ENUM, mandatory=True, allowed=DB_USE_TYPES,
+            help="migration = real-time migration, sync = real-time synchronization, "
+                 "cloudDataGuard = real-time disaster recovery.",
+            help_zh="migration：实时迁移；sync：实时同步；cloudDataGuard：实时灾备。",
+        ),
+        Field(
+            "engine_type", "Engine", "引擎类型", Group.TASK, Kind.ENUM, mandatory=True, allowed=ENGINE_TYPES,
+            help="mysql (MySQL to MySQL, migration or sync), mongodb (MongoDB to DDS, migration), "
+                 "cloudDataGuard-mysql (MySQL DR), mysql-to-taurus (MySQL to GaussDB(for MySQL), sync), "
+                 "postgresql (PostgreSQL to PostgreSQL, sync).",
+            help_zh="mysql（MySQL到MySQL，迁移或同步）；mongodb（MongoDB到DDS，迁移）；cloudDataGuard-mysql"
+                    "（MySQL灾备）；mysql-to-taurus（MySQL到GaussDB(for MySQL)，同步）；postgresql（同步）。",
+        ),
+        Field(
+            "job_direction", "Direction", "任务方向", Group.TASK, Kind.ENUM, mandatory=True,
+            allowed=JOB_DIRECTIONS,
+            help="up = into the cloud (for DR: this cloud is the standby); down = out of the cloud "
+                 "(for DR: this cloud is the active one); non-dbs = self-built databases.",
+            help_zh="up：入云（灾备场景下本云为备）；down：出云（灾备场景下本云为主）；non-dbs：自建数据库。",
+        ),
+        Field(
+            "task_type", "Task mode", "迁移模式", Group.TASK, Kind.ENUM, mandatory=True,
+            default="FULL_INCR_TRANS", allowed=TASK_TYPES,
+            help="FULL_TRANS = full, FULL_INCR_TRANS = full + incremental (default when blank), "
+                 "INCR_TRANS = incremental. Single-active DR allows only FULL_INCR_TRANS.",
+            help_zh="FULL_TRANS：全量；FULL_INCR_TRANS：全量+增量（留空时的默认值）；INCR_TRANS：增量。"
+                    "单主灾备只支持FULL_INCR_TRANS。",
+        ),
+        Field(
+            "multi_write", "Dual-active DR", "双主灾备", Group.TASK, Kind.BOOLEAN, allowed=BOOLEAN_VALUES,
+            help="Mandatory for disaster recovery: true for dual-active DR, false for single-active. "
+                 "Optional otherwise (the API's default is false).",
+            help_zh="灾备场景必填：双主灾备为true，单主灾备为false。其他场景可不填（默认false）。",
+        ),
+        Field(
+            "is_target_readonly", "Destination read-only", "目标库只读", Group.TASK, Kind.BOOLEAN,
+            allowed=BOOLEAN_VALUES,
+            help="Whether the destination becomes read-only. Only for a MySQL destination with direction up; "
+                 "must be true for DR when this cloud is the standby. The API's default is true.",
+            help_zh="目标库是否设为只读。仅适用于目标为MySQL且方向为up的任务；灾备场景本云为备时必须为true。"
+                    "默认true。",
+        ),
+        Field(
+            "expired_days", "Auto-stop after (days)", "异常自动结束天数", Group.TASK, Kind.INTEGER_STRING,
+            minimum=14, maximum=100,
+            help="Days a task may stay abnormal before it is stopped automatically: 14-100 "
+                 "(the API's default is 14).",
+            help_zh="任务处于异常状态多少天后自动结束，取值14-100，默认14。",
+        ),
+        Field(
+            "description", "Description", "任务描述", Group.TASK, Kind.TEXT, max_length=256,
+            help="Free text up to 256 characters, without any of ! < > ' & \" \\",
+            help_zh="最多256个字符，不能包含 ! < > ' & \" \\ 这些字符。",
+            rule="<= 256 chars; none of !<>'&\"\\",
+        ),
+    ]
+
+
+def _network_fields() -> list[Field]:
+    return [
+        Field(
+            "net_type", "Network type", "网络类型", Group.NETWORK, Kind.ENUM, mandatory=True,
+            allowed=NET_TYPES,
+            help="vpn, vpc or eip. eip needs 'Bind EIP' = true; vpc is not allowed for disaster recovery.",
+            help_zh="vpn、vpc或eip。eip需要“绑定EIP”为true；灾备场景不能选vpc。",
+        ),
+        Field(
+            "bind_eip", "Bind EIP", "绑定EIP", Group.NETWORK, Kind.BOOLEAN, allowed=BOOLEAN_VALUES,
+            help="Whether to bind an EIP to the DRS instance. Must be true when the network type is eip.",
+            help_zh="是否绑定弹性公网IP。网络类型为eip时必须为true。",
+        ),
+        Field(
+            "customize_sutnet_id", "DRS subnet ID", "DRS实例子网ID", Group.NETWORK, Kind.UUID, mandatory=True,
+            text_format=True,
+            help="UUID of the subnet the DRS instance is placed in: the network ID of a subnet in the "
+                 "destination database's VPC. (The API spells this field 'sutnet'.)",
+            help_zh="DRS实例所在子网的ID（UUID格式），即目标库所在VPC中子网的网络ID。",
+            rule="UUID",
+        ),
+        Field(
+            "node_type", "Flavor", "规格类型", Group.NETWORK, Kind.ENUM, mandatory=True, allowed=NODE_TYPES,
+            help="The DRS instance flavor. The API page allows only 'high'.",
+            help_zh="DRS实例规格，接口只支持high。",
+        ),
+        Field(
+            "node_num", "Nodes / shards", "节点数", Group.NETWORK, Kind.INTEGER, minimum=1, maximum=32,
+            help="Number of nodes, 1-32. For MongoDB it is the number of source shards and is mandatory "
+                 "when the source is a cluster.",
+            help_zh="节点数，1-32。MongoDB表示源库分片个数，源库为集群时必填。",
+        ),
+        Field(
+            "master_az", "Primary task AZ", "主任务可用区", Group.NETWORK, Kind.TEXT, text_format=True,
+            help="AZ of the primary task. MySQL engines only; takes effect only together with the "
+                 "standby task AZ.",
+            help_zh="主任务所在可用区。仅MySQL引擎支持；需与备任务可用区同时填写才生效。",
+        ),
+        Field(
+            "slave_az", "Standby task AZ", "备任务可用区", Group.NETWORK, Kind.TEXT, text_format=True,
+            help="AZ of the standby task. MySQL engines only; takes effect only together with the "
+                 "primary task AZ.",
+            help_zh="备任务所在可用区。仅MySQL引擎支持；需与主任务可用区同时填写才生效。",
+        ),
+    ]
+
+
+_ENDPOINT_SPECS: list[dict] = [
+    dict(attribute="db_type", label="DB type", label_zh="数据库类型", kind=Kind.ENUM, allowed=DB_TYPES,
+         help="mysql, mongodb, taurus (GaussDB(for MySQL)) or postgresql; must fit the engine.",
+         help_zh="mysql、mongodb、taurus（GaussDB(for MySQL)）或postgresql，须与引擎类型匹配。"),
+    dict(attribute="region", label="Region", label_zh="区域", kind=Kind.TEXT, text_format=True,
+         help="Region of a cloud instance (e.g. eu-de). Mandatory on the cloud side: the destination "
+              "for direction up, the source for direction down.",
+         help_zh="云实例所在区域（如eu-de）。云上一侧必填：方向为up时填目标库，方向为down时填源库。"),
+    dict(attribute="inst_id", label="Instance ID", label_zh="实例ID", kind=Kind.TEXT, text_format=True,
+         help="ID of the RDS / GaussDB / DDS instance. Mandatory on the cloud side, like Region.",
+         help_zh="RDS/GaussDB/DDS实例ID。与区域一样，云上一侧必填。"),
+    dict(attribute="inst_name", label="Instance name", label_zh="实例名称", kind=Kind.TEXT,
+         help="Name of the RDS or GaussDB(for MySQL) instance.",
+         help_zh="RDS或GaussDB(for MySQL)实例名称。"),
+    dict(attribute="project_id", label="Instance project ID", label_zh="实例项目ID", kind=Kind.TEXT,
+         text_format=True, help="Project ID of the RDS or GaussDB(for MySQL) instance.",
+         help_zh="RDS或GaussDB(for MySQL)实例所属项目ID。"),
+    dict(attribute="az_code", label="AZ code", label_zh="可用区编码", kind=Kind.TEXT, text_format=True,
+         help="azCode of the AZ where the database runs.", help_zh="数据库所在可用区的azCode。"),
+    dict(attribute="vpc_id", label="VPC ID", label_zh="VPC ID", kind=Kind.TEXT, text_format=True,
+         help="ID of the VPC the database is in.", help_zh="数据库所在VPC的ID。"),
+    dict(attribute="subnet_id", label="Subnet ID", label_zh="子网ID", kind=Kind.TEXT, text_format=True,
+         help="ID of the subnet the database is in.", help_zh="数据库所在子网的ID。"),
+    dict(attribute="security_group_id", label="Security group ID", label_zh="安全组ID", kind=Kind.TEXT,
+         text_format=True, help="ID of the security group of the database.", help_zh="数据库所属安全组的ID。"),
+    dict(attribute="ip", label="IP address", label_zh="IP地址", kind=Kind.IP, text_format=True,
+         help="IP address of the database (IPv4 or IPv6).", help_zh="数据库IP地址（IPv4或IPv6）。",
+         rule="IPv4 or IPv6 address"),
+    dict(attribute="db_port", label="Port", label_zh="端口", kind=Kind.INTEGER, minimum=1, maximum=65535,
+         help="Database port, a whole number from 1 to 65535.", help_zh="数据库端口，1-65535的整数。"),
+    dict(attribute="db_user", label="User", label_zh="用户名", kind=Kind.TEXT, text_format=True,
+         help="Database user.", help_zh="数据库用户名。"),
+    dict(attribute="db_password", label="Password", label_zh="密码", kind=Kind.TEXT, secret=True,
+         text_format=True,
+         help="Database password, or env:NAME to read it from environment variable NAME when sending. "
+              "Never written back: results show ******.",
+         help_zh="数据库密码，或写env:变量名，在提交时从环境变量读取。结果中不会回写密码（显示******）。"),
+    dict(attribute="mongo_ha_mode", label="MongoDB HA mode", label_zh="MongoDB高可用模式", kind=Kind.TEXT,
+         help="MongoDB HA mode.", help_zh="MongoDB高可用模式。"),
+    dict(attribute="cluster_mode", label="MongoDB cluster mode", label_zh="MongoDB集群模式", kind=Kind.ENUM,
+         allowed=CLUSTER_MODES,
+         help="MongoDB only: Sharding4.0+ for a MongoDB 4.0+ cluster whose shard IPs cannot be obtained. "
+              "A MongoDB source with a cluster mode is a cluster and needs 'Nodes / shards'.",
+         help_zh="仅MongoDB：4.0及以上集群无法获取分片IP时选Sharding4.0+。源库填写集群模式即视为集群，"
+                 "须填写节点数。"),
+    dict(attribute="ssl_link", label="SSL", label_zh="SSL连接", kind=Kind.BOOLEAN, allowed=BOOLEAN_VALUES,
+         help="Whether the connection uses SSL. On the source, SSL needs the certificate checksum.",
+         help_zh="是否启用SSL。源库启用SSL时须填写证书校验值。"),
+    dict(attribute="ssl_cert_name", label="SSL certificate name", label_zh="SSL证书名称", kind=Kind.TEXT,
+         help="File name of the SSL certificate (.p12 when it has a password).",
+         help_zh="SSL证书文件名（有证书密码时为.p12）。"),
+    dict(attribute="ssl_cert_check_sum", label="SSL certificate checksum", label_zh="SSL证书校验值",
+         kind=Kind.TEXT, text_format=True,
+         help="Checksum of the SSL certificate, checked by the service; mandatory for SSL to the source.",
+         help_zh="SSL证书的校验值，用于后台校验；源库启用SSL时必填。"),
+    dict(attribute="ssl_cert_key", label="SSL certificate (Base64)", label_zh="SSL证书内容（Base64）",
+         kind=Kind.BASE64, secret=True, text_format=True,
+         help="Certificate content encoded in Base64, or env:NAME. Never written back.",
+         help_zh="Base64编码的证书内容，或env:变量名。结果中不会回写。", rule="valid Base64"),
+    dict(attribute="ssl_cert_password", label="SSL certificate password", label_zh="SSL证书密码",
+         kind=Kind.TEXT, secret=True, text_format=True,
+         help="Password of a .p12 certificate, or env:NAME. Never written back.",
+         help_zh=".p12证书的密码，或env:变量名。结果中不会回写。"),
+]
+
+
+def _endpoint_fields(endpoint: str) -> list[Field]:
+    group = Group.SOURCE if endpoint == "source_endpoint" else Group.TARGET
+    side_en = "Source" if group is Group.SOURCE else "Destination"
+    side_zh = "源库" if group is Group.SOURCE else "目标库"
+    fields = []
+    for spec in _ENDPOINT_SPECS:
+        spec = dict(spec)
+        attribute = spec.pop("attribute")
+        fields.append(
+            Field(
+                key=f"{endpoint}.{attribute}",
+                label=f"{side_en} {spec.pop('label')}",
+                label_zh=f"{side_zh}{spec.pop('label_zh')}",
+                group=group,
+                **spec,
+            )
+        )
+    return fields
+
+
+def _tag_fields() -> list[Field]:
+    return [
+        Field(
+            "tags", "Tags", "标签", Group.TAGS, Kind.TAGS,
+            help=f"Up to {MAX_TAGS} tags as key=value pairs separated by ';' (e.g. owner=dba-team;wave=3). "
+                 f"Keys up to {TAG_KEY_MAX} and values up to {TAG_VALUE_MAX} letters, digits, - and _; "
+                 "keys unique.",
+            help_zh=f"最多{MAX_TAGS}个标签，格式key=value，用;分隔（如owner=dba-team;wave=3）。键最长{TAG_KEY_MAX}、"
+                    f"值最长{TAG_VALUE_MAX}个字符，只能包含字母、数字、-和_，键不能重复。",
+            rule=f"<= {MAX_TAGS} key=value pairs; key <= {TAG_KEY_MAX}, value <= {TAG_VALUE_MAX}",
+        ),
+        Field(
+            "enterprise_project_id", "Enterprise project ID", "企业项目ID", Group.TAGS, Kind.ENTERPRISE_PROJECT,
+            text_format=True,
+            help="One enterprise project ID; sent as sys_tags _sys_enterprise_project_id. "
+                 "Blank = the default project.",
+            help_zh="一个企业项目ID，以sys_tags（_sys_enterprise_project_id）提交。留空为default。",
+            rule="one enterprise project at most",
+        ),
+    ]
+
+
+def _build_catalogue() -> tuple[Field, ...]:
+    return tuple(
+        _task_fields()
+        + _network_fields()
+        + _endpoint_fields("source_endpoint")
+        + _endpoint_fields("target_endpoint")
+        + _tag_fields()
+    )
+
+
+#: Every template column, in template order.
+CATALOGUE: tuple[Field, ...] = _build_catalogue()
+FIELDS: dict[str, Field] = {f.key: f for f in CATALOGUE}
+KEYS: tuple[str, ...] = tuple(FIELDS)
+SECRET_KEYS: frozenset[str] = frozenset(f.key for f in CATALOGUE if f.secret)
+MANDATORY_KEYS: tuple[str, ...] = tuple(f.key for f in CATALOGUE if f.mandatory)
+#: Columns without which a workbook cannot be used at all (a blank task_type has a default).
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.key for f in CATALOGUE if f.mandatory and f.default is None)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A documented cross-field or cross-row rule; schema.py implements each by its code."""
+
+    code: str
+    columns: tuple[str, ...]
+    text: str
+    severity: str = "error"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("cross_field.engine_scenario", ("engine_type", "db_use_type"),
+         "The engine must serve the scenario: " + "; ".join(
+             f"{e}: {'/'.join(s)}" for e, s in ENGINE_SCENARIOS.items())),
+    Rule("cross_field.engine_db_type",
+         ("source_endpoint.db_type", "target_endpoint.db_type"),
+         "Endpoint DB types must fit the engine: " + "; ".join(
+             f"{e}: {s}->{t}" for e, (s, t) in ENGINE_DB_TYPES.items())),
+    Rule("cross_field.eip_bind", ("bind_eip",), "Network type eip needs Bind EIP = true."),
+    Rule("cross_field.dr_no_vpc", ("net_type",), "Network type vpc is not allowed for disaster recovery."),
+    Rule("cross_field.dr_multi_write", ("multi_write",), "Disaster recovery needs Dual-active DR (true/false)."),
+    Rule("cross_field.single_active_task_type", ("task_type",),
+         f"Single-active DR (multi_write false) allows only {SINGLE_ACTIVE_DR_TASK_TYPE}."),
+    Rule("cross_field.cloud_side_instance",
+         ("target_endpoint.region", "target_endpoint.inst_id", "source_endpoint.region", "source_endpoint.inst_id"),
+         "Direction up needs the destination's region and instance ID; down needs the source's."),
+    Rule("cross_field.dr_standby_readonly", ("is_target_readonly",),
+         "DR with direction up (this cloud is the standby) needs Destination read-only = true."),
+    Rule("cross_field.readonly_scope", ("is_target_readonly",),
+         "Destination read-only applies only to a MySQL destination with direction up."),
+    Rule("cross_field.az_mysql_only", ("master_az", "slave_az"),
+         "Primary/standby task AZs are supported for MySQL engines only (" + ", ".join(AZ_ENGINES) + ")."),
+    Rule("cross_field.az_pair", ("master_az", "slave_az"),
+         "Primary and standby task AZs take effect only together.", severity="warning"),
+    Rule("cross_field.ssl_checksum", ("source_endpoint.ssl_cert_check_sum",),
+         "SSL to the source needs the certificate checksum."),
+    Rule("cross_field.ssl_password_p12",
+         ("source_endpoint.ssl_cert_name", "target_endpoint.ssl_cert_name"),
+         "An SSL certificate password goes with a .p12 certificate name."),
+    Rule("cross_field.cluster_mode_mongodb",
+         ("source_endpoint.cluster_mode", "target_endpoint.cluster_mode"),
+         "Cluster mode applies to MongoDB endpoints only."),
+    Rule("cross_field.mongodb_cluster_nodes", ("node_num",),
+         "A MongoDB cluster source (cluster mode set) needs Nodes / shards."),
+    Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive)."),
+)
+RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+def template_columns() -> tuple[Field, ...]:
+    """Columns in template order (a function so callers never mutate the catalogue)."""
+    return CATALOGUE

@@ -1,0 +1,53 @@
+"""Findings: typed records of what is wrong (or worth a look) in a workbook.
+
+Modelled on frictionless' errors: every finding has a stable `code` that tests, scripts and
+the README can rely on, the Excel row number, the column key and a human note. Codes never
+change meaning; wording may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # the row is INVALID and is not sent
+    WARNING = "warning"  # reported, the row is still sent
+
+
+#: Stable finding codes and what they mean (cross-field codes are in fields.RULES).
+CODES: dict[str, str] = {
+    "missing": "A mandatory field is blank.",
+    "enum": "The value is not one of the allowed values.",
+    "type": "The value is not of the column's type (whole number, true/false).",
+    "range": "A number is outside its allowed range.",
+    "length": "A text is shorter or longer than allowed.",
+    "pattern": "A text has characters or a shape the API refuses.",
+    "uuid": "The value is not a UUID.",
+    "ip": "The value is not an IPv4 or IPv6 address.",
+    "base64": "The value is not valid Base64.",
+    "tags": "The tags cell is not a valid list of key=value pairs.",
+    "enterprise_project": "More than one enterprise project, or an invalid one.",
+    "duplicate_name": "Another row has the same task name (names are case-insensitive).",
+    "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
+    "unknown_column": "A column the template does not know; it is ignored.",
+    "stale_template": "The workbook was made from an older template version.",
+    "default_applied": "A blank field was filled with the API's default.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem, on one cell (or one row when `column` is None)."""
+
+    row: int | None  # Excel row number (1-based), None for workbook-level findings
+    column: str | None  # catalogue key, or the header of an unknown column
+    code: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["severity"] = str(self.severity)
+        return data

@@ -1,0 +1,43 @@
+"""Per-row results and how they map to the command's exit code (DESIGN.md's contract)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Result(StrEnum):
+    VALID = "VALID"
+    INVALID = "INVALID"
+    CREATED = "CREATED"
+    ALREADY_CREATED = "ALREADY_CREATED"
+    REJECTED = "REJECTED"
+    UNKNOWN = "UNKNOWN"
+    NOT_SENT = "NOT_SENT"
+    DRY_RUN = "DRY_RUN"
+    DELETED = "DELETED"
+    DELETE_FAILED = "DELETE_FAILED"
+
+
+class ExitCode:
+    OK = 0
+    SOME_FAILED = 1
+    UNUSABLE_INPUT = 2
+    INCOMPLETE = 3
+
+
+_INCOMPLETE = {Result.UNKNOWN, Result.NOT_SENT}
+_FAILED = {Result.INVALID, Result.REJECTED, Result.DELETE_FAILED}
+
+
+def exit_code_for(results: Iterable[Result | str]) -> int:
+    """Precedence: 3 (some row unknown / not sent) > 1 (some row invalid / rejected) > 0.
+
+    Exit code 2 (unusable input) never reaches here: it is raised before any row exists.
+    """
+    seen = {Result(r) for r in results}
+    if seen & _INCOMPLETE:
+        return ExitCode.INCOMPLETE
+    if seen & _FAILED:
+        return ExitCode.SOME_FAILED
+    return ExitCode.OK
