@@ -41,3 +41,18 @@ def exit_code_for(results: Iterable[Result | str]) -> int:
     if seen & _FAILED:
         return ExitCode.SOME_FAILED
     return ExitCode.OK
+
+
+#: Columns appended to every results workbook, in this order (DESIGN.md's contract);
+#: readers recognise them so a results workbook can be fed back to validate/submit/status.
+RESULT_COLUMNS: tuple[str, ...] = (
+    "result",
+    "task_id",
+    "child_ids",
+    "task_status",
+    "error_code",
+    "error_msg",
+    "source_row",
+    "submitted_at",
+    "request_id",
+)

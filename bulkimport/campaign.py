@@ -1,0 +1,67 @@
+"""Campaign facts: who ran what, against which endpoint, when, with which options.
+
+They travel from `submit` (and `status`, `rollback`) into the results workbook's
+`Summary` sheet as key/value rows, so that `bulkimport report RESULTS_WORKBOOK` can rebuild
+the sign-off report from the workbook alone.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bulkimport import __version__
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def operator_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+@dataclass
+class Campaign:
+    """Facts for the sign-off report. Never holds a secret."""
+
+    command: str = ""
+    input_file: str = ""
+    input_sha256: str = ""
+    template_version: str = ""
+    tool_version: str = __version__
+    endpoint: str = ""
+    region: str = ""
+    project_id: str = ""
+    operator: str = field(default_factory=operator_name)
+    started_at: str = field(default_factory=now_iso)
+    finished_at: str = ""
+    batch_size: str = ""
+    concurrency: str = ""
+    dry_run: str = ""
+    language: str = ""
+
+    def rows(self) -> list[list[str]]:
+        """Key/value rows for the Summary sheet."""
+        return [[k, str(v)] for k, v in asdict(self).items()]
+
+    @classmethod
+    def from_rows(cls, rows: list[list[object]]) -> Campaign:
+        """Inverse of `rows`, tolerant of extra rows (counts follow the facts on the sheet)."""
+        names = {f.name for f in fields(cls)}
+        values = {str(r[0]): "" if r[1] is None else str(r[1]) for r in rows if len(r) >= 2 and r[0] in names}
+        return cls(**values)
