@@ -1,0 +1,208 @@
+"""Typed rows -> CreateJobReq dicts, and chunking of jobs into batch requests.
+
+The wire format is derived from the field catalogue alone: a column's `Kind` decides its
+JSON type and its key decides where it goes (`source_endpoint.db_port` -> nested object).
+Only filled cells become keys, so the server applies its own documented defaults to the
+rest instead of ours.
+
+Secrets are handled in one place so that nothing else needs to know which keys are
+secret: `build_job` can mask them (for the ledger, the dry-run file and any display) or
+resolve `env:NAME` references (for the request actually sent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from bulkimport import fields
+from bulkimport.errors import InputError
+from bulkimport.fields import Kind
+
+#: What a secret that held a literal value looks like wherever it is shown or stored.
+MASK = "******"
+
+T = TypeVar("T")
+
+
+class Secrets(StrEnum):
+    """What to do with secret cells when building a job."""
+
+    #: Put the real value on the wire (env: references resolved) - only for sending.
+    RESOLVE = "resolve"
+    #: Replace literal secrets by MASK, keep env: references (they are not secrets).
+    MASK = "mask"
+
+
+class UnresolvedSecret(InputError):
+    """An `env:NAME` reference names an environment variable that is not set."""
+
+
+def is_env_reference(value: object) -> bool:
+    return isinstance(value, str) and fields.ENV_REFERENCE_RE.match(value) is not None
+
+
+def mask_secret(value: object) -> object:
+    """The displayable form of a secret cell: env: references stay, anything else is MASK."""
+    if value is None or value == "":
+        return value
+    return value if is_env_reference(value) else MASK
+
+
+def resolve_secret(value: str, env: Mapping[str, str], *, where: str = "") -> str:
+    """The real secret behind a cell: the cell itself, or the variable an env: reference names."""
+    match = fields.ENV_REFERENCE_RE.match(value)
+    if match is None:
+        return value
+    name = match.group(1)
+    try:
+        return env[name]
+    except KeyError:
+        prefix = f"{where}: " if where else ""
+        raise UnresolvedSecret(
+            f"{prefix}refers to environment variable {name}, which is not set"
+        ) from None
+
+
+def _integer(value: object, key: str) -> int:
+    # Typed rows already hold ints; an integral float (Excel's 3306.0) or a digit string is
+    # accepted defensively because sending 3306.0 would be a wire-type bug, not a user error.
+    if isinstance(value, bool):
+        raise TypeError(f"{key}: expected a whole number, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise TypeError(f"{key}: expected a whole number, got {value!r}")
+
+
+def _boolean(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in fields.BOOLEAN_VALUES:
+        return value.strip().lower() == "true"
+    raise TypeError(f"{key}: expected true or false, got {value!r}")
+
+
+def _tags(value: object, key: str) -> list[dict[str, str]]:
+    if isinstance(value, str):  # tolerate the cell text; the validator normally parsed it already
+        pairs = [p for p in (part.strip() for part in value.split(";")) if p]
+        value = [dict(zip(("key", "value"), p.split("=", 1), strict=False)) for p in pairs]
+    if not isinstance(value, Sequence):
+        raise TypeError(f"{key}: expected a list of key/value tags, got {value!r}")
+    tags = []
+    for tag in value:
+        if not isinstance(tag, Mapping) or "key" not in tag:
+            raise TypeError(f"{key}: expected a list of key/value tags, got {value!r}")
+        tags.append({"key": str(tag["key"]), "value": "" if tag.get("value") is None else str(tag["value"])})
+    return tags
+
+
+def wire_value(field: fields.Field, value: object) -> Any:
+    """The JSON value for one filled cell of `field`, in the API's declared type."""
+    kind = field.kind
+    if kind is Kind.INTEGER:
+        return _integer(value, field.key)
+    if kind is Kind.INTEGER_STRING:  # expired_days: a number in the workbook, a string on the wire
+        return str(_integer(value, field.key))
+    if kind is Kind.BOOLEAN:
+        return _boolean(value, field.key)
+    if kind is Kind.TAGS:
+        return _tags(value, field.key)
+    if kind is Kind.ENTERPRISE_PROJECT:
+        return [{"key": fields.ENTERPRISE_PROJECT_TAG_KEY, "value": str(value)}]
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # an ID Excel stored as a number; never "123.0"
+    return str(value)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value == "") or (
+        isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 0
+    )
+
+
+def build_job(
+    row: Mapping[str, object],
+    *,
+    secrets: Secrets = Secrets.MASK,
+    env: Mapping[str, str] | None = None,
+    where: str = "",
+) -> dict[str, Any]:
+    """One typed row -> one CreateJobReq dict.
+
+    Keys follow the catalogue's order; blank cells are left out; `source_endpoint` and
+    `target_endpoint` are always present because the API requires both objects.
+    With `Secrets.RESOLVE`, env: references are looked up in `env` (UnresolvedSecret when
+    missing); `where` (e.g. "row 7") prefixes that error so the operator can find the cell.
+    """
+    job: dict[str, Any] = {}
+    endpoints: dict[str, dict[str, Any]] = {name: {} for name in fields.ENDPOINTS}
+    for field in fields.CATALOGUE:
+        value = row.get(field.key)
+        if _blank(value):
+            continue
+        if field.secret:
+            if secrets is Secrets.MASK:
+                value = mask_secret(value)
+            else:
+                value = resolve_secret(str(value), env or {}, where=f"{where} {field.key}".strip())
+            wired: Any = str(value)
+        else:
+            wired = wire_value(field, value)
+        if field.kind is Kind.ENTERPRISE_PROJECT:
+            job["sys_tags"] = wired
+        elif field.endpoint is not None:
+            endpoints[field.endpoint][field.attribute] = wired
+        else:
+            job[field.key] = wired
+    job.update(endpoints)
+    return job
+
+
+def env_references(row: Mapping[str, object]) -> list[tuple[str, str]]:
+    """(column key, variable name) of every env: reference in the row's secret cells."""
+    refs = []
+    for key in sorted(fields.SECRET_KEYS):
+        value = row.get(key)
+        if isinstance(value, str):
+            match = fields.ENV_REFERENCE_RE.match(value)
+            if match:
+                refs.append((key, match.group(1)))
+    return refs
+
+
+def secret_values(job: Mapping[str, Any]) -> list[str]:
+    """The secret strings inside a resolved job, so callers can scrub them from server text."""
+    found = []
+    for key in fields.SECRET_KEYS:
+        head, _, attribute = key.partition(".")
+        holder = job.get(head) if attribute else job
+        value = holder.get(attribute or key) if isinstance(holder, Mapping) else None
+        if isinstance(value, str) and value and value != MASK and not is_env_reference(value):
+            found.append(value)
+    return found
+
+
+def check_batch_size(size: int) -> int:
+    """A batch size the API accepts: 1 to MAX_JOBS_PER_REQUEST (InputError otherwise)."""
+    if not 1 <= size <= fields.MAX_JOBS_PER_REQUEST:
+        raise InputError(f"batch size must be between 1 and {fields.MAX_JOBS_PER_REQUEST}, not {size}")
+    return size
+
+
+def chunk(items: Sequence[T], size: int = fields.MAX_JOBS_PER_REQUEST) -> Iterator[list[T]]:
+    """Consecutive chunks of at most `size` items, never more than the API's per-request limit."""
+    check_batch_size(size)
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
+
+
+def batch_body(jobs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The batch-creation request body for some jobs."""
+    if len(jobs) > fields.MAX_JOBS_PER_REQUEST:
+        raise ValueError(f"{len(jobs)} jobs in one request; the limit is {fields.MAX_JOBS_PER_REQUEST}")
+    return {"jobs": [dict(job) for job in jobs]}
