@@ -1,0 +1,545 @@
+"""Writes the Excel template (and workbooks in its layout) from the field catalogue.
+
+Nothing here names a column, an allowed value or a limit: every one of them comes from
+`bulkimport.fields`, so a catalogue change reaches the template by regenerating it
+(`bulkimport template` or `python -m bulkimport.template`).
+
+Layout of the workbook (readers rely on it; change it only together with `workbook.py`):
+
+* sheet ``Jobs`` (first, active): row 1 holds the column labels (mandatory columns end in
+  ``" *"`` and are bold), row 2 the catalogue keys (the API's JSON paths) that readers
+  match on, so operators may reorder columns. Data starts at row 3. Both header rows and
+  the first column are frozen; header cells are coloured by column group
+  (`fields.Group`). Columns with `Field.text_format` are formatted as Text (``@``).
+  Data validations (dropdown lists, whole-number ranges, text lengths, and an input
+  message on every column) cover rows 3 to `LAST_VALIDATED_ROW` (5002, i.e. 5000 tasks).
+* sheet ``Instructions``: the workflow in the template's language.
+* sheet ``Fields``: one row per catalogue field (key, label, group, mandatory, type,
+  allowed values, default, limits and rule, help), then the cross-field rules of
+  `fields.RULES` (code, columns, text, severity).
+* sheet ``_lists`` (hidden): the dropdown values, one column per enumerated or boolean
+  field, the field's key in row 1 and its allowed values from row 2 down. Dropdowns
+  reference these ranges because Excel breaks on inline lists over 255 characters.
+* sheet ``_meta`` (hidden): key/value rows, the key in column A and the value in column B,
+  all written as text:
+
+  ====  ======================  ==========================================
+  row   A (key)                 B (value)
+  ====  ======================  ==========================================
+  1     ``template_version``    `fields.TEMPLATE_VERSION`
+  2     ``language``            ``en-us`` or ``zh-cn``
+  3     ``catalogue_sha256``    `catalogue_hash()` (SHA-256 hex)
+  4     ``jobs_sheet``          ``Jobs``
+  5     ``label_row``           ``1``
+  6     ``key_row``             ``2``
+  7     ``first_data_row``      ``3``
+  8     ``last_validated_row``  ``5002``
+  9     ``generator``           ``bulkimport.template``
+  ====  ======================  ==========================================
+
+Output is deterministic: the same catalogue gives byte-identical files (fixed document
+dates and zip timestamps), so a regenerated template shows no spurious git change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from bulkimport import fields
+from bulkimport.errors import InputError
+from bulkimport.fields import Field, Group, Kind
+from bulkimport.outcomes import RESULT_COLUMNS
+
+LANGUAGES: tuple[str, ...] = ("en-us", "zh-cn")
+DEFAULT_LANGUAGE = "en-us"
+DEFAULT_PATH = Path("templates/drs-jobs-template.xlsx")
+
+JOBS_SHEET = "Jobs"
+INSTRUCTIONS_SHEET = "Instructions"
+FIELDS_SHEET = "Fields"
+LISTS_SHEET = "_lists"
+META_SHEET = "_meta"
+
+LABEL_ROW = 1
+KEY_ROW = 2
+FIRST_DATA_ROW = 3
+#: Validations reach this Excel row: 5000 tasks, far more than one campaign workbook holds.
+LAST_VALIDATED_ROW = 5002
+
+MANDATORY_SUFFIX = " *"
+
+#: Excel's limits on data-validation prompts; longer texts make Excel repair the file.
+PROMPT_TITLE_MAX = 32
+PROMPT_MESSAGE_MAX = 255
+
+#: Fixed document date so that regenerating the template gives the same bytes.
+_FIXED_CREATED = datetime(2026, 1, 1, 0, 0, 0)
+
+#: (label row fill, key row fill) per column group.
+_GROUP_COLOURS: dict[Group, tuple[str, str]] = {
+    Group.TASK: ("#BDD7EE", "#DDEBF7"),
+    Group.NETWORK: ("#C6E0B4", "#E2EFDA"),
+    Group.SOURCE: ("#F8CBAD", "#FCE4D6"),
+    Group.TARGET: ("#D9C3E9", "#EDE3F4"),
+    Group.TAGS: ("#D9D9D9", "#EDEDED"),
+}
+
+#: Words of the generated sheets, per language (the field texts come from the catalogue).
+_TEXT: dict[str, dict[str, str]] = {
+    "en-us": {
+        "fields_title": "Field reference (generated from the catalogue, template version {version})",
+        "rules_title": "Cross-field and cross-row rules",
+        "h_key": "Key (row 2)",
+        "h_label": "Label (row 1)",
+        "h_group": "Group",
+        "h_mandatory": "Mandatory",
+        "h_type": "Type",
+        "h_allowed": "Allowed values",
+        "h_default": "Default when blank",
+        "h_limits": "Limits and rule",
+        "h_secret": "Secret",
+        "h_help": "Help",
+        "h_code": "Code",
+        "h_columns": "Columns",
+        "h_rule": "Rule",
+        "h_severity": "Severity",
+        "yes": "yes",
+        "number_range": "whole number {low}-{high}",
+        "length_range": "length {low}-{high}",
+        "length_max": "length <= {high}",
+        "list_error_title": "Not in the list",
+        "list_error": "Allowed values: {values}. `bulkimport validate` will reject anything else.",
+        "number_error_title": "Out of range",
+        "number_error": "A whole number from {low} to {high}.",
+        "length_error_title": "Wrong length",
+        "length_error": "Between {low} and {high} characters.",
+    },
+    "zh-cn": {
+        "fields_title": "字段说明（由字段目录生成，模板版本 {version}）",
+        "rules_title": "跨字段与跨行规则",
+        "h_key": "键（第2行）",
+        "h_label": "列名（第1行）",
+        "h_group": "分组",
+        "h_mandatory": "必填",
+        "h_type": "类型",
+        "h_allowed": "可选值",
+        "h_default": "留空时的默认值",
+        "h_limits": "限制与规则",
+        "h_secret": "敏感信息",
+        "h_help": "说明",
+        "h_code": "规则编码",
+        "h_columns": "相关列",
+        "h_rule": "规则",
+        "h_severity": "级别",
+        "yes": "是",
+        "number_range": "整数 {low}-{high}",
+        "length_range": "长度 {low}-{high}",
+        "length_max": "长度 <= {high}",
+        "list_error_title": "不在可选值中",
+        "list_error": "可选值：{values}。其他值会被 bulkimport validate 拒绝。",
+        "number_error_title": "超出范围",
+        "number_error": "{low}到{high}之间的整数。",
+        "length_error_title": "长度不符",
+        "length_error": "长度应为{low}到{high}个字符。",
+    },
+}
+
+
+def _instructions(language: str) -> list[tuple[str, str]]:
+    """(style, text) lines of the Instructions sheet; styles: title, heading, text, group:<Group>.
+
+    The Chinese column-group lines carry only the group label: `GROUP_HELP` is English-only
+    and restating it here would fork the catalogue.
+    """
+    version = fields.TEMPLATE_VERSION
+    last = LAST_VALIDATED_ROW
+    results = ", ".join(RESULT_COLUMNS)
+    if language == "zh-cn":
+        lines = [
+            ("title", f"DRS 批量创建任务模板（模板版本 {version}）"),
+            ("heading", "1. 填写"),
+            ("text", f"在“{JOBS_SHEET}”工作表中每行填写一个DRS任务，从第{FIRST_DATA_ROW}行开始。"),
+            ("text", f"第{LABEL_ROW}行是列名（带 * 的为必填列），第{KEY_ROW}行是接口字段路径。"
+                     f"工具按第{KEY_ROW}行识别列：请勿修改第{KEY_ROW}行，但可以调整列的顺序。"),
+            ("text", f"下拉列表、整数范围和长度检查覆盖第{FIRST_DATA_ROW}至{last}行。Excel中的检查仅供参考，"
+                     "粘贴会覆盖它们；以 bulkimport validate 的结果为准。"),
+            ("text", "请直接输入值，不要使用公式。ID类列已设为文本格式，以免Excel把ID变成数字或日期。"),
+            ("text", "密码类单元格可以填写 env:变量名（如 env:SRC_DB_PASSWORD），提交时从该环境变量读取密码，"
+                     "工作簿中无需保存密码。结果工作簿中不会回写密码（显示******）。"),
+            ("text", "IAM令牌从环境变量 OS_AUTH_TOKEN 读取，不要写入工作簿。"),
+            ("heading", "2. 校验"),
+            ("text", "bulkimport validate 工作簿.xlsx —— 在发送前检查每一行，并生成标注了问题单元格的副本。"),
+            ("heading", "3. 提交"),
+            ("text", "bulkimport submit 工作簿.xlsx --project-id 项目ID --region 区域（或 --endpoint URL）"
+                     "—— 分批创建任务；可先加 --dry-run 演练。"),
+            ("heading", "4. 查看结果"),
+            ("text", f"结果工作簿保存在 reports/ 目录，每行右侧追加以下列：{results}。"),
+            ("text", "bulkimport status 结果工作簿.xlsx —— 刷新任务状态；bulkimport report —— 生成签核报告。"),
+            ("heading", "列分组"),
+            *[(f"group:{g}", fields.GROUP_LABELS[g][language]) for g in Group],
+            ("text", f"“{FIELDS_SHEET}”工作表列出每一列的类型、可选值、限制和说明，以及跨字段规则。"),
+        ]
+    else:
+        lines = [
+            ("title", f"DRS bulk task template (template version {version})"),
+            ("heading", "1. Fill"),
+            ("text", f"Fill one row per DRS task on the '{JOBS_SHEET}' sheet, starting at row {FIRST_DATA_ROW}."),
+            ("text", f"Row {LABEL_ROW} holds the column labels (mandatory columns end in *), row {KEY_ROW} the API "
+                     f"keys. The tool matches columns by row {KEY_ROW}: do not edit it, but you may reorder columns."),
+            ("text", f"Dropdowns, number ranges and length checks cover rows {FIRST_DATA_ROW} to {last}. Excel's "
+                     "checks are advice only and are lost when cells are pasted over; `bulkimport validate` "
+                     "is the authority."),
+            ("text", "Type values, not formulas. ID columns are formatted as Text so that Excel does not turn "
+                     "IDs into numbers or dates."),
+            ("text", "Password cells may hold env:NAME (e.g. env:SRC_DB_PASSWORD) instead of the password: it is "
+                     "read from environment variable NAME when sending, so the workbook holds no secret. "
+                     "Results never show passwords (******)."),
+            ("text", "The IAM token is read from environment variable OS_AUTH_TOKEN, never from the workbook."),
+            ("heading", "2. Validate"),
+            ("text", "bulkimport validate WORKBOOK.xlsx  -- checks every row before anything is sent and writes "
+                     "a copy with the problem cells marked."),
+            ("heading", "3. Submit"),
+            ("text", "bulkimport submit WORKBOOK.xlsx --project-id ID --region REGION (or --endpoint URL)  -- "
+                     "creates the tasks in batches; try --dry-run first."),
+            ("heading", "4. Read the results"),
+            ("text", f"The results workbook goes under reports/, with these columns appended to every row: "
+                     f"{results}."),
+            ("text", "bulkimport status RESULTS.xlsx refreshes task statuses; bulkimport report builds the "
+                     "sign-off report."),
+            ("heading", "Column groups"),
+            *[(f"group:{g}", f"{fields.GROUP_LABELS[g][language]}: {fields.GROUP_HELP[g]}") for g in Group],
+            ("text", f"The '{FIELDS_SHEET}' sheet lists every column with its type, allowed values, limits and "
+                     "help, and the cross-field rules."),
+        ]
+    return lines
+
+
+def catalogue_hash() -> str:
+    """SHA-256 of the whole catalogue and rule list, language-independent.
+
+    Stored in `_meta` so a reader can tell a workbook made from a different catalogue even
+    when someone forgot to bump `TEMPLATE_VERSION`.
+    """
+    payload = {
+        "template_version": fields.TEMPLATE_VERSION,
+        "fields": [asdict(f) for f in fields.template_columns()],
+        "rules": [asdict(r) for r in fields.RULES],
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def meta_rows(language: str) -> list[tuple[str, str]]:
+    """The `_meta` sheet's key/value rows, in sheet order (row 1 first)."""
+    return [
+        ("template_version", fields.TEMPLATE_VERSION),
+        ("language", language),
+        ("catalogue_sha256", catalogue_hash()),
+        ("jobs_sheet", JOBS_SHEET),
+        ("label_row", str(LABEL_ROW)),
+        ("key_row", str(KEY_ROW)),
+        ("first_data_row", str(FIRST_DATA_ROW)),
+        ("last_validated_row", str(LAST_VALIDATED_ROW)),
+        ("generator", "bulkimport.template"),
+    ]
+
+
+def header_label(field: Field, language: str) -> str:
+    """Row-1 label: free decoration (readers match on row 2), so mandatory gets ` *`."""
+    label = field.label_for(language)
+    return label + MANDATORY_SUFFIX if field.mandatory else label
+
+
+def fit(text: str, limit: int) -> str:
+    """Shorten `text` to Excel's `limit`, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def limits_text(field: Field, language: str) -> str:
+    """The limits and free-text rule of a field, for the Fields sheet."""
+    words = _TEXT[language]
+    parts = []
+    if field.minimum is not None and field.maximum is not None:
+        parts.append(words["number_range"].format(low=field.minimum, high=field.maximum))
+    if field.max_length is not None:
+        if field.min_length:
+            parts.append(words["length_range"].format(low=field.min_length, high=field.max_length))
+        else:
+            parts.append(words["length_max"].format(high=field.max_length))
+    if field.rule:
+        parts.append(field.rule)
+    return "; ".join(parts)
+
+
+def validation_options(field: Field, language: str, list_range: str | None) -> dict[str, object]:
+    """xlsxwriter data-validation options for one column: a check where the catalogue has one,
+    and always the column's help as input message, because Excel shows it on every cell.
+
+    Errors are warnings, not stops: Excel's checks are advice (lost on paste) and the
+    tool's validator is the authority, so an operator is never locked out of a cell.
+    """
+    words = _TEXT[language]
+    options: dict[str, object] = {
+        "input_title": fit(field.label_for(language), PROMPT_TITLE_MAX),
+        "input_message": fit(field.help_for(language), PROMPT_MESSAGE_MAX),
+        "ignore_blank": True,
+    }
+    if field.allowed:
+        options.update(
+            validate="list",
+            source=list_range,
+            error_type="warning",
+            error_title=fit(words["list_error_title"], PROMPT_TITLE_MAX),
+            error_message=fit(words["list_error"].format(values=", ".join(field.allowed)), PROMPT_MESSAGE_MAX),
+        )
+    elif field.kind in (Kind.INTEGER, Kind.INTEGER_STRING) and field.minimum is not None and field.maximum is not None:
+        options.update(
+            validate="integer",
+            criteria="between",
+            minimum=field.minimum,
+            maximum=field.maximum,
+            error_type="warning",
+            error_title=fit(words["number_error_title"], PROMPT_TITLE_MAX),
+            error_message=fit(words["number_error"].format(low=field.minimum, high=field.maximum),
+                              PROMPT_MESSAGE_MAX),
+        )
+    elif field.max_length is not None:
+        low = field.min_length or 0
+        options.update(
+            validate="length",
+            criteria="between",
+            minimum=low,
+            maximum=field.max_length,
+            error_type="warning",
+            error_title=fit(words["length_error_title"], PROMPT_TITLE_MAX),
+            error_message=fit(words["length_error"].format(low=low, high=field.max_length), PROMPT_MESSAGE_MAX),
+        )
+    else:
+        options["validate"] = "any"
+    return options
+
+
+def cell_text(field: Field, value: object) -> str | int | float | None:
+    """A row value as it goes in a cell: booleans in the dropdown's spelling, tags as
+    `key=value;...`, numbers as numbers, everything else as text. None means blank."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
+    if field.kind is Kind.TAGS and isinstance(value, list | tuple):
+        return ";".join(f"{tag['key']}={tag['value']}" for tag in value)
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{field.key}: cannot write a {type(value).__name__} into a cell")
+
+
+def _display_width(text: str) -> int:
+    """Column width in Excel character units: CJK characters are twice as wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+class _Formats:
+    """The workbook's cell formats, made once per workbook (xlsxwriter wants that)."""
+
+    def __init__(self, book: Workbook) -> None:
+        base = {"valign": "top", "border": 1, "border_color": "#A6A6A6"}
+        self.label: dict[tuple[Group, bool], object] = {}
+        self.key: dict[Group, object] = {}
+        for group, (strong, light) in _GROUP_COLOURS.items():
+            for mandatory in (False, True):
+                self.label[group, mandatory] = book.add_format(
+                    {**base, "bg_color": strong, "bold": mandatory, "text_wrap": True}
+                )
+            self.key[group] = book.add_format({**base, "bg_color": light, "font_color": "#595959", "font_size": 9})
+        self.text = book.add_format({"num_format": "@"})
+        self.general = book.add_format({})
+        self.title = book.add_format({"bold": True, "font_size": 14})
+        self.heading = book.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7"})
+        self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
+        self.table_head = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1, "valign": "top"})
+        self.swatch: dict[Group, object] = {
+            group: book.add_format({"bg_color": strong, "text_wrap": True, "valign": "top"})
+            for group, (strong, _) in _GROUP_COLOURS.items()
+        }
+
+
+def _write_lists(sheet: Worksheet, columns: tuple[Field, ...]) -> dict[str, str]:
+    """Writes each dropdown's values in its own column; returns key -> absolute range."""
+    ranges: dict[str, str] = {}
+    list_fields = [f for f in columns if f.allowed]
+    for col, field in enumerate(list_fields):
+        sheet.write_string(0, col, field.key)
+        for offset, value in enumerate(field.allowed):
+            sheet.write_string(1 + offset, col, value)
+        letter = xl_col_to_name(col)
+        ranges[field.key] = f"='{LISTS_SHEET}'!${letter}$2:${letter}${1 + len(field.allowed)}"
+    sheet.hide()
+    return ranges
+
+
+def _write_jobs(
+    sheet: Worksheet,
+    formats: _Formats,
+    columns: tuple[Field, ...],
+    language: str,
+    list_ranges: dict[str, str],
+    rows: list[Mapping[str, object]],
+) -> None:
+    first, last = FIRST_DATA_ROW - 1, LAST_VALIDATED_ROW - 1  # xlsxwriter rows are 0-based
+    sheet.set_row(LABEL_ROW - 1, 32)
+    for col, field in enumerate(columns):
+        label = header_label(field, language)
+        width = min(max(_display_width(label) * 1.1 + 2, _display_width(field.attribute) + 2, 12), 42)
+        column_format = formats.text if field.text_format else None
+        sheet.set_column(col, col, width, column_format)
+        sheet.write_string(LABEL_ROW - 1, col, label, formats.label[field.group, field.mandatory])
+        sheet.write_string(KEY_ROW - 1, col, field.key, formats.key[field.group])
+        sheet.data_validation(first, col, last, col, validation_options(field, language, list_ranges.get(field.key)))
+    for offset, row in enumerate(rows):
+        excel_row = FIRST_DATA_ROW - 1 + offset
+        for col, field in enumerate(columns):
+            value = cell_text(field, row.get(field.key))
+            cell_format = formats.text if field.text_format else formats.general
+            if value is None:
+                continue
+            if isinstance(value, str):
+                sheet.write_string(excel_row, col, value, cell_format)
+            else:
+                sheet.write_number(excel_row, col, value, cell_format)
+    sheet.freeze_panes(KEY_ROW, 1)
+    sheet.activate()
+
+
+def _write_instructions(sheet: Worksheet, formats: _Formats, language: str) -> None:
+    sheet.set_column(0, 0, 120, formats.wrap)
+    for row, (style, text) in enumerate(_instructions(language)):
+        if style == "title":
+            cell_format = formats.title
+        elif style == "heading":
+            cell_format = formats.heading
+        elif style.startswith("group:"):
+            cell_format = formats.swatch[Group(style.partition(":")[2])]
+        else:
+            cell_format = formats.wrap
+        sheet.write_string(row, 0, text, cell_format)
+
+
+def _write_fields(sheet: Worksheet, formats: _Formats, columns: tuple[Field, ...], language: str) -> None:
+    words = _TEXT[language]
+    heads = ["h_key", "h_label", "h_group", "h_mandatory", "h_type", "h_allowed", "h_default", "h_limits",
+             "h_secret", "h_help"]
+    widths = [34, 30, 22, 10, 16, 36, 18, 40, 8, 80]
+    sheet.write_string(0, 0, words["fields_title"].format(version=fields.TEMPLATE_VERSION), formats.title)
+    for col, (head, width) in enumerate(zip(heads, widths, strict=True)):
+        sheet.set_column(col, col, width, formats.wrap)
+        sheet.write_string(1, col, words[head], formats.table_head)
+    row = 2
+    for field in columns:
+        values = [
+            field.key,
+            field.label_for(language),
+            fields.GROUP_LABELS[field.group][language],
+            words["yes"] if field.mandatory else "",
+            str(field.kind),
+            ", ".join(field.allowed),
+            field.default or "",
+            limits_text(field, language),
+            words["yes"] if field.secret else "",
+            field.help_for(language),
+        ]
+        for col, value in enumerate(values):
+            if value:
+                sheet.write_string(row, col, value, formats.swatch[field.group] if col == 2 else formats.wrap)
+        row += 1
+    row += 1
+    sheet.write_string(row, 0, words["rules_title"], formats.heading)
+    row += 1
+    for col, head in enumerate(["h_code", "h_columns", "h_rule", "h_severity"]):
+        sheet.write_string(row, col, words[head], formats.table_head)
+    row += 1
+    for rule in fields.RULES:
+        for col, value in enumerate([rule.code, ", ".join(rule.columns), rule.text, rule.severity]):
+            sheet.write_string(row, col, value, formats.wrap)
+        row += 1
+    sheet.freeze_panes(2, 0)
+
+
+def _write_meta(sheet: Worksheet, language: str) -> None:
+    for row, (key, value) in enumerate(meta_rows(language)):
+        sheet.write_string(row, 0, key)
+        sheet.write_string(row, 1, value)
+    sheet.set_column(0, 1, 24)
+    sheet.hide()
+
+
+def write_template(
+    path: str | Path = DEFAULT_PATH,
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    rows: Iterable[Mapping[str, object]] = (),
+) -> Path:
+    """Writes the template to `path` (parent folders created, an existing file replaced:
+    a template holds nothing of the operator's) and returns the path.
+
+    `rows` fills the Jobs sheet from row 3: dicts keyed by catalogue key (a typed row or
+    plain text), which is how the example workbooks stay in the template's exact layout.
+    Raises `InputError` for an unknown language, a non-.xlsx path or an unwritable path.
+    """
+    if language not in LANGUAGES:
+        raise InputError(f"unknown template language {language!r} (choose from {', '.join(LANGUAGES)})")
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise InputError(f"{path}: the template must be an .xlsx file")
+    if path.is_dir():
+        raise InputError(f"{path} is a directory")
+    rows = list(rows)
+    unknown = sorted({key for row in rows for key in row} - set(fields.KEYS))
+    if unknown:
+        raise ValueError(f"rows have keys that are not catalogue columns: {', '.join(unknown)}")
+
+    columns = fields.template_columns()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        book = xlsxwriter.Workbook(
+            str(path),
+            {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        )
+        book.set_properties({"title": "DRS bulk task template", "created": _FIXED_CREATED,
+                             "comments": f"template_version {fields.TEMPLATE_VERSION}"})
+        formats = _Formats(book)
+        jobs = book.add_worksheet(JOBS_SHEET)
+        instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
+        reference = book.add_worksheet(FIELDS_SHEET)
+        lists = book.add_worksheet(LISTS_SHEET)
+        meta = book.add_worksheet(META_SHEET)
+        list_ranges = _write_lists(lists, columns)
+        _write_jobs(jobs, formats, columns, language, list_ranges, rows)
+        _write_instructions(instructions, formats, language)
+        _write_fields(reference, formats, columns, language)
+        _write_meta(meta, language)
+        book.close()
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
+
+
+if __name__ == "__main__":
+    # `python -m bulkimport.template [PATH] [--language ...]`: the same parsing as the CLI.
+    import sys
+
+    from bulkimport.cli import main
+
+    main(["template", *sys.argv[1:]])
