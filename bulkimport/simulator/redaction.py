@@ -1,0 +1,41 @@
+"""Masking of secrets before anything is stored, logged or shown by the admin endpoints.
+
+The simulator keeps a request log and a task store that tests read back; neither may ever
+hold a password, certificate key, token or signature, so every path that records data
+passes through here first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+MASK = "***"
+
+#: Body keys whose values are secret wherever they appear (Endpoint fields, IAM password auth).
+SECRET_KEYS = frozenset({"db_password", "ssl_cert_password", "ssl_cert_key", "password", "sk", "secret_key"})
+#: Header names (lower-case) whose values are credentials.
+SECRET_HEADERS = frozenset({"x-auth-token", "authorization", "x-subject-token", "x-security-token"})
+#: Endpoint keys that are never echoed back by batch-detail.
+ENDPOINT_SECRETS = frozenset({"db_password", "ssl_cert_password", "ssl_cert_key"})
+
+
+def redact_body(value: Any) -> Any:
+    """A deep copy of a parsed JSON value with every secret key's value replaced by ``***``."""
+    if isinstance(value, Mapping):
+        return {k: (MASK if k in SECRET_KEYS and v is not None else redact_body(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_body(v) for v in value]
+    return value
+
+
+def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as a dict, credential values replaced by ``***`` (names keep their spelling)."""
+    return {name: (MASK if name.lower() in SECRET_HEADERS else value) for name, value in headers.items()}
+
+
+def strip_endpoint_secrets(endpoint: Any) -> Any:
+    """An endpoint without its secret keys at all: what a detail query returns."""
+    if not isinstance(endpoint, Mapping):
+        return endpoint
+    return {k: v for k, v in endpoint.items() if k not in ENDPOINT_SECRETS}
