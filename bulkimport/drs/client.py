@@ -1,0 +1,534 @@
+"""The HTTP client for the DRS v3 API: one batch-creation attempt, classified; companion calls.
+
+Batch creation has no idempotency key, so the client never repeats a create by itself:
+`send_batch` makes one attempt and says what the reply means for the rows in it (accepted,
+safe to retry, in doubt, rejected); `submit.py` owns the exactly-once loop. The companion
+calls (list, status, detail, delete) are reads or safe to repeat, so they retry here.
+
+Nothing secret leaves this module: errors and logs carry the method, the path (the project
+id is not a secret), HTTP status, error code and the server's message, never a header.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
+from typing import Any
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning, MaxRetryError, NewConnectionError
+
+from bulkimport import __version__
+from bulkimport.drs.auth import Auth, AuthUnavailable
+from bulkimport.errors import BulkImportError
+
+log = logging.getLogger(__name__)
+
+#: Error codes that mean "too many requests, nothing was done": DRS's own and the API gateway's.
+THROTTLE_CODES = frozenset({"DRS.M01503", "APIG.0308"})
+#: The code DRS uses for "the task name already exists".
+NAME_EXISTS = "DRS.M00277"
+#: The API's page-size maximum for list, batch-status and batch-detail.
+MAX_PAGE = 100
+#: Jobs per batch-delete request (the tool's own cap, like the 10-jobs creation limit).
+MAX_DELETE = 10
+#: How much of a non-JSON error body is kept as the message.
+_BODY_SNIPPET = 300
+
+DEFAULT_USER_AGENT = f"bulkimport/{__version__} python-requests/{requests.__version__}"
+
+
+class DrsError(BulkImportError):
+    """A companion call failed for good (after retries). One line, no secrets. Exit code 3:
+    whatever the command wanted to learn or change is now unknown."""
+
+    exit_code = 3
+
+    def __init__(self, http_status: int | None, error_code: str | None, error_msg: str | None,
+                 operation: str = "DRS API call") -> None:
+        self.http_status = http_status
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.operation = operation
+        parts = [f"HTTP {http_status}" if http_status is not None else "no reply"]
+        if error_code:
+            parts.append(error_code)
+        text = f"{operation} failed: {' '.join(parts)}"
+        if error_msg:
+            text += f": {_one_line(error_msg)}"
+        super().__init__(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+@dataclass
+class RetryPolicy:
+    """How the companion calls retry (and the delays `submit.py` may borrow for its own loop).
+
+    Attempts count every try, the first included; `total_time` bounds the whole call so a
+    flapping server cannot hold a command for ever.
+    """
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    total_time: float = 300.0
+    jitter: float = 0.5
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based): exponential, capped,
+        shortened by up to `jitter` of itself so parallel workers spread out; never shorter
+        than the server's Retry-After, which knows better than any formula."""
+        exponential = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
+        wait = exponential * (1.0 - self.jitter * self.rng.random())
+        if retry_after is not None:
+            wait = max(wait, retry_after)
+        return max(0.0, wait)
+
+
+class ReplyKind(StrEnum):
+    """What a batch-creation reply means for its rows."""
+
+    ACCEPTED = "accepted"  # 2xx: each result item is the job's outcome
+    RETRY_SAFE = "retry_safe"  # nothing was created: send again (after a delay)
+    IN_DOUBT = "in_doubt"  # may have been created: look the names up before sending again
+    REJECTED = "rejected"  # the whole request was refused; nothing created
+
+
+@dataclass
+class JobResult:
+    """One item of a batch-creation reply. An item with `error_code` is a per-job failure."""
+
+    name: str | None
+    id: str | None
+    child_ids: list[str]
+    status: str | None
+    create_time: str | None
+    error_code: str | None
+    error_msg: str | None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.error_code) or not self.id
+
+    @classmethod
+    def from_item(cls, item: Any) -> JobResult:
+        item = item if isinstance(item, dict) else {}
+        children = item.get("child_ids") or []
+        return cls(
+            name=_text(item.get("name")),
+            id=_text(item.get("id")),
+            child_ids=[str(c) for c in children] if isinstance(children, list) else [str(children)],
+            status=_text(item.get("status")),
+            create_time=_text(item.get("create_time")),
+            error_code=_text(item.get("error_code")),
+            error_msg=_text(item.get("error_msg") or item.get("error_message")),
+        )
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+@dataclass
+class BatchReply:
+    """The classified answer to one batch-creation attempt.
+
+    `results` holds every item of a 2xx reply (ACCEPTED); for REJECTED it holds any per-job
+    items the error body carried (often none). Jobs of an ACCEPTED reply that no item names
+    are in doubt (`missing_names`).
+    """
+
+    kind: ReplyKind
+    http_status: int | None
+    results: list[JobResult] = field(default_factory=list)
+    error_code: str | None = None
+    error_msg: str | None = None
+    retry_after: float | None = None
+    request_id: str | None = None
+
+    def by_name(self) -> dict[str, JobResult]:
+        """Results keyed by lower-cased name (names are case-insensitive on the server)."""
+        return {r.name.lower(): r for r in self.results if r.name}
+
+    def missing_names(self, names: Iterable[str]) -> list[str]:
+        """Names sent that no result item answers for."""
+        seen = self.by_name()
+        return [n for n in names if n.lower() not in seen]
+
+
+# -- transport ------------------------------------------------------------------------------
+
+def make_session(pool_size: int = 10, verify: bool | str = True) -> requests.Session:
+    """One pooled session: `--concurrency N` worker threads share its connections. Retries
+    inside urllib3 are off, because a transparently repeated POST could create tasks twice."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.verify = verify
+    if verify is False:
+        # The CLI prints one loud warning; urllib3 would repeat it for every request.
+        urllib3.disable_warnings(InsecureRequestWarning)
+    return session
+
+
+@dataclass
+class _Exchange:
+    """One HTTP exchange: a response, or the exception and whether the request may have
+    reached the server (`sent`)."""
+
+    response: requests.Response | None = None
+    error: Exception | None = None
+    sent: bool = True
+
+    @property
+    def status(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+
+def _sent_before_failure(exc: Exception) -> bool:
+    """False only when the request certainly never reached the server: the connection was
+    refused, the name did not resolve, the connect timed out, or the proxy or TLS handshake
+    refused us. Everything else (read timeout, reset, closed connection) may have been
+    processed."""
+    if isinstance(exc, AuthUnavailable | requests.exceptions.ConnectTimeout | requests.exceptions.ProxyError):
+        return False
+    if isinstance(exc, requests.exceptions.SSLError):
+        text = str(exc)
+        return not ("CERTIFICATE_VERIFY_FAILED" in text or "hostname" in text.lower())
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        inner = exc.args[0] if exc.args else None
+        if isinstance(inner, MaxRetryError) and isinstance(inner.reason, NewConnectionError):
+            return False
+        if isinstance(inner, NewConnectionError):
+            return False
+    return True
+
+
+def _body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_of(body: Any, response: requests.Response | None = None) -> tuple[str | None, str | None]:
+    """(error_code, error_msg) from a DRS error body: at the top level, in the gateway's
+    `error_code`/`error_msg` shape, in the `code`/`message` shape, or nested in `results[0]`
+    (some 400s). Falls back to the HTTP reason and a snippet of a non-JSON body."""
+    if isinstance(body, dict):
+        for code_key, msg_key in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
+            code = body.get(code_key)
+            if code:
+                return str(code), _text(body.get(msg_key) or body.get("error_message"))
+        results = body.get("results")
+        if isinstance(results, list):
+            for item in results:
+                if isinstance(item, dict) and item.get("error_code"):
+                    return str(item["error_code"]), _text(item.get("error_msg") or item.get("error_message"))
+        error = body.get("error")
+        if isinstance(error, dict) and (error.get("code") or error.get("message")):
+            return _text(error.get("code")), _text(error.get("message"))
+    if response is not None:
+        snippet = _one_line(response.text[:_BODY_SNIPPET]) if response.text else ""
+        return None, snippet or response.reason or None
+    return None, None
+
+
+def _retry_after(response: requests.Response | None) -> float | None:
+    """Retry-After in seconds, from either of its two forms (delta seconds or an HTTP date)."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _request_id(response: requests.Response | None) -> str | None:
+    if response is None:
+        return None
+    return response.headers.get("X-Request-Id") or response.headers.get("X-Openstack-Request-Id")
+
+
+def _is_throttle(status: int | None, code: str | None) -> bool:
+    return status == 429 or (code in THROTTLE_CODES and status is not None and status >= 400)
+
+
+def _describe(exc: Exception) -> str:
+    """A one-line, secret-free description of a transport failure."""
+    if isinstance(exc, AuthUnavailable):
+        return str(exc)
+    inner = exc.args[0] if exc.args else None
+    reason = getattr(inner, "reason", None) or inner
+    detail = type(reason).__name__ if isinstance(reason, BaseException) else ""
+    name = type(exc).__name__
+    return f"{name} ({detail})" if detail and detail != name else name
+
+
+# -- the client -----------------------------------------------------------------------------
+
+class DrsClient:
+    """DRS v3 for one endpoint and project, shared by the worker threads of a command."""
+
+    def __init__(self, endpoint: str, project_id: str, auth: Auth, *, language: str = "en-us",
+                 verify: bool | str = True, timeout: tuple[float, float] = (10, 120), pool_size: int = 10,
+                 retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                 user_agent: str = DEFAULT_USER_AGENT, session: requests.Session | None = None) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.project_id = project_id
+        self.base = f"{self.endpoint}/v3/{project_id}"
+        self.auth = auth
+        self.language = language
+        self.verify = verify
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.sleep = sleep
+        self.user_agent = user_agent
+        self._own_session = session is None
+        self.session = session or make_session(pool_size, verify)
+        if verify is False:
+            urllib3.disable_warnings(InsecureRequestWarning)
+
+    def __repr__(self) -> str:
+        return f"DrsClient(endpoint={self.endpoint!r}, project_id={self.project_id!r}, auth={self.auth!r})"
+
+    # -- one exchange --------------------------------------------------------------------
+
+    def _prepare(self, method: str, path: str, payload: Any) -> requests.PreparedRequest:
+        headers = {"Content-Type": "application/json", "X-Language": self.language, "User-Agent": self.user_agent,
+                   "Accept": "application/json"}
+        data = json.dumps(payload, ensure_ascii=False).encode("utf-8") if payload is not None else None
+        request = requests.Request(method, f"{self.base}{path}", headers=headers, data=data)
+        return self.session.prepare_request(request)
+
+    def _exchange(self, method: str, path: str, payload: Any) -> _Exchange:
+        """Prepare, authenticate and send once; transport failures become an _Exchange."""
+        prepared = self._prepare(method, path, payload)
+        try:
+            self.auth.apply(prepared)
+        except AuthUnavailable as exc:
+            return _Exchange(error=exc, sent=False)
+        settings = self.session.merge_environment_settings(prepared.url, {}, False, self.verify, None)
+        try:
+            with warnings.catch_warnings():
+                if self.verify is False:
+                    warnings.simplefilter("ignore", InsecureRequestWarning)
+                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            # Read the body now, so a connection that dies mid-body is a transport failure here.
+            _ = response.content
+        except Exception as exc:  # any failure once sending started is classified, not raised
+            return _Exchange(error=exc, sent=_sent_before_failure(exc))
+        log.debug("%s %s -> %s (request id %s)", method, path, response.status_code, _request_id(response))
+        return _Exchange(response=response)
+
+    def _exchange_with_auth(self, method: str, path: str, payload: Any) -> _Exchange:
+        """One exchange, repeated once with fresh credentials after a 401 (a 401 means the
+        request was refused before anything was done, so repeating it is safe)."""
+        exchange = self._exchange(method, path, payload)
+        if exchange.status == 401 and self.auth.refresh():
+            log.debug("%s %s: 401, credentials refreshed, sending again", method, path)
+            exchange = self._exchange(method, path, payload)
+        return exchange
+
+    # -- batch creation ------------------------------------------------------------------
+
+    def send_batch(self, jobs: list[dict]) -> BatchReply:
+        """ONE attempt of POST /v3/{project_id}/jobs/batch-creation, classified (DESIGN
+        "Exactly once, precisely"). Never raises for HTTP or network problems."""
+        if not isinstance(jobs, list) or not jobs:
+            raise ValueError("send_batch needs a non-empty list of job dicts")
+        exchange = self._exchange_with_auth("POST", "/jobs/batch-creation", {"jobs": jobs})
+        return classify(exchange)
+
+    # -- companion calls (retried) -------------------------------------------------------
+
+    def _call(self, method: str, path: str, payload: Any, operation: str,
+              results_on_400: bool = False) -> Any:
+        """A read or repeatable call with retries on throttling, 5xx and transport errors.
+
+        Returns the parsed JSON body. With `results_on_400`, a 400 whose body carries a
+        `results` list is an answer (batch-status/detail report unknown ids that way)."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            exchange = self._exchange_with_auth(method, path, payload)
+            response = exchange.response
+            body = _body(response) if response is not None else None
+            if response is not None and 200 <= response.status_code < 300 and body is not None:
+                return body
+            if (results_on_400 and response is not None and response.status_code == 400
+                    and isinstance(body, dict) and isinstance(body.get("results"), list)):
+                return body
+            code, msg = _error_of(body, response) if response is not None else (None, _describe(exchange.error))
+            status = exchange.status
+            retryable = (response is None or _is_throttle(status, code) or status >= 500
+                         or (200 <= status < 300))  # a 2xx with an unreadable body: try again
+            if not retryable:
+                raise DrsError(status, code, msg, operation)
+            retry_after = _retry_after(response)
+            wait = self.retry.delay(attempt, retry_after)
+            if attempt >= self.retry.attempts or time.monotonic() - started + wait > self.retry.total_time:
+                raise DrsError(status, code, msg, f"{operation} (after {attempt} attempts)")
+            log.debug("%s: %s, retrying in %.2fs", operation, status or msg, wait)
+            self.sleep(wait)
+
+    def list_tasks(self, db_use_type: str, name: str | None = None, per_page: int = MAX_PAGE) -> list[dict]:
+        """Every task of one scenario (the list API requires `db_use_type`), all pages."""
+        per_page = max(1, min(MAX_PAGE, per_page))
+        tasks: list[dict] = []
+        page = 1
+        while True:
+            payload: dict[str, Any] = {"cur_page": page, "per_page": per_page, "db_use_type": db_use_type}
+            if name:
+                payload["name"] = name
+            body = self._call("POST", "/jobs", payload, f"listing {db_use_type} tasks")
+            jobs = body.get("jobs") if isinstance(body, dict) else None
+            jobs = [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+            tasks.extend(jobs)
+            total = body.get("total_record") if isinstance(body, dict) else None
+            try:
+                total = int(total) if total is not None else None
+            except (TypeError, ValueError):
+                total = None
+            if not jobs or (total is not None and len(tasks) >= total) or (total is None and len(jobs) < per_page):
+                return tasks
+            page += 1
+
+    def find_tasks_by_name(self, name: str, db_use_types: Iterable[str]) -> list[dict]:
+        """Tasks whose name equals `name` ignoring case, across the given scenarios. The
+        server's `name` filter narrows the listing, but its matching rule is undocumented
+        (it may match substrings or ids), so the exact comparison is done here."""
+        wanted = name.casefold()
+        found: dict[str, dict] = {}
+        for db_use_type in dict.fromkeys(db_use_types):
+            for task in self.list_tasks(db_use_type, name=name):
+                if str(task.get("name", "")).casefold() == wanted:
+                    found.setdefault(str(task.get("id")), task)
+        return list(found.values())
+
+    def find_tasks_by_names(self, names: Iterable[str], db_use_types: Iterable[str]) -> dict[str, list[dict]]:
+        """Many names at once: one unfiltered listing per scenario, matched here (cheaper than
+        one query per name when a whole batch is in doubt). Keys are the lower-cased names."""
+        wanted = {n.casefold(): n.lower() for n in names}
+        found: dict[str, dict[str, dict]] = {key: {} for key in wanted.values()}
+        for db_use_type in dict.fromkeys(db_use_types):
+            for task in self.list_tasks(db_use_type):
+                key = wanted.get(str(task.get("name", "")).casefold())
+                if key is not None:
+                    found[key].setdefault(str(task.get("id")), task)
+        return {key: list(tasks.values()) for key, tasks in found.items()}
+
+    def _by_ids(self, path: str, ids: list[str], operation: str) -> list[dict]:
+        results: list[dict] = []
+        for chunk in _chunks(list(dict.fromkeys(ids)), MAX_PAGE):
+            payload = {"jobs": chunk, "page_req": {"cur_page": 1, "per_page": len(chunk)}}
+            body = self._call("POST", path, payload, operation, results_on_400=True)
+            items = body.get("results") if isinstance(body, dict) else None
+            for item in items if isinstance(items, list) else []:
+                if isinstance(item, dict):
+                    results.append(_with_error_aliases(item))
+        return results
+
+    def batch_status(self, ids: list[str]) -> list[dict]:
+        """Statuses by task id, 100 ids per request. Each dict carries both `error_message`
+        (the API's key here) and `error_msg` (the creation API's) when either is present."""
+        return self._by_ids("/jobs/batch-status", ids, "querying task status")
+
+    def batch_detail(self, ids: list[str]) -> list[dict]:
+        """Task details by id, 100 ids per request (same error-key aliasing as batch_status)."""
+        return self._by_ids("/jobs/batch-detail", ids, "querying task details")
+
+    def batch_delete(self, items: list[tuple[str, str]]) -> list[dict]:
+        """Stop or delete tasks: (job_id, delete_type) with delete_type terminate,
+        force_terminate or delete; at most 10 per request. Per-task failures come back as
+        items with `status: failed` and an error code, not as an exception."""
+        results: list[dict] = []
+        for chunk in _chunks(list(items), MAX_DELETE):
+            payload = {"jobs": [{"delete_type": kind, "job_id": job_id} for job_id, kind in chunk]}
+            body = self._call("DELETE", "/jobs/batch-jobs", payload, "deleting tasks", results_on_400=True)
+            found = body.get("results") if isinstance(body, dict) else None
+            for item in found if isinstance(found, list) else []:
+                if isinstance(item, dict):
+                    results.append(_with_error_aliases(item))
+        return results
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._own_session:
+            self.session.close()
+
+    def __enter__(self) -> DrsClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def classify(exchange: _Exchange) -> BatchReply:
+    """What one batch-creation exchange means for its rows (DESIGN "Exactly once, precisely")."""
+    response = exchange.response
+    if response is None:
+        error = exchange.error or RuntimeError("no reply")
+        kind = ReplyKind.IN_DOUBT if exchange.sent else ReplyKind.RETRY_SAFE
+        if isinstance(error, requests.exceptions.SSLError) and not exchange.sent:
+            kind = ReplyKind.REJECTED  # a certificate problem does not go away by retrying
+        return BatchReply(kind, None, error_code=None, error_msg=_describe(error))
+    status = response.status_code
+    body = _body(response)
+    request_id = _request_id(response)
+    retry_after = _retry_after(response)
+    if 200 <= status < 300:
+        items = body.get("results") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            # Something was accepted but we cannot tell what: the rows are in doubt.
+            return BatchReply(ReplyKind.IN_DOUBT, status, error_msg=f"unreadable HTTP {status} reply",
+                              request_id=request_id)
+        return BatchReply(ReplyKind.ACCEPTED, status, [JobResult.from_item(i) for i in items],
+                          request_id=request_id, retry_after=retry_after)
+    code, msg = _error_of(body, response)
+    if _is_throttle(status, code):
+        return BatchReply(ReplyKind.RETRY_SAFE, status, error_code=code, error_msg=msg, retry_after=retry_after,
+                          request_id=request_id)
+    if status >= 500:
+        return BatchReply(ReplyKind.IN_DOUBT, status, error_code=code, error_msg=msg, retry_after=retry_after,
+                          request_id=request_id)
+    items = body.get("results") if isinstance(body, dict) else None
+    results = [JobResult.from_item(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+    return BatchReply(ReplyKind.REJECTED, status, results, error_code=code, error_msg=msg, request_id=request_id)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _with_error_aliases(item: dict) -> dict:
+    """The status/detail APIs say `error_message`, creation and delete say `error_msg`:
+    give callers both so no reader has to know which API a dict came from."""
+    message = item.get("error_message") or item.get("error_msg")
+    if message is not None:
+        item = {**item, "error_message": message, "error_msg": message}
+    return item
