@@ -1,0 +1,368 @@
+"""The SQLite ledger: the tool's memory of what it sent and what came back.
+
+The batch-creation API has no idempotency key, so the only way to never create a task twice
+is to remember, durably and *before* a request leaves, which task names are on their way,
+and to record the answer as soon as it arrives. A process killed between the two leaves
+rows in state `sending`; the next run treats them as in doubt and looks them up on the
+server by name before anything is sent again.
+
+One row per (normalised endpoint, project, lower-cased task name), because the task name is
+the campaign's natural key and is case-insensitive on the server. An `events` table keeps
+the history of every change for audits. Secrets never get here: callers store payloads with
+secret fields masked, and `record_sending` refuses a payload that still carries one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bulkimport import fields
+from bulkimport.drs.endpoints import normalise_endpoint
+from bulkimport.payload import MASK, is_env_reference
+
+SCHEMA_VERSION = 1
+
+#: A request carrying the row is (or was, when the process died) on its way.
+SENDING = "sending"
+#: A request carrying the row may have reached the server, with no answer about it.
+IN_DOUBT = "in_doubt"
+#: The server created the task (from its answer, or found by name after a doubt).
+CREATED = "created"
+#: The server refused the row, or it was never created; sending it again is safe.
+REJECTED = "rejected"
+#: The server answered "nothing created" (429, DRS.M01503) and the tool gave up retrying.
+NOT_CREATED = "not_created"
+#: `rollback` deleted the task.
+DELETED = "deleted"
+#: `rollback` tried to delete the task and failed; the task still exists.
+DELETE_FAILED = "delete_failed"
+
+STATES = (SENDING, IN_DOUBT, CREATED, REJECTED, NOT_CREATED, DELETED, DELETE_FAILED)
+#: States in which the task exists on the server as far as the ledger knows.
+EXISTING_STATES = frozenset({CREATED, DELETE_FAILED})
+#: States whose outcome must be looked up on the server before the row is sent again.
+DOUBTFUL_STATES = frozenset({SENDING, IN_DOUBT})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    endpoint TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    child_ids TEXT NOT NULL DEFAULT '[]',
+    task_status TEXT,
+    error_code TEXT,
+    error_msg TEXT,
+    request_id TEXT,
+    sent_at TEXT,
+    updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    payload_masked TEXT,
+    PRIMARY KEY (endpoint, project_id, name_key)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    event TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    error_code TEXT,
+    request_id TEXT
+);
+"""
+
+_COLUMNS = ("name", "state", "task_id", "child_ids", "task_status", "error_code", "error_msg",
+            "request_id", "sent_at", "updated_at", "attempts", "payload_masked")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What the ledger knows about one task name."""
+
+    name: str
+    state: str
+    task_id: str | None = None
+    child_ids: tuple[str, ...] = ()
+    task_status: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    sent_at: str | None = None
+    updated_at: str | None = None
+    attempts: int = 0
+    payload_masked: dict[str, Any] | None = None
+
+    @property
+    def exists(self) -> bool:
+        """The task exists on the server as far as the ledger knows."""
+        return self.state in EXISTING_STATES
+
+    @property
+    def doubtful(self) -> bool:
+        """A request for this name may have created it: look it up before sending again."""
+        return self.state in DOUBTFUL_STATES
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The server's definitive word on one job, as `record_reply` stores it."""
+
+    name: str
+    state: str
+    task_id: str | None = None
+    child_ids: Sequence[str] = field(default_factory=tuple)
+    task_status: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+
+
+class LedgerError(Exception):
+    """The ledger cannot be used (not a ledger, newer schema, secret in a payload)."""
+
+
+def _has_secret(job: Mapping[str, Any]) -> bool:
+    for key in fields.SECRET_KEYS:
+        head, _, attribute = key.partition(".")
+        holder = job.get(head) if attribute else job
+        value = holder.get(attribute) if isinstance(holder, Mapping) else None
+        if value not in (None, "", MASK) and not is_env_reference(value):
+            return True
+    return False
+
+
+class Ledger:
+    """One SQLite file, safe to share between the submit engine's threads.
+
+    Every method is one transaction, committed before it returns: when `record_sending`
+    returns, a kill at any later instant leaves the rows findable as `sending`.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # FULL: a commit survives a power cut too, not only a killed process; a handful
+            # of fsyncs per request is noise next to a network round trip.
+            self._db.execute("PRAGMA synchronous=FULL")
+            with self._transaction() as db:
+                for statement in _SCHEMA.strip().split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                row = db.execute("SELECT version FROM schema_version").fetchone()
+                if row is None:
+                    db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+                elif row[0] > SCHEMA_VERSION:
+                    raise LedgerError(f"{self.path}: ledger schema {row[0]} is newer than this tool ({SCHEMA_VERSION})")
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path}: not a usable ledger ({exc})") from exc
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    @staticmethod
+    def key(endpoint: str, project_id: str, name: str) -> tuple[str, str, str]:
+        """The ledger key: normalised endpoint, project, lower-cased name."""
+        return normalise_endpoint(endpoint), project_id, name.strip().lower()
+
+    def _event(self, db: sqlite3.Connection, key: tuple[str, str, str], event: str, state: str,
+               task_id: str | None = None, error_code: str | None = None, request_id: str | None = None,
+               at: str | None = None) -> None:
+        db.execute(
+            "INSERT INTO events (at, endpoint, project_id, name_key, event, state, task_id, error_code, request_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (at or _now(), *key, event, state, task_id, error_code, request_id),
+        )
+
+    def _update(self, db: sqlite3.Connection, key: tuple[str, str, str], values: Mapping[str, Any]) -> bool:
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        cursor = db.execute(
+            f"UPDATE entries SET {assignments} WHERE endpoint = ? AND project_id = ? AND name_key = ?",
+            (*values.values(), *key),
+        )
+        return cursor.rowcount > 0
+
+    # -- writes by submit -----------------------------------------------------------------
+
+    def record_sending(self, endpoint: str, project_id: str, jobs: Iterable[Mapping[str, Any]]) -> None:
+        """Before a request leaves: its jobs (secrets masked) are on their way.
+
+        Raises LedgerError, before writing anything, if a job still carries a secret.
+        """
+        jobs = list(jobs)
+        for job in jobs:
+            if _has_secret(job):
+                raise LedgerError(f"refusing to store an unmasked secret for task {job.get('name')!r}")
+        at = _now()
+        with self._transaction() as db:
+            for job in jobs:
+                name = str(job["name"])
+                key = self.key(endpoint, project_id, name)
+                db.execute(
+                    "INSERT INTO entries (endpoint, project_id, name_key, name, state, sent_at, updated_at,"
+                    " attempts, payload_masked, error_code, error_msg)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, NULL, NULL)"
+                    " ON CONFLICT (endpoint, project_id, name_key) DO UPDATE SET"
+                    " name = excluded.name, state = excluded.state, sent_at = excluded.sent_at,"
+                    " updated_at = excluded.updated_at, attempts = entries.attempts + 1,"
+                    " payload_masked = excluded.payload_masked, error_code = NULL, error_msg = NULL",
+                    (*key, name, SENDING, at, at, json.dumps(job, ensure_ascii=False, sort_keys=True)),
+                )
+                self._event(db, key, "sending", SENDING, at=at)
+
+    def record_reply(self, endpoint: str, project_id: str, replies: Iterable[Reply],
+                     *, request_id: str | None = None) -> None:
+        """After an answer: each job's definitive outcome (created, rejected, not created)."""
+        at = _now()
+        with self._transaction() as db:
+            for reply in replies:
+                if reply.state not in STATES:
+                    raise ValueError(f"unknown ledger state {reply.state!r}")
+                key = self.key(endpoint, project_id, reply.name)
+                values: dict[str, Any] = {
+                    "state": reply.state, "error_code": reply.error_code, "error_msg": reply.error_msg,
+                    "request_id": request_id, "updated_at": at,
+                }
+                if reply.state == CREATED:
+                    values.update(task_id=reply.task_id, child_ids=json.dumps(list(reply.child_ids)),
+                                  task_status=reply.task_status)
+                if not self._update(db, key, values):
+                    db.execute(
+                        "INSERT INTO entries (endpoint, project_id, name_key, name, state, updated_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)", (*key, reply.name, reply.state, at))
+                    self._update(db, key, values)
+                self._event(db, key, "reply", reply.state, reply.task_id, reply.error_code, request_id, at)
+
+    def mark_in_doubt(self, endpoint: str, project_id: str, names: Iterable[str], *,
+                      error_code: str | None = None, error_msg: str | None = None,
+                      request_id: str | None = None) -> None:
+        """The request may have reached the server and its answer is lost or unusable."""
+        at = _now()
+        with self._transaction() as db:
+            for name in names:
+                key = self.key(endpoint, project_id, name)
+                self._update(db, key, {"state": IN_DOUBT, "error_code": error_code, "error_msg": error_msg,
+                                       "request_id": request_id, "updated_at": at})
+                self._event(db, key, "in_doubt", IN_DOUBT, None, error_code, request_id, at)
+
+    def adopt(self, endpoint: str, project_id: str, name: str, task_id: str, *,
+              child_ids: Sequence[str] = (), task_status: str | None = None) -> None:
+        """A task found on the server by name is the one this tool's own request created."""
+        at = _now()
+        key = self.key(endpoint, project_id, name)
+        values = {"state": CREATED, "task_id": task_id, "child_ids": json.dumps(list(child_ids)),
+                  "task_status": task_status, "error_code": None, "error_msg": None, "updated_at": at}
+        with self._transaction() as db:
+            if not self._update(db, key, values):
+                db.execute("INSERT INTO entries (endpoint, project_id, name_key, name, state, updated_at)"
+                           " VALUES (?, ?, ?, ?, ?, ?)", (*key, name, CREATED, at))
+                self._update(db, key, values)
+            self._event(db, key, "adopted", CREATED, task_id, at=at)
+
+    # -- writes by status and rollback ----------------------------------------------------
+
+    def record_status(self, endpoint: str, project_id: str, name: str, task_status: str,
+                      error_code: str | None = None, error_msg: str | None = None) -> bool:
+        """The task's latest status from the server; False when the ledger has no such name."""
+        key = self.key(endpoint, project_id, name)
+        at = _now()
+        with self._transaction() as db:
+            found = self._update(db, key, {"task_status": task_status, "error_code": error_code,
+                                           "error_msg": error_msg, "updated_at": at})
+            if found:
+                self._event(db, key, "status", task_status, error_code=error_code, at=at)
+            return found
+
+    def record_deleted(self, endpoint: str, project_id: str, name: str, ok: bool,
+                       error_code: str | None = None, error_msg: str | None = None) -> bool:
+        """Outcome of a delete: `deleted`, or `delete_failed` (the task still exists)."""
+        key = self.key(endpoint, project_id, name)
+        state = DELETED if ok else DELETE_FAILED
+        at = _now()
+        with self._transaction() as db:
+            found = self._update(db, key, {"state": state, "error_code": error_code, "error_msg": error_msg,
+                                           "updated_at": at})
+            if found:
+                self._event(db, key, "deleted" if ok else "delete_failed", state, error_code=error_code, at=at)
+            return found
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _entry(row: Sequence[Any]) -> LedgerEntry:
+        values = dict(zip(_COLUMNS, row, strict=True))
+        values["child_ids"] = tuple(json.loads(values["child_ids"] or "[]"))
+        values["payload_masked"] = json.loads(values["payload_masked"]) if values["payload_masked"] else None
+        return LedgerEntry(**values)
+
+    def get(self, endpoint: str, project_id: str, name: str) -> LedgerEntry | None:
+        key = self.key(endpoint, project_id, name)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE endpoint = ? AND project_id = ? AND name_key = ?",
+                key).fetchone()
+        return None if row is None else self._entry(row)
+
+    def entries(self, endpoint: str, project_id: str) -> list[LedgerEntry]:
+        """Every name recorded for this endpoint and project, oldest first."""
+        endpoint_key = normalise_endpoint(endpoint)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {', '.join(_COLUMNS)} FROM entries WHERE endpoint = ? AND project_id = ?"
+                " ORDER BY rowid", (endpoint_key, project_id)).fetchall()
+        return [self._entry(row) for row in rows]
+
+    def lookup(self, endpoint: str, project_id: str, names: Iterable[str]) -> dict[str, LedgerEntry]:
+        """Entries for many names at once, keyed by lower-cased name (missing names absent)."""
+        wanted = {name.strip().lower() for name in names}
+        return {e.name.lower(): e for e in self.entries(endpoint, project_id) if e.name.lower() in wanted}
+
+    def history(self, endpoint: str, project_id: str, name: str) -> list[dict[str, Any]]:
+        """Every recorded event for one name, oldest first (for audits and tests)."""
+        key = self.key(endpoint, project_id, name)
+        with self._lock:
+            cursor = self._db.execute(
+                "SELECT at, event, state, task_id, error_code, request_id FROM events"
+                " WHERE endpoint = ? AND project_id = ? AND name_key = ? ORDER BY seq", key)
+            columns = [c[0] for c in cursor.description]
+            return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
