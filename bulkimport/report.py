@@ -506,8 +506,7 @@ def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
     out = []
     for excel_row, cells in book.cells.items():
         row = {k: cells.get(k) for k in ROW_KEYS}
-        if row["source_row"] is None:
-            row["source_row"] = excel_row
+        row["source_row"] = book.source_row(excel_row)
         out.append(row)
     return out
 

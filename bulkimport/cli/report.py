@@ -1,0 +1,35 @@
+"""`bulkimport report RESULTS_WORKBOOK`: rebuild the sign-off report from a results workbook."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bulkimport.outcomes import ExitCode
+
+
+@click.command("report")
+@click.argument("results_workbook", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
+              show_default=True, help="Directory for <stem>-report.html and <stem>-report.json.")
+@click.option("--json", "as_json", is_flag=True, help="Also print the report's JSON on stdout.")
+@click.option("--simulate", is_flag=True, hidden=False,
+              help="Accepted for symmetry with submit/status/rollback; the report needs no server.")
+@click.option("--simulator-state", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Accepted with --simulate; unused (the report needs no server).")
+def command(results_workbook: Path, out_dir: Path, as_json: bool, simulate: bool,
+            simulator_state: Path | None) -> int:
+    """(Re)build the sign-off report (HTML for print, JSON) from RESULTS_WORKBOOK alone.
+
+    Campaign facts come from the workbook's Summary sheet; counts and tables from its rows.
+    """
+    from bulkimport.report import build_report
+
+    files = build_report(results_workbook, out_dir=out_dir)
+    if as_json:
+        click.echo(json.dumps(json.loads(files.json.read_text(encoding="utf-8")), indent=2, ensure_ascii=False))
+    click.echo(f"report: {files.html}", err=True)
+    click.echo(f"report (JSON): {files.json}", err=True)
+    return ExitCode.OK
