@@ -1,0 +1,59 @@
+"""`bulkimport validate WORKBOOK`: check every row, write an annotated copy, report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bulkimport.outcomes import ExitCode
+
+#: How many findings the human summary lists before "... and N more".
+SUMMARY_FINDINGS = 10
+
+
+@click.command("validate")
+@click.argument("workbook", type=click.Path(path_type=Path, dir_okay=True, exists=False))
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Annotated copy to write (default: reports/<stem>-validated.xlsx).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings and counts as JSON on stdout.")
+@click.option("--sheet", default=None, help="The task sheet (default: 'Jobs', or the only sheet with a key row).")
+def command(workbook: Path, out: Path | None, as_json: bool, sheet: str | None) -> int:
+    """Check every row of WORKBOOK against the DRS rules; nothing is sent.
+
+    Exit 0 when every row is valid, 1 when some row is invalid, 2 when the workbook
+    cannot be used.
+    """
+    from bulkimport.validate import annotate, default_output_path, validate_workbook
+
+    validation = validate_workbook(workbook, sheet)
+    target = annotate(validation, out or default_output_path(workbook))
+    click.echo(summary(validation, target), err=True)
+    if as_json:
+        document = validation.to_dict()
+        document["output"] = str(target)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    return ExitCode.SOME_FAILED if validation.invalid else ExitCode.OK
+
+
+def summary(validation, target: Path) -> str:  # noqa: ANN001 - a Validation; imported lazily
+    """The human summary for stderr: counts, findings by code, the first few findings."""
+    total = len(validation.rows)
+    invalid = len(validation.invalid)
+    lines = [
+        f"{validation.book.path}: sheet {validation.book.sheet_name!r}: {total} rows, "
+        f"{total - invalid} valid, {invalid} invalid "
+        f"({len(validation.errors)} errors, {len(validation.warnings)} warnings)",
+    ]
+    counts = validation.counts()
+    if counts:
+        lines.append("findings by code: " + ", ".join(f"{code} {n}" for code, n in counts.items()))
+        for f in validation.findings[:SUMMARY_FINDINGS]:
+            where = f"row {validation.book.source_row(f.row)}" if f.row is not None else "workbook"
+            column = f" {f.column}" if f.column else ""
+            lines.append(f"  {where}{column}: [{f.severity}] {f.code}: {f.message}")
+        if len(validation.findings) > SUMMARY_FINDINGS:
+            lines.append(f"  ... and {len(validation.findings) - SUMMARY_FINDINGS} more (see the Findings sheet)")
+    lines.append(f"annotated copy: {target}")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""Cell parsing: a raw cell (as a fast reader returns it) -> the typed value of its column.
+
+Every cell is parsed here, by the column's `fields.Kind`, before any rule runs. Doing it
+ourselves rather than letting pandas or pandera coerce is deliberate: type guessing turns
+the text "007" into 7 and ports into 3306.0, and in pandera a value that fails coercion
+hides every later check on that column. A parse failure is one finding on one cell; the
+typed value is then None, and nothing downstream reports that cell again.
+
+Parsing never rejects a value it can carry: an enum that matches no allowed value (case
+aside) stays as trimmed text, so that the schema reports it as `enum` with the list of
+allowed values. Only values that cannot live in the column's type (a port of "abc", a
+boolean of "maybe", a tags cell that is not key=value pairs) fail here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+
+from bulkimport import fields
+from bulkimport.fields import Field, Kind
+
+#: Shown instead of a secret in any written copy.
+MASK = "******"
+
+
+class ParseError(ValueError):
+    """A cell cannot be read as its column's type; `code` is the finding code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _number_text(value: float) -> str:
+    """Excel stores every number as a double: 3306.0 was typed as 3306."""
+    if math.isfinite(value) and value == int(value):
+        return str(int(value))
+    return repr(value)
+
+
+def as_text(value: object) -> str:
+    """The text the operator typed, as far as it can be recovered from the cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(f: Field, value: object) -> str:
+    if isinstance(value, datetime | date | time | timedelta):
+        raise ParseError(
+            "type",
+            "Excel turned this cell into a date or time; format the column as Text and retype the value",
+        )
+    return as_text(value)
+
+
+def _enum(f: Field, value: object) -> str:
+    text = as_text(value)
+    folded = text.casefold()
+    for allowed in f.allowed:
+        if allowed.casefold() == folded:
+            return allowed
+    return text  # the schema reports it as `enum`, naming the allowed values
+
+
+_ANY = Field("cell", "cell", "cell", fields.Group.TASK, Kind.INTEGER, help="", help_zh="")
+
+_TRUE = frozenset({"true"})
+_FALSE = frozenset({"false"})
+
+
+def _boolean(f: Field, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        folded = value.strip().casefold()
+        if folded in _TRUE:
+            return True
+        if folded in _FALSE:
+            return False
+    raise ParseError("type", f"{_shown(f, value)} is not true or false")
+
+
+def _integer(f: Field, value: object) -> int:
+    if isinstance(value, bool):
+        raise ParseError("type", f"{_shown(f, value)} is not a whole number")
+    if isinstance(value, int):
+        return value
+    number: float | None = None
+    if isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text, 10)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                number = None
+    if number is not None and math.isfinite(number) and number == int(number):
+        return int(number)
+    raise ParseError("type", f"{_shown(f, value)} is not a whole number")
+
+
+def whole_number(value: object) -> int | None:
+    """A cell as a whole number (3306, 3306.0, "3306"), or None when it is not one."""
+    try:
+        return _integer(_ANY, value) if not is_blank(value) else None
+    except ParseError:
+        return None
+
+
+def _tags(f: Field, value: object) -> list[dict[str, str]]:
+    """`key=value;key=value` -> [{"key", "value"}]; limits are the schema's job."""
+    text = as_text(value)
+    tags: list[dict[str, str]] = []
+    for part in text.split(";"):
+        part = part.strip()
+        if not part:
+            continue
+        key, sep, val = part.partition("=")
+        if not sep or not key.strip():
+            raise ParseError(
+                "tags", f"tag {part!r} is not key=value; write tags as key=value pairs separated by ';'"
+            )
+        tags.append({"key": key.strip(), "value": val.strip()})
+    return tags
+
+
+def _enterprise_project(f: Field, value: object) -> str:
+    text = as_text(value)
+    parts = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
+    if len(parts) > 1:
+        raise ParseError(
+            "enterprise_project",
+            f"{len(parts)} enterprise projects given; a task belongs to one enterprise project at most",
+        )
+    return parts[0] if parts else text
+
+
+_PARSERS: dict[Kind, Callable[[Field, object], object]] = {
+    Kind.TEXT: _text,
+    Kind.ENUM: _enum,
+    Kind.BOOLEAN: _boolean,
+    Kind.INTEGER: _integer,
+    Kind.INTEGER_STRING: _integer,
+    Kind.UUID: _text,
+    Kind.IP: _text,
+    Kind.BASE64: _text,
+    Kind.TAGS: _tags,
+    Kind.ENTERPRISE_PROJECT: _enterprise_project,
+}
+
+
+def parser_for(f: Field) -> Callable[[Field, object], object]:
+    return _PARSERS[f.kind]
+
+
+def parse_cell(f: Field, value: object) -> object:
+    """Typed value of one cell, None for blank; raises ParseError when it cannot be typed."""
+    if is_blank(value):
+        return None
+    return _PARSERS[f.kind](f, value)
+
+
+def is_env_reference(value: object) -> bool:
+    return isinstance(value, str) and fields.ENV_REFERENCE_RE.match(value.strip()) is not None
+
+
+def _shown(f: Field, value: object) -> str:
+    """How a value may appear in a message: secrets never do."""
+    if f.secret and not is_env_reference(value):
+        return "the value"
+    text = as_text(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return repr(text)
+
+
+def shown(f: Field, value: object) -> str:
+    """Public form of `_shown` for the schema's messages."""
+    return _shown(f, value)
+
+
+def display_value(f: Field | None, value: object) -> object:
+    """What a written copy shows for a cell: secrets masked, enums in the API's spelling,
+    whole numbers without ".0". Anything else as read; the writer writes strings as text."""
+    if value is None:
+        return None
+    if f is not None and f.secret:
+        if is_blank(value):
+            return None
+        return value.strip() if is_env_reference(value) else MASK  # type: ignore[union-attr]
+    if f is not None and f.kind is Kind.ENUM and not isinstance(value, bool):
+        return _enum(f, value)
+    if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, datetime | date | time | timedelta):
+        return value.isoformat() if not isinstance(value, timedelta) else str(value)
+    return value

@@ -1,0 +1,613 @@
+"""The rules: a pandera schema built from the catalogue, plus the cross-field and cross-row
+rules of `fields.RULES`, turned into findings.
+
+The schema runs on *typed* columns (see `parse.py`): running it on raw text would let a
+value that fails coercion hide every later check on its column. Field checks are
+element-wise and skip blanks (`ignore_na=True`: presence is the `missing` check's job).
+
+Each rule of `fields.RULES` is implemented here by its code as a `CrossCheck`: a vectorised
+test (a pandera wide check, `ignore_na=False` so that conditional-mandatory rules see the
+blank cells they are about) and an `explain` that names the offending cell(s) of one failing
+row. A wide check runs on a frame of only its own input columns, because pandera reports a
+wide-check failure once per column of the frame; the failures are then collapsed to one
+per (row, rule) before `explain` writes the messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+
+import pandas as pd
+import pandera.pandas as pa
+
+from bulkimport import fields, parse
+from bulkimport.fields import Field, Kind
+from bulkimport.findings import Finding, Severity
+
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+#: Enterprise project IDs: a UUID, or "0" for the default project; one ID, no separators.
+ENTERPRISE_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+DR = "cloudDataGuard"
+SOURCE, TARGET = fields.ENDPOINTS
+
+
+def _label(key: str) -> str:
+    return f"{fields.FIELDS[key].label} ({key})" if key in fields.FIELDS else key
+
+
+# --------------------------------------------------------------------------- field checks
+
+
+@dataclass(frozen=True)
+class CellCheck:
+    """One rule on one cell: `ok(value)` for a non-blank typed value; `message` says why not."""
+
+    code: str
+    ok: Callable[[object], bool]
+    message: Callable[[Field, object], str]
+
+
+def _length_check(f: Field) -> CellCheck:
+    lo, hi = f.min_length, f.max_length
+
+    def ok(v: object) -> bool:
+        n = len(str(v))
+        return (lo is None or n >= lo) and (hi is None or n <= hi)
+
+    def message(f: Field, v: object) -> str:
+        bounds = f"{lo}-{hi}" if lo is not None and hi is not None else f"at most {hi}" if hi else f"at least {lo}"
+        return f"{_label(f.key)} must be {bounds} characters long; it has {len(str(v))}"
+
+    return CellCheck("length", ok, message)
+
+
+def _range_check(f: Field) -> CellCheck:
+    lo, hi = f.minimum, f.maximum
+
+    def ok(v: object) -> bool:
+        return isinstance(v, int) and (lo is None or v >= lo) and (hi is None or v <= hi)
+
+    return CellCheck("range", ok, lambda f, v: f"{_label(f.key)} must be from {lo} to {hi}; got {v}")
+
+
+def _enum_check(f: Field) -> CellCheck:
+    allowed = frozenset(f.allowed)
+    return CellCheck(
+        "enum", lambda v: v in allowed,
+        lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not allowed; use one of: {', '.join(f.allowed)}",
+    )
+
+
+def _name_pattern(v: object) -> bool:
+    return fields.NAME_RE.match(str(v)) is not None
+
+
+def _description_ok(v: object) -> bool:
+    return not any(ch in fields.DESCRIPTION_FORBIDDEN for ch in str(v))
+
+
+def _description_message(f: Field, v: object) -> str:
+    bad = sorted({ch for ch in str(v) if ch in fields.DESCRIPTION_FORBIDDEN})
+    return f"{_label(f.key)} must not contain {' '.join(bad)} (none of {' '.join(fields.DESCRIPTION_FORBIDDEN)})"
+
+
+def _uuid_ok(v: object) -> bool:
+    return UUID_RE.match(str(v)) is not None
+
+
+def _ip_ok(v: object) -> bool:
+    try:
+        ipaddress.ip_address(str(v))
+    except ValueError:
+        return False
+    return True
+
+
+def _base64_ok(v: object) -> bool:
+    if parse.is_env_reference(v):
+        return True
+    compact = re.sub(r"\s+", "", str(v))
+    if not compact:
+        return False
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def tags_problem(tags: object) -> str | None:
+    """Why a parsed tags list breaks Table 6's limits, or None when it is fine."""
+    if not isinstance(tags, list):
+        return "tags must be key=value pairs separated by ';'"
+    if len(tags) > fields.MAX_TAGS:
+        return f"{len(tags)} tags given; at most {fields.MAX_TAGS} are allowed"
+    seen: set[str] = set()
+    for tag in tags:
+        key, value = tag["key"], tag["value"]
+        if len(key) > fields.TAG_KEY_MAX:
+            return f"tag key {key!r} is longer than {fields.TAG_KEY_MAX} characters"
+        if not fields.TAG_TEXT_RE.match(key):
+            return f"tag key {key!r} may contain only letters, digits, - and _"
+        if len(value) > fields.TAG_VALUE_MAX:
+            return f"value of tag {key!r} is longer than {fields.TAG_VALUE_MAX} characters"
+        if not fields.TAG_TEXT_RE.match(value):
+            return f"value of tag {key!r} may contain only letters, digits, - and _"
+        if key.casefold() in seen:
+            return f"tag key {key!r} appears more than once"
+        seen.add(key.casefold())
+    return None
+
+
+def cell_checks(f: Field) -> list[CellCheck]:
+    """Every single-cell rule of a column, derived from its catalogue entry."""
+    checks: list[CellCheck] = []
+    if f.kind is Kind.ENUM and f.allowed:
+        checks.append(_enum_check(f))
+    if f.min_length is not None or f.max_length is not None:
+        checks.append(_length_check(f))
+    if f.minimum is not None or f.maximum is not None:
+        checks.append(_range_check(f))
+    if f.key == "name":
+        checks.append(CellCheck(
+            "pattern", _name_pattern,
+            lambda f, v: f"{_label(f.key)} may contain only letters, digits, - and _, and must start with a letter",
+        ))
+    if f.key == "description":
+        checks.append(CellCheck("pattern", _description_ok, _description_message))
+    if f.kind is Kind.UUID:
+        checks.append(CellCheck(
+            "uuid", _uuid_ok,
+            lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not a UUID "
+                         "(like 352ad828-3467-4f03-987a-c55a5a9dd417)",
+        ))
+    if f.kind is Kind.IP:
+        checks.append(CellCheck(
+            "ip", _ip_ok, lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not an IPv4 or IPv6 address",
+        ))
+    if f.kind is Kind.BASE64:
+        checks.append(CellCheck(
+            "base64", _base64_ok,
+            lambda f, v: f"{_label(f.key)} is not valid Base64 (give the certificate content Base64-encoded, "
+                         "or env:NAME)",
+        ))
+    if f.kind is Kind.TAGS:
+        checks.append(CellCheck("tags", lambda v: tags_problem(v) is None,
+                                lambda f, v: tags_problem(v) or "invalid tags"))
+    if f.kind is Kind.ENTERPRISE_PROJECT:
+        checks.append(CellCheck(
+            "enterprise_project", lambda v: ENTERPRISE_PROJECT_RE.match(str(v)) is not None,
+            lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not one enterprise project ID",
+        ))
+    return checks
+
+
+def _dtype(f: Field) -> str:
+    if f.kind in (Kind.INTEGER, Kind.INTEGER_STRING):
+        return "Int64"
+    if f.kind is Kind.BOOLEAN:
+        return "boolean"
+    return "object"
+
+
+@cache
+def build_schema() -> pa.DataFrameSchema:
+    """The pandera schema of a typed frame: one column per catalogue field.
+
+    Checks are named by their finding code so failures map straight back to findings.
+    """
+    columns = {}
+    for f in fields.CATALOGUE:
+        checks = [
+            pa.Check(
+                (lambda c: (lambda v: c.ok(v)))(check), element_wise=True, ignore_na=True, name=check.code,
+                error=check.code,
+            )
+            for check in cell_checks(f)
+        ]
+        columns[f.key] = pa.Column(
+            _dtype(f), checks=checks, nullable=not f.mandatory, required=True, coerce=False,
+        )
+    return pa.DataFrameSchema(columns, strict=True, name="jobs")
+
+
+def typed_frame(rows: Mapping[int, Mapping[str, object]]) -> pd.DataFrame:
+    """Typed rows -> a frame indexed by Excel row number, with nullable typed columns."""
+    index = pd.Index(list(rows), dtype="int64", name="excel_row")
+    data = {}
+    for f in fields.CATALOGUE:
+        values = [row.get(f.key) for row in rows.values()]
+        dtype = _dtype(f)
+        if dtype == "object":
+            data[f.key] = pd.Series(values, index=index, dtype=object)
+        else:
+            data[f.key] = pd.Series(pd.array(values, dtype=dtype), index=index)
+    return pd.DataFrame(data, index=index)
+
+
+# --------------------------------------------------------------------------- cross-field rules
+
+Explanation = list[tuple[str, str]]  # (column key, message) per offending cell
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """One rule of `fields.RULES`: `fails(frame)` is True on violating rows; `explain`
+    names the offending cells of one such row. `inputs` are the columns the test reads."""
+
+    code: str
+    inputs: tuple[str, ...]
+    fails: Callable[[pd.DataFrame], pd.Series]
+    explain: Callable[[int, Mapping[str, object], object], Explanation]
+    prepare: Callable[[pd.DataFrame], object] | None = None
+
+    @property
+    def rule(self) -> fields.Rule:
+        return fields.RULES_BY_CODE[self.code]
+
+
+def _is(frame: pd.DataFrame, key: str, value: object) -> pd.Series:
+    return frame[key].eq(value).fillna(False).astype(bool)
+
+
+def _isin(frame: pd.DataFrame, key: str, values: Iterable[object]) -> pd.Series:
+    return frame[key].isin(list(values)).fillna(False).astype(bool)
+
+
+def _set(frame: pd.DataFrame, key: str) -> pd.Series:
+    return frame[key].notna()
+
+
+def _blank(frame: pd.DataFrame, key: str) -> pd.Series:
+    return frame[key].isna()
+
+
+def _endpoint_type(frame: pd.DataFrame, side: str) -> pd.Series:
+    """An endpoint's DB type: its own cell, else what the engine implies."""
+    position = 0 if side == SOURCE else 1
+    implied = frame["engine_type"].map(
+        lambda e: fields.ENGINE_DB_TYPES[e][position] if e in fields.ENGINE_DB_TYPES else None
+    )
+    own = frame[f"{side}.db_type"]
+    return own.where(own.isin(fields.DB_TYPES), implied)
+
+
+def _row_endpoint_type(row: Mapping[str, object], side: str) -> str | None:
+    own = row.get(f"{side}.db_type")
+    if own in fields.DB_TYPES:
+        return own  # type: ignore[return-value]
+    engine = row.get("engine_type")
+    if engine in fields.ENGINE_DB_TYPES:
+        return fields.ENGINE_DB_TYPES[engine][0 if side == SOURCE else 1]  # type: ignore[index]
+    return None
+
+
+def _side_name(side: str) -> str:
+    return "source" if side == SOURCE else "destination"
+
+
+# Each rule: the vectorised test, then its explanation of one failing row.
+
+def _engine_scenario_fails(df: pd.DataFrame) -> pd.Series:
+    ok_pairs = {(e, s) for e, scenarios in fields.ENGINE_SCENARIOS.items() for s in scenarios}
+    known = _isin(df, "engine_type", fields.ENGINE_TYPES) & _isin(df, "db_use_type", fields.DB_USE_TYPES)
+    pairs = pd.Series(list(zip(df["engine_type"], df["db_use_type"], strict=True)), index=df.index)
+    return known & ~pairs.isin(ok_pairs)
+
+
+def _engine_scenario_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    engine, scenario = row["engine_type"], row["db_use_type"]
+    serves = "/".join(fields.ENGINE_SCENARIOS[engine])  # type: ignore[index]
+    return [("engine_type", f"engine {engine} serves {serves}, not scenario {scenario}")]
+
+
+def _engine_db_type_fails(df: pd.DataFrame) -> pd.Series:
+    bad = pd.Series(False, index=df.index)
+    for position, side in enumerate(fields.ENDPOINTS):
+        expected = df["engine_type"].map(
+            lambda e, p=position: fields.ENGINE_DB_TYPES[e][p] if e in fields.ENGINE_DB_TYPES else None
+        )
+        own = df[f"{side}.db_type"]
+        bad |= (own.isin(fields.DB_TYPES) & expected.notna() & own.ne(expected)).fillna(False).astype(bool)
+    return bad
+
+
+def _engine_db_type_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    out = []
+    engine = row["engine_type"]
+    for position, side in enumerate(fields.ENDPOINTS):
+        own = row.get(f"{side}.db_type")
+        expected = fields.ENGINE_DB_TYPES[engine][position]  # type: ignore[index]
+        if own in fields.DB_TYPES and own != expected:
+            out.append((f"{side}.db_type",
+                        f"engine {engine} needs a {expected} {_side_name(side)}, not {own}"))
+    return out
+
+
+def _eip_bind_fails(df: pd.DataFrame) -> pd.Series:
+    return _is(df, "net_type", "eip") & ~_is(df, "bind_eip", True)
+
+
+def _dr_no_vpc_fails(df: pd.DataFrame) -> pd.Series:
+    return _is(df, "db_use_type", DR) & _is(df, "net_type", "vpc")
+
+
+def _dr_multi_write_fails(df: pd.DataFrame) -> pd.Series:
+    return _is(df, "db_use_type", DR) & _blank(df, "multi_write")
+
+
+def _single_active_fails(df: pd.DataFrame) -> pd.Series:
+    return (_is(df, "db_use_type", DR) & _is(df, "multi_write", False)
+            & _isin(df, "task_type", fields.TASK_TYPES) & ~_is(df, "task_type", fields.SINGLE_ACTIVE_DR_TASK_TYPE))
+
+
+_CLOUD_SIDE = {"up": TARGET, "down": SOURCE}
+
+
+def _cloud_side_fails(df: pd.DataFrame) -> pd.Series:
+    bad = pd.Series(False, index=df.index)
+    for direction, side in _CLOUD_SIDE.items():
+        bad |= _is(df, "job_direction", direction) & (_blank(df, f"{side}.region") | _blank(df, f"{side}.inst_id"))
+    return bad
+
+
+def _cloud_side_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    direction = row["job_direction"]
+    side = _CLOUD_SIDE[direction]  # type: ignore[index]
+    return [
+        (f"{side}.{attr}",
+         f"{_label(f'{side}.{attr}')} is mandatory for direction {direction} "
+         f"(the {_side_name(side)} is the cloud instance)")
+        for attr in ("region", "inst_id") if row.get(f"{side}.{attr}") is None
+    ]
+
+
+def _dr_standby_readonly_fails(df: pd.DataFrame) -> pd.Series:
+    return _is(df, "db_use_type", DR) & _is(df, "job_direction", "up") & ~_is(df, "is_target_readonly", True)
+
+
+def _readonly_scope_fails(df: pd.DataFrame) -> pd.Series:
+    target = _endpoint_type(df, TARGET)
+    not_up = _isin(df, "job_direction", fields.JOB_DIRECTIONS) & ~_is(df, "job_direction", "up")
+    not_mysql = (target.notna() & target.ne("mysql")).fillna(False).astype(bool)
+    return _set(df, "is_target_readonly") & (not_up | not_mysql)
+
+
+def _readonly_scope_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    target = _row_endpoint_type(row, TARGET)
+    why = (f"direction is {row.get('job_direction')}" if row.get("job_direction") != "up"
+           else f"the destination is {target}")
+    return [("is_target_readonly",
+             f"{_label('is_target_readonly')} applies only to a MySQL destination with direction up ({why}); "
+             "leave it blank")]
+
+
+def _az_mysql_only_fails(df: pd.DataFrame) -> pd.Series:
+    known_other = _isin(df, "engine_type", fields.ENGINE_TYPES) & ~_isin(df, "engine_type", fields.AZ_ENGINES)
+    return known_other & (_set(df, "master_az") | _set(df, "slave_az"))
+
+
+def _az_mysql_only_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    return [(key, f"{_label(key)} is supported for MySQL engines only ({', '.join(fields.AZ_ENGINES)}), "
+                  f"not {row['engine_type']}")
+            for key in ("master_az", "slave_az") if row.get(key) is not None]
+
+
+def _az_pair_fails(df: pd.DataFrame) -> pd.Series:
+    return _set(df, "master_az") ^ _set(df, "slave_az")
+
+
+def _az_pair_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    given, other = ("master_az", "slave_az") if row.get("master_az") is not None else ("slave_az", "master_az")
+    return [(given, f"{_label(given)} takes effect only together with {_label(other)}; "
+                    "fill both or neither")]
+
+
+def _ssl_checksum_fails(df: pd.DataFrame) -> pd.Series:
+    return _is(df, f"{SOURCE}.ssl_link", True) & _blank(df, f"{SOURCE}.ssl_cert_check_sum")
+
+
+def _ssl_p12_fails(df: pd.DataFrame) -> pd.Series:
+    bad = pd.Series(False, index=df.index)
+    for side in fields.ENDPOINTS:
+        name = df[f"{side}.ssl_cert_name"].map(lambda v: isinstance(v, str) and v.lower().endswith(".p12"))
+        bad |= _set(df, f"{side}.ssl_cert_password") & ~name.astype(bool)
+    return bad
+
+
+def _ssl_p12_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    out = []
+    for side in fields.ENDPOINTS:
+        name = row.get(f"{side}.ssl_cert_name")
+        if row.get(f"{side}.ssl_cert_password") is not None and not (
+            isinstance(name, str) and name.lower().endswith(".p12")
+        ):
+            shown = f"{name!r}" if name is not None else "blank"
+            out.append((f"{side}.ssl_cert_name",
+                        f"the {_side_name(side)} has an SSL certificate password, which goes with a .p12 "
+                        f"certificate, but {_label(f'{side}.ssl_cert_name')} is {shown}"))
+    return out
+
+
+def _cluster_mode_fails(df: pd.DataFrame) -> pd.Series:
+    bad = pd.Series(False, index=df.index)
+    for side in fields.ENDPOINTS:
+        kind = _endpoint_type(df, side)
+        bad |= _set(df, f"{side}.cluster_mode") & (kind.notna() & kind.ne("mongodb")).fillna(False).astype(bool)
+    return bad
+
+
+def _cluster_mode_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    out = []
+    for side in fields.ENDPOINTS:
+        kind = _row_endpoint_type(row, side)
+        if row.get(f"{side}.cluster_mode") is not None and kind is not None and kind != "mongodb":
+            out.append((f"{side}.cluster_mode",
+                        f"{_label(f'{side}.cluster_mode')} applies to MongoDB endpoints only; "
+                        f"the {_side_name(side)} is {kind}"))
+    return out
+
+
+def _mongodb_nodes_fails(df: pd.DataFrame) -> pd.Series:
+    source = _endpoint_type(df, SOURCE)
+    return source.eq("mongodb").fillna(False).astype(bool) & _set(df, f"{SOURCE}.cluster_mode") & _blank(
+        df, "node_num")
+
+
+def _name_groups(df: pd.DataFrame) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for excel_row, name in df["name"].items():
+        if isinstance(name, str):
+            groups.setdefault(name.casefold(), []).append(int(excel_row))
+    return groups
+
+
+def _duplicate_fails(df: pd.DataFrame) -> pd.Series:
+    folded = df["name"].map(lambda v: v.casefold() if isinstance(v, str) else None)
+    return (folded.notna() & folded.duplicated(keep=False)).astype(bool)
+
+
+def _duplicate_explain(excel_row: int, row: Mapping[str, object], groups: object) -> Explanation:
+    others = [r for r in groups[str(row["name"]).casefold()] if r != excel_row]  # type: ignore[index]
+    listed = ", ".join(str(r) for r in others)
+    return [("name", f"task name {row['name']!r} is also used on row{'s' if len(others) > 1 else ''} {listed} "
+                     "(names are case-insensitive)")]
+
+
+def _fixed(column: str, message: str) -> Callable[[int, Mapping[str, object], object], Explanation]:
+    return lambda _, __, ___: [(column, message)]
+
+
+CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
+    CrossCheck("cross_field.engine_scenario", ("engine_type", "db_use_type"),
+               _engine_scenario_fails, _engine_scenario_explain),
+    CrossCheck("cross_field.engine_db_type", ("engine_type", f"{SOURCE}.db_type", f"{TARGET}.db_type"),
+               _engine_db_type_fails, _engine_db_type_explain),
+    CrossCheck("cross_field.eip_bind", ("net_type", "bind_eip"), _eip_bind_fails,
+               _fixed("bind_eip", "network type eip needs Bind EIP (bind_eip) = true")),
+    CrossCheck("cross_field.dr_no_vpc", ("db_use_type", "net_type"), _dr_no_vpc_fails,
+               _fixed("net_type", "network type vpc is not allowed for disaster recovery (cloudDataGuard)")),
+    CrossCheck("cross_field.dr_multi_write", ("db_use_type", "multi_write"), _dr_multi_write_fails,
+               _fixed("multi_write", "Dual-active DR (multi_write) is mandatory for disaster recovery: "
+                                     "true for dual-active, false for single-active")),
+    CrossCheck("cross_field.single_active_task_type", ("db_use_type", "multi_write", "task_type"),
+               _single_active_fails,
+               _fixed("task_type", f"single-active DR (multi_write false) allows only task mode "
+                                   f"{fields.SINGLE_ACTIVE_DR_TASK_TYPE}")),
+    CrossCheck("cross_field.cloud_side_instance",
+               ("job_direction", f"{SOURCE}.region", f"{SOURCE}.inst_id", f"{TARGET}.region", f"{TARGET}.inst_id"),
+               _cloud_side_fails, _cloud_side_explain),
+    CrossCheck("cross_field.dr_standby_readonly", ("db_use_type", "job_direction", "is_target_readonly"),
+               _dr_standby_readonly_fails,
+               _fixed("is_target_readonly", "disaster recovery with direction up (this cloud is the standby) "
+                                            "needs Destination read-only (is_target_readonly) = true")),
+    CrossCheck("cross_field.readonly_scope", ("is_target_readonly", "job_direction", "engine_type",
+                                              f"{TARGET}.db_type"),
+               _readonly_scope_fails, _readonly_scope_explain),
+    CrossCheck("cross_field.az_mysql_only", ("engine_type", "master_az", "slave_az"),
+               _az_mysql_only_fails, _az_mysql_only_explain),
+    CrossCheck("cross_field.az_pair", ("master_az", "slave_az"), _az_pair_fails, _az_pair_explain),
+    CrossCheck("cross_field.ssl_checksum", (f"{SOURCE}.ssl_link", f"{SOURCE}.ssl_cert_check_sum"),
+               _ssl_checksum_fails,
+               _fixed(f"{SOURCE}.ssl_cert_check_sum",
+                      f"{_label(f'{SOURCE}.ssl_cert_check_sum')} is mandatory when the source uses SSL")),
+    CrossCheck("cross_field.ssl_password_p12",
+               tuple(f"{side}.{a}" for side in fields.ENDPOINTS for a in ("ssl_cert_password", "ssl_cert_name")),
+               _ssl_p12_fails, _ssl_p12_explain),
+    CrossCheck("cross_field.cluster_mode_mongodb",
+               ("engine_type",)
+               + tuple(f"{side}.{a}" for side in fields.ENDPOINTS for a in ("db_type", "cluster_mode")),
+               _cluster_mode_fails, _cluster_mode_explain),
+    CrossCheck("cross_field.mongodb_cluster_nodes",
+               ("engine_type", f"{SOURCE}.db_type", f"{SOURCE}.cluster_mode", "node_num"),
+               _mongodb_nodes_fails,
+               _fixed("node_num", "a MongoDB source with a cluster mode is a cluster: Nodes / shards (node_num) "
+                                  "is mandatory (the number of source shards, 1-32)")),
+    CrossCheck("duplicate_name", ("name",), _duplicate_fails, _duplicate_explain, prepare=_name_groups),
+)}
+
+_missing_rules = {r.code for r in fields.RULES} - set(CROSS_CHECKS)
+if _missing_rules:  # pragma: no cover - a rule added to the catalogue without its code here
+    raise RuntimeError(f"schema.py implements no check for rule(s): {', '.join(sorted(_missing_rules))}")
+
+
+@cache
+def cross_schema(code: str) -> pa.DataFrameSchema:
+    """A wide check on a frame of only the rule's inputs (one failure case per input, not per column)."""
+    check = CROSS_CHECKS[code]
+    return pa.DataFrameSchema(
+        checks=[pa.Check(lambda df, c=check: ~c.fails(df), name=code, ignore_na=False, error=code)],
+        name=code,
+    )
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | None:
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return exc.failure_cases
+    return None
+
+
+def check_rows(
+    rows: Mapping[int, Mapping[str, object]], skip_cells: Iterable[tuple[int, str]] = ()
+) -> list[Finding]:
+    """Run every field, cross-field and cross-row rule on typed rows.
+
+    `skip_cells` are cells already reported (a parse failure, a formula without a value):
+    no further finding is made on them, so the operator sees one reason per cell.
+    """
+    if not rows:
+        return []
+    skip = set(skip_cells)
+    frame = typed_frame(rows)
+    findings: list[Finding] = []
+
+    failures = _failures(build_schema(), frame)
+    if failures is not None:
+        cell_check_of = {(f.key, c.code): c for f in fields.CATALOGUE for c in cell_checks(f)}
+        seen: set[tuple[int, str, str]] = set()
+        for column, check, index in failures[["column", "check", "index"]].itertuples(index=False):
+            if index is None or pd.isna(index) or column not in fields.FIELDS:
+                continue
+            excel_row = int(index)
+            code = "missing" if check == "not_nullable" else str(check)
+            if (excel_row, column) in skip or (excel_row, column, code) in seen:
+                continue
+            seen.add((excel_row, column, code))
+            f = fields.FIELDS[column]
+            if code == "missing":
+                message = f"{_label(column)} is mandatory"
+            else:
+                cell = cell_check_of.get((column, code))
+                value = rows[excel_row].get(column)
+                message = cell.message(f, value) if cell else f"{_label(column)}: {code} check failed"
+            findings.append(Finding(excel_row, column, code, message, Severity.ERROR))
+
+    for code, check in CROSS_CHECKS.items():
+        sub = frame[list(check.inputs)]
+        failures = _failures(cross_schema(code), sub)
+        if failures is None:
+            continue
+        failing = sorted({int(i) for i in failures["index"].dropna()})
+        context = check.prepare(frame) if check.prepare else None
+        severity = Severity(check.rule.severity)
+        for excel_row in failing:
+            explained = check.explain(excel_row, rows[excel_row], context) or [
+                (check.rule.columns[0], check.rule.text)
+            ]
+            for column, message in explained:
+                if (excel_row, column) in skip:
+                    continue
+                findings.append(Finding(excel_row, column, code, message, severity))
+    return findings

@@ -1,0 +1,158 @@
+"""The `validate` command's library: read a workbook, parse every cell, run every rule.
+
+`validate_workbook` is what `submit` builds on: it returns the typed rows (ready for the
+payload builder) beside every finding, so a row is sent only when no error names it.
+`annotate` writes the operator's annotated copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bulkimport import fields, parse, schema
+from bulkimport.errors import InputError
+from bulkimport.findings import Finding, Severity
+from bulkimport.outcomes import Result
+from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
+
+#: Default location of the annotated copy, relative to the current directory.
+REPORTS_DIR = "reports"
+
+
+@dataclass
+class Validation:
+    """Everything validate learned about one workbook."""
+
+    book: WorkbookData
+    #: Excel row -> typed row (every catalogue key present; None for blank), input order.
+    rows: dict[int, dict[str, object]]
+    findings: list[Finding]
+    #: Excel rows with at least one error.
+    invalid: set[int] = field(default_factory=set)
+
+    def valid_rows(self) -> dict[int, dict[str, object]]:
+        """The rows that may be sent, in input order."""
+        return {r: row for r, row in self.rows.items() if r not in self.invalid}
+
+    def result_of(self, row: int) -> Result:
+        return Result.INVALID if row in self.invalid else Result.VALID
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == Severity.WARNING]
+
+    def counts(self) -> dict[str, int]:
+        """Findings by code, most frequent first."""
+        return dict(Counter(f.code for f in self.findings).most_common())
+
+    def row_messages(self) -> dict[int, str]:
+        """Per row, its error messages joined: the `error_msg` column of the annotated copy."""
+        messages: dict[int, list[str]] = {}
+        for f in self.findings:
+            if f.row is not None and f.severity == Severity.ERROR:
+                messages.setdefault(f.row, []).append(f.message)
+        return {r: "; ".join(m) for r, m in messages.items()}
+
+    def to_dict(self) -> dict[str, object]:
+        """The `--json` document: counts and every finding (never a secret)."""
+        return {
+            "workbook": str(self.book.path),
+            "sha256": self.book.sha256,
+            "sheet": self.book.sheet_name,
+            "template_version": self.book.template_version,
+            "rows": len(self.rows),
+            "valid": len(self.rows) - len(self.invalid),
+            "invalid": len(self.invalid),
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "counts": self.counts(),
+            "findings": [
+                {**f.to_dict(), "source_row": self.book.source_row(f.row) if f.row is not None else None}
+                for f in self.findings
+            ],
+        }
+
+
+def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[Finding]]:
+    """Raw cells -> typed rows, with a finding for each cell that cannot be typed and a
+    `default_applied` warning for each blank cell given its default."""
+    present = [fields.FIELDS[k] for k in book.field_keys]
+    findings: list[Finding] = []
+    rows: dict[int, dict[str, object]] = {}
+    parsers = [(f, parse.parser_for(f)) for f in present]
+    defaults = [f for f in fields.CATALOGUE if f.default is not None]
+    for excel_row, raw in book.cells.items():
+        typed: dict[str, object] = dict.fromkeys(fields.KEYS)
+        for f, parser in parsers:
+            value = raw.get(f.key)
+            if value is None or (isinstance(value, str) and not value.strip()):
+                continue
+            try:
+                typed[f.key] = parser(f, value)
+            except parse.ParseError as exc:
+                findings.append(Finding(excel_row, f.key, exc.code, f"{f.label} ({f.key}): {exc}"))
+        for f in defaults:
+            if typed[f.key] is None and (excel_row, f.key) not in book.formula_cells:
+                typed[f.key] = f.default
+                findings.append(Finding(
+                    excel_row, f.key, "default_applied",
+                    f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
+                ))
+        rows[excel_row] = typed
+    return rows, findings
+
+
+def validate_rows(
+    rows: Mapping[int, Mapping[str, object]], skip_cells: set[tuple[int, str]] | None = None
+) -> list[Finding]:
+    """Run every rule on typed rows that are already parsed (for callers that build rows
+    themselves); `skip_cells` are cells already reported by parsing."""
+    return schema.check_rows(rows, skip_cells or set())
+
+
+def _order(book: WorkbookData, findings: list[Finding]) -> list[Finding]:
+    """Workbook-level findings first, then by row and the operator's column order."""
+    position = {c.key: i for i, c in enumerate(book.columns)}
+    return sorted(findings, key=lambda f: (
+        f.row is not None, f.row or 0, position.get(f.column or "", -1), f.code,
+    ))
+
+
+def validate_workbook(path: str | Path, sheet: str | None = None) -> Validation:
+    """Read, parse and check a filled workbook. Raises InputError (exit 2) if it is unusable."""
+    book = read_workbook(path, sheet)
+    if not book.cells:
+        raise InputError(f"{book.path}: sheet {book.sheet_name!r} has no task rows below its key row")
+    rows, parse_findings = parse_rows(book)
+    already = {(f.row, f.column) for f in parse_findings if f.severity == Severity.ERROR}
+    already |= set(book.formula_cells)
+    findings = list(book.findings) + parse_findings + validate_rows(rows, already)  # type: ignore[arg-type]
+    findings = _order(book, findings)
+    invalid = {f.row for f in findings if f.row is not None and f.severity == Severity.ERROR}
+    return Validation(book=book, rows=rows, findings=findings, invalid=invalid)  # type: ignore[arg-type]
+
+
+def default_output_path(workbook: str | Path, base: str | Path | None = None) -> Path:
+    """`reports/<stem>-validated.xlsx` under the current directory (or `base`)."""
+    return Path(base or Path.cwd()) / REPORTS_DIR / f"{Path(workbook).stem}-validated.xlsx"
+
+
+def annotate(validation: Validation, out: str | Path) -> Path:
+    """Write the annotated copy: offending cells red with a comment, `result` / `error_msg`
+    / `source_row` appended, a Findings sheet. Refuses to overwrite the input."""
+    out = Path(out)
+    if same_file(out, validation.book.path):
+        raise InputError(f"{out}: is the input workbook; refusing to overwrite it (choose another --out)")
+    messages = validation.row_messages()
+    appended = {
+        r: {"result": str(validation.result_of(r)), "error_msg": messages.get(r, "")}
+        for r in validation.rows
+    }
+    return write_results(out, validation.book, appended, validation.findings)

@@ -1,0 +1,667 @@
+"""Reading a filled workbook and writing annotated / results copies of it.
+
+Reading uses python-calamine (an order of magnitude faster than openpyxl, and it does not
+trust the dimensions LibreOffice records). Cells are kept as read; parsing them is
+`parse.py`'s job. What calamine cannot tell us - a formula that has no cached value reads
+as an empty cell - is found by a scan of the sheet's XML, done only when the XML contains
+a formula at all, so ordinary files pay nothing for it.
+
+Writing never touches the operator's file: it builds a new workbook with xlsxwriter in
+constant-memory mode (re-saving the operator's file with openpyxl would drop images and
+charts, and is the slowest path). Every string is written with `write_string`, so text
+that looks like a formula stays text.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal
+from xml.etree import ElementTree
+
+from bulkimport import fields, parse
+from bulkimport.campaign import file_sha256
+from bulkimport.errors import InputError
+from bulkimport.findings import Finding, Severity
+from bulkimport.outcomes import RESULT_COLUMNS, Result
+
+#: The sheet the template puts the tasks on; found case-insensitively.
+TASK_SHEET = "Jobs"
+#: The template's hidden metadata sheet: column A key, column B value.
+META_SHEET = "_meta"
+META_VERSION_KEY = "template_version"
+#: How far down the key row is looked for.
+KEY_ROW_SEARCH = 10
+#: A row is the key row when at least this many of its cells are catalogue keys.
+KEY_ROW_MIN_KEYS = 3
+#: Excel ignores hyperlinks beyond this many per worksheet.
+MAX_LINKS = 65_000
+
+ColumnKind = Literal["field", "result", "unknown"]
+
+_RESULT_SET = frozenset(RESULT_COLUMNS)
+_KEYS_FOLDED = {k.casefold(): k for k in fields.KEYS}
+_RESULTS_FOLDED = {k.casefold(): k for k in RESULT_COLUMNS}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the operator's sheet, in the operator's order."""
+
+    index: int  # 0-based column index in the operator's sheet
+    label: str  # the header above the key (the template's label row), or the key
+    key: str  # catalogue key, result column name, or the header of an unknown column
+    kind: ColumnKind
+
+
+@dataclass
+class WorkbookData:
+    """A task sheet as read: raw cells by Excel row, columns in the operator's order."""
+
+    path: Path
+    sha256: str
+    sheet_name: str
+    template_version: str | None
+    columns: list[Column]
+    #: Excel row number -> column key -> raw value (str/int/float/bool/date/datetime or None)
+    cells: dict[int, dict[str, object]]
+    findings: list[Finding] = field(default_factory=list)
+    key_row: int = 2
+    #: Excel row number -> the operator's original row (a results workbook's `source_row`
+    #: column; the row's own number otherwise).
+    source_rows: dict[int, int] = field(default_factory=dict)
+    #: Cells whose formula has no cached value: (Excel row, column key).
+    formula_cells: set[tuple[int, str]] = field(default_factory=set)
+
+    @property
+    def field_keys(self) -> list[str]:
+        """Catalogue keys present in the sheet, in the operator's order."""
+        return [c.key for c in self.columns if c.kind == "field"]
+
+    def source_row(self, row: int) -> int:
+        return self.source_rows.get(row, row)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _sniff(path: Path) -> None:
+    """Turn every way a file can be unusable into one clear line, before any library sees it."""
+    try:
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        if path.is_dir():
+            raise InputError(f"{path}: is a directory, not a workbook")
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except PermissionError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if size == 0:
+        raise InputError(f"{path}: the file is empty (0 bytes)")
+    if head.startswith(b"PK\x03\x04"):
+        return
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        data = path.read_bytes()
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise InputError(
+                f"{path}: the workbook is password-protected (encrypted); "
+                "save a copy without a password to open and use that"
+            )
+        raise InputError(
+            f"{path}: is a legacy Excel 97-2003 (.xls) file; open it in Excel or LibreOffice and save as .xlsx"
+        )
+    raise InputError(f"{path}: is not an Excel workbook (it looks like text or CSV); save it as .xlsx")
+
+
+def _open(path: Path):  # noqa: ANN202 - calamine's types are not exported usefully
+    import python_calamine
+
+    try:
+        return python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise InputError(f"{path}: cannot be read as an .xlsx workbook ({type(exc).__name__})") from None
+
+
+def _cell_text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _find_key_row(grid: Sequence[Sequence[object]]) -> int | None:
+    """0-based index of the first row (within the first few) made of catalogue keys."""
+    for i, row in enumerate(grid[:KEY_ROW_SEARCH]):
+        hits = sum(1 for v in row if _cell_text(v).casefold() in _KEYS_FOLDED)
+        if hits >= KEY_ROW_MIN_KEYS:
+            return i
+    return None
+
+
+def _choose_sheet(book, path: Path, sheet: str | None) -> str:  # noqa: ANN001
+    names: list[str] = list(book.sheet_names)
+    if sheet is not None:
+        if sheet in names:
+            return sheet
+        folded = [n for n in names if n.casefold() == sheet.casefold()]
+        if folded:
+            return folded[0]
+        raise InputError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(names) or 'none'})")
+    for name in names:
+        if name.casefold() == TASK_SHEET.casefold():
+            return name
+    import python_calamine
+
+    visible = [m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible]
+    candidates = []
+    for name in visible:
+        try:
+            head = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=KEY_ROW_SEARCH)
+        except Exception:  # a chart sheet or a damaged one is simply not a candidate
+            continue
+        if _find_key_row(head) is not None:
+            candidates.append(name)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise InputError(
+            f"{path}: no task sheet: no sheet named {TASK_SHEET!r} and no sheet with a row of column keys "
+            f"(sheets: {', '.join(names) or 'none'}); use --sheet NAME"
+        )
+    raise InputError(f"{path}: several sheets look like task sheets ({', '.join(candidates)}); use --sheet NAME")
+
+
+def _column_name(index: int) -> str:
+    name = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+def _map_columns(
+    path: Path, sheet: str, grid: Sequence[Sequence[object]], key_row: int, width: int
+) -> tuple[list[Column], list[Finding]]:
+    keys_row = list(grid[key_row]) + [""] * (width - len(grid[key_row]))
+    labels_row = list(grid[key_row - 1]) + [""] * width if key_row > 0 else [""] * width
+    columns: list[Column] = []
+    findings: list[Finding] = []
+    seen: dict[str, str] = {}
+    for index in range(width):
+        header = "" if parse.is_blank(keys_row[index]) else parse.as_text(keys_row[index])
+        letter = _column_name(index)
+        label = _cell_text(labels_row[index])
+        folded = header.casefold()
+        if folded in _KEYS_FOLDED:
+            key, kind = _KEYS_FOLDED[folded], "field"
+            label = label or fields.FIELDS[key].label
+        elif folded in _RESULTS_FOLDED:
+            key, kind = _RESULTS_FOLDED[folded], "result"
+            label = label or key
+        else:
+            has_data = any(
+                index < len(row) and not parse.is_blank(row[index]) for row in grid[key_row + 1:]
+            )
+            if not header and not has_data and not label:
+                continue  # an empty column between the operator's columns
+            key, kind = header or f"column {letter}", "unknown"
+            if key in seen:
+                key = f"{key} (column {letter})"
+            label = label or key
+            findings.append(Finding(
+                None, key, "unknown_column",
+                f"column {letter} ({key!r}) is not a template column; it is kept in copies but ignored",
+                Severity.WARNING,
+            ))
+        if key in seen and kind != "unknown":
+            raise InputError(
+                f"{path}: sheet {sheet!r}: column {key!r} appears twice (columns {seen[key]} and {letter})"
+            )
+        seen[key] = letter
+        columns.append(Column(index, label, key, kind))  # type: ignore[arg-type]
+    present = {c.key for c in columns if c.kind == "field"}
+    missing = [k for k in fields.REQUIRED_COLUMNS if k not in present]
+    if missing:
+        raise InputError(
+            f"{path}: sheet {sheet!r}: mandatory column {missing[0]!r} is missing"
+            + (f" (and {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else "")
+        )
+    return columns, findings
+
+
+def _template_version(book) -> str | None:  # noqa: ANN001
+    for name in book.sheet_names:
+        if name.casefold() == META_SHEET.casefold():
+            try:
+                grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except Exception:
+                return None
+            for row in grid:
+                if len(row) >= 2 and _cell_text(row[0]) == META_VERSION_KEY:
+                    return parse.as_text(row[1]) or None
+    return None
+
+
+_FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_CELL_REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
+
+
+def _sheet_xml_path(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    """Where the sheet's XML lives inside the zip (workbook.xml + its relationships)."""
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+    try:
+        wb = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None
+    rel_id = None
+    for el in wb.iter(f"{ns_main}sheet"):
+        if el.get("name") == sheet:
+            rel_id = el.get(f"{ns_rel}id")
+    if rel_id is None:
+        return None
+    for rel in rels:
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return str(PurePosixPath("xl") / target)
+    return None
+
+
+def _has_formula(archive: zipfile.ZipFile, member: str) -> bool:
+    """Stream the sheet XML looking for any <f> element; cheap compared to parsing it."""
+    tail = b""
+    with archive.open(member) as fh:
+        while chunk := fh.read(1 << 20):
+            if _FORMULA_RE.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
+
+
+def _ref_to_index(ref: str) -> tuple[int, int] | None:
+    m = _CELL_REF_RE.match(ref)
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)), col - 1
+
+
+def formula_cells_without_value(path: Path, sheet: str) -> set[tuple[int, int]]:
+    """(Excel row, 0-based column) of every formula cell that carries no cached value.
+
+    Files written by tools without a calculation engine (openpyxl, many generators) store
+    formulas with no result; a reader sees an empty cell, which must not pass as blank.
+    A formula whose cached result is the empty string is written by Excel with t="str",
+    and that is a value, not a missing one.
+    """
+    found: set[tuple[int, int]] = set()
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = _sheet_xml_path(archive, sheet)
+            if member is None or not _has_formula(archive, member):
+                return found
+            with archive.open(member) as fh:
+                row_no, col_no = 0, -1
+                has_f = has_v = False
+                v_text = ""
+                cell_type = None
+                cell_pos: tuple[int, int] | None = None
+                for event, el in ElementTree.iterparse(fh, events=("start", "end")):
+                    tag = el.tag.rpartition("}")[2]
+                    if event == "start":
+                        if tag == "row":
+                            row_no = int(el.get("r", row_no + 1))
+                            col_no = -1
+                        elif tag == "c":
+                            ref = el.get("r")
+                            pos = _ref_to_index(ref) if ref else None
+                            col_no = pos[1] if pos else col_no + 1
+                            cell_pos = (pos[0] if pos else row_no, col_no)
+                            has_f = has_v = False
+                            v_text = ""
+                            cell_type = el.get("t")
+                        continue
+                    if tag == "f":
+                        has_f = True
+                    elif tag == "v":
+                        has_v = True
+                        v_text = el.text or ""
+                    elif tag == "c":
+                        if has_f and cell_pos is not None and (not has_v or (not v_text and cell_type != "str")):
+                            found.add(cell_pos)
+                        el.clear()
+                    elif tag == "row":
+                        el.clear()
+    except (zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return found
+    return found
+
+
+def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
+    """Read the task sheet of a filled template (or of a results workbook).
+
+    Columns are mapped by the key row, so reordered and extra columns work; rows entirely
+    blank are dropped; every kept row keeps its Excel row number. Raises InputError (exit 2)
+    for anything that makes the input unusable.
+    """
+    path = Path(path)
+    _sniff(path)
+    book = _open(path)
+    try:
+        name = _choose_sheet(book, path, sheet)
+        try:
+            grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise InputError(f"{path}: sheet {name!r} cannot be read ({type(exc).__name__})") from None
+        key_row = _find_key_row(grid)
+        if key_row is None and not any(not parse.is_blank(v) for row in grid for v in row):
+            raise InputError(f"{path}: sheet {name!r} is empty")
+        if key_row is None:
+            raise InputError(
+                f"{path}: sheet {name!r} has no key row (a row of column keys such as "
+                f"name, db_use_type, engine_type) in its first {KEY_ROW_SEARCH} rows"
+            )
+        width = max((len(r) for r in grid), default=0)
+        columns, findings = _map_columns(path, name, grid, key_row, width)
+        version = _template_version(book)
+    finally:
+        book.close()
+
+    if version is not None and version != fields.TEMPLATE_VERSION:
+        findings.append(Finding(
+            None, None, "stale_template",
+            f"the workbook was made from template version {version}; the current version is "
+            f"{fields.TEMPLATE_VERSION} (run `bulkimport template` for a fresh one)",
+            Severity.WARNING,
+        ))
+
+    formulas = formula_cells_without_value(path, name)
+    by_col = {c.index: c for c in columns}
+    formula_rows: dict[int, list[Column]] = defaultdict(list)
+    for excel_row, col in formulas:
+        column = by_col.get(col)
+        if column is not None and excel_row > key_row + 1:
+            formula_rows[excel_row].append(column)
+
+    indices = [c.index for c in columns]
+    keys = [c.key for c in columns]
+    cells: dict[int, dict[str, object]] = {}
+    formula_cells: set[tuple[int, str]] = set()
+    for offset, row in enumerate(grid[key_row + 1:]):
+        excel_row = key_row + 2 + offset
+        flagged = formula_rows.get(excel_row)
+        values = [row[i] if i < len(row) else "" for i in indices]
+        if not flagged and not any(v != "" and not (isinstance(v, str) and not v.strip()) for v in values):
+            continue
+        cells[excel_row] = {k: (None if v == "" else v) for k, v in zip(keys, values, strict=True)}
+        for column in flagged or ():
+            formula_cells.add((excel_row, column.key))
+            if column.kind == "field":
+                findings.append(Finding(
+                    excel_row, column.key, "formula_no_value",
+                    f"cell {_column_name(column.index)}{excel_row} holds a formula with no saved value; "
+                    "type the value itself (or open and save the file in Excel)",
+                ))
+
+    source_rows: dict[int, int] = {}
+    if any(c.key == "source_row" for c in columns):
+        for excel_row, values in cells.items():
+            number = parse.whole_number(values.get("source_row"))
+            source_rows[excel_row] = number if number is not None and number > 0 else excel_row
+    else:
+        source_rows = {r: r for r in cells}
+
+    return WorkbookData(
+        path=path,
+        sha256=file_sha256(path),
+        sheet_name=name,
+        template_version=version,
+        columns=columns,
+        cells=cells,
+        findings=findings,
+        key_row=key_row + 1,
+        source_rows=source_rows,
+        formula_cells=formula_cells,
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+#: Row tint by result (DESIGN: green / red / amber / grey).
+RESULT_COLOURS: dict[str, str] = {
+    Result.VALID: "#C6EFCE",
+    Result.CREATED: "#C6EFCE",
+    Result.ALREADY_CREATED: "#C6EFCE",
+    Result.DELETED: "#C6EFCE",
+    Result.INVALID: "#FFC7CE",
+    Result.REJECTED: "#FFC7CE",
+    Result.DELETE_FAILED: "#FFC7CE",
+    Result.UNKNOWN: "#FFEB9C",
+    Result.NOT_SENT: "#FFEB9C",
+    Result.DRY_RUN: "#D9D9D9",
+}
+ERROR_FILL = "#FF6B6B"
+WARNING_FILL = "#FFC000"
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True when both paths name the same file (symlinks and relative paths resolved)."""
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+class _Formats:
+    """The handful of xlsxwriter formats a results sheet needs, created once."""
+
+    def __init__(self, wb) -> None:  # noqa: ANN001
+        self.wb = wb
+        self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
+        self.key_header = wb.add_format({"italic": True, "font_color": "#595959", "bg_color": "#DDEBF7",
+                                         "border": 1})
+        self._cache: dict[tuple[str | None, bool], object] = {}
+
+    def cell(self, fill: str | None, text: bool):  # noqa: ANN201
+        key = (fill, text)
+        fmt = self._cache.get(key)
+        if fmt is None:
+            props: dict[str, object] = {}
+            if fill:
+                props["bg_color"] = fill
+                props["pattern"] = 1
+            if text:
+                props["num_format"] = "@"
+            fmt = self.wb.add_format(props)
+            self._cache[key] = fmt
+        return fmt
+
+
+def _write_value(ws, row: int, col: int, value: object, fmt) -> None:  # noqa: ANN001
+    """Strings always as text: an echoed value starting with = + - @ must not become a formula."""
+    if value is None:
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, value if isinstance(value, str) else str(value), fmt)
+
+
+def _appended_names(book: WorkbookData, appended: Mapping[int, Mapping[str, object]]) -> list[str]:
+    present: dict[str, None] = {c.key: None for c in book.columns if c.kind == "result"}
+    for values in appended.values():
+        for name in values:
+            present.setdefault(name, None)
+    present.setdefault("source_row", None)
+    ordered = [n for n in RESULT_COLUMNS if n in present]
+    return ordered + [n for n in present if n not in _RESULT_SET]
+
+
+def write_results(
+    path: str | Path,
+    book: WorkbookData,
+    appended: Mapping[int, Mapping[str, object]],
+    findings: Iterable[Finding],
+    *,
+    rows: Iterable[int] | None = None,
+    extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
+    row_results: Mapping[int, str] | None = None,
+) -> Path:
+    """Write a results workbook: the operator's columns, then the appended result columns.
+
+    `appended` maps an Excel row of `book` to the values of appended columns (`result`,
+    `task_id`, ...); a results workbook read back keeps its earlier result columns unless
+    `appended` gives a new value; `source_row` is added. `rows` limits the output to some
+    rows (the failed-rows workbook). `row_results` colours rows when `appended` has no
+    `result` value. Returns the path written. Refuses to write over the input.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    if same_file(path, book.path):
+        raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+    wanted = set(rows) if rows is not None else None
+    out_rows = [r for r in book.cells if wanted is None or r in wanted]
+    operator_cols = [c for c in book.columns if c.kind != "result"]
+    extra = _appended_names(book, appended)
+    n_op = len(operator_cols)
+    first_data = 2  # 0-based: row 1 labels, row 2 keys, data from row 3
+    out_row_of = {r: first_data + i for i, r in enumerate(out_rows)}
+    col_of = {c.key: i for i, c in enumerate(operator_cols)}
+    col_of.update({name: n_op + i for i, name in enumerate(extra) if name not in col_of})
+
+    findings = list(findings)
+    by_cell: dict[tuple[int, str | None], list[Finding]] = defaultdict(list)
+    for f in findings:
+        if f.row is not None and f.row in out_row_of:
+            by_cell[(f.row, f.column if f.column in col_of else None)].append(f)
+
+    try:
+        wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                             "strings_to_urls": False, "strings_to_numbers": False})
+    except Exception as exc:  # pragma: no cover - xlsxwriter opens lazily; kept for odd file systems
+        raise InputError(f"{path}: cannot be written ({exc})") from None
+    fmts = _Formats(wb)
+    ws = wb.add_worksheet(TASK_SHEET)
+    ws.freeze_panes(first_data, 0)
+    for i, c in enumerate(operator_cols):
+        ws.set_column(i, i, 22 if c.kind == "field" else 16)
+    for name in extra:
+        width = 60 if name == "error_msg" else 14
+        ws.set_column(col_of[name], col_of[name], width)
+
+    for i, c in enumerate(operator_cols):
+        ws.write_string(0, i, c.label, fmts.header)
+        ws.write_string(1, i, c.key, fmts.key_header)
+    for name in extra:
+        ws.write_string(0, col_of[name], name, fmts.header)
+        ws.write_string(1, col_of[name], name, fmts.key_header)
+
+    field_of = [fields.FIELDS.get(c.key) if c.kind == "field" else None for c in operator_cols]
+    for excel_row in out_rows:
+        r = out_row_of[excel_row]
+        raw = book.cells[excel_row]
+        new = appended.get(excel_row, {})
+        values_extra = {name: new[name] if name in new else raw.get(name) for name in extra}
+        values_extra["source_row"] = book.source_row(excel_row)
+        result = values_extra.get("result")
+        if (result is None or result == "") and row_results:
+            result = row_results.get(excel_row)
+        tint = RESULT_COLOURS.get(str(result)) if result else None
+        if tint:
+            ws.set_row(r, None, fmts.cell(tint, False))
+        for i, c in enumerate(operator_cols):
+            cell_findings = by_cell.get((excel_row, c.key))
+            value = parse.display_value(field_of[i], raw.get(c.key))
+            fill = tint
+            if cell_findings:
+                fill = ERROR_FILL if any(f.severity == Severity.ERROR for f in cell_findings) else WARNING_FILL
+            if value is None and not cell_findings and not tint:
+                continue
+            _write_value(ws, r, i, value, fmts.cell(fill, field_of[i] is not None and field_of[i].text_format))
+            if cell_findings:
+                ws.write_comment(r, i, _comment(cell_findings), {"x_scale": 2.5, "y_scale": 1.5})
+        row_findings = by_cell.get((excel_row, None))
+        for name in extra:
+            value = values_extra.get(name)
+            _write_value(ws, r, col_of[name], parse.display_value(None, value), fmts.cell(tint, False))
+            if name == extra[0] and row_findings:
+                ws.write_comment(r, col_of[name], _comment(row_findings), {"x_scale": 2.5, "y_scale": 1.5})
+
+    _write_findings_sheet(wb, fmts, book, findings, out_row_of, col_of)
+    for sheet_name, sheet_rows in (extra_sheets or {}).items():
+        sheet = wb.add_worksheet(sheet_name)
+        for r, values in enumerate(sheet_rows):
+            for c, value in enumerate(values):
+                if value is not None:
+                    _write_value(sheet, r, c, value, None)
+    if book.template_version:
+        meta = wb.add_worksheet(META_SHEET)
+        meta.write_string(0, 0, META_VERSION_KEY)
+        meta.write_string(0, 1, book.template_version)
+        meta.hide()
+    try:
+        wb.close()
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be written ({exc})") from None
+    return path
+
+
+def _comment(findings: Sequence[Finding]) -> str:
+    lines = [f"[{f.severity}] {f.code}: {f.message}" for f in findings]
+    text = "\n".join(lines)
+    return text if len(text) <= 32_000 else text[:31_997] + "..."
+
+
+def _write_findings_sheet(
+    wb, fmts: _Formats, book: WorkbookData, findings: Sequence[Finding],  # noqa: ANN001
+    out_row_of: Mapping[int, int], col_of: Mapping[str, int],
+) -> None:
+    """One line per finding, each with a link to its cell in the Jobs sheet."""
+    ws = wb.add_worksheet("Findings")
+    headers = ["cell", "row", "source_row", "column", "code", "severity", "message"]
+    for i, h in enumerate(headers):
+        ws.write_string(0, i, h, fmts.header)
+    ws.set_column(0, 2, 10)
+    ws.set_column(3, 3, 30)
+    ws.set_column(4, 5, 16)
+    ws.set_column(6, 6, 100)
+    ws.freeze_panes(1, 0)
+    links = 0
+    r = 1
+    for f in findings:
+        if f.row is not None and f.row not in out_row_of:
+            continue  # a row left out of this copy (the failed-rows workbook)
+        out_row = out_row_of.get(f.row) if f.row is not None else None
+        if out_row is not None:
+            col = col_of.get(f.column or "", col_of.get("result", 0))
+            ref = f"{_column_name(col)}{out_row + 1}"
+            if links < MAX_LINKS:
+                ws.write_url(r, 0, f"internal:'{TASK_SHEET}'!{ref}", string=ref)
+                links += 1
+            else:
+                ws.write_string(r, 0, ref)
+            ws.write_number(r, 1, out_row + 1)
+            ws.write_number(r, 2, book.source_row(f.row))  # type: ignore[arg-type]
+        if f.column is not None:
+            ws.write_string(r, 3, f.column)
+        ws.write_string(r, 4, f.code)
+        ws.write_string(r, 5, str(f.severity))
+        ws.write_string(r, 6, f.message)
+        r += 1
