@@ -62,14 +62,14 @@ class Authenticator:
         self.iam_projects = dict(iam_projects or {})
         self.clock = clock
         self._static_digest = token_digest(token)
-        self.store.add_token(self._static_digest, None, self._now_ms(), None)
+        self.store.replace_static_token(self._static_digest, self._now_ms())
 
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
     def reinstall_static_token(self) -> None:
         """After an admin reset: the configured token works again with a fresh use count."""
-        self.store.add_token(self._static_digest, None, self._now_ms(), None)
+        self.store.replace_static_token(self._static_digest, self._now_ms())
 
     # -- checking callers ----------------------------------------------------------------------
 

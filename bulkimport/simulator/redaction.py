@@ -21,9 +21,14 @@ ENDPOINT_SECRETS = frozenset({"db_password", "ssl_cert_password", "ssl_cert_key"
 
 
 def redact_body(value: Any) -> Any:
-    """A deep copy of a parsed JSON value with every secret key's value replaced by ``***``."""
+    """A deep copy of a parsed JSON value with every secret key's scalar value replaced by ``***``.
+
+    A secret key holding an object (IAM's ``identity.password`` block) is descended into
+    instead, so its non-secret parts (the user name) stay readable.
+    """
     if isinstance(value, Mapping):
-        return {k: (MASK if k in SECRET_KEYS and v is not None else redact_body(v)) for k, v in value.items()}
+        return {k: (MASK if k in SECRET_KEYS and v is not None and not isinstance(v, Mapping | list)
+                    else redact_body(v)) for k, v in value.items()}
     if isinstance(value, list):
         return [redact_body(v) for v in value]
     return value

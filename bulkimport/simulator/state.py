@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+#: Bumped whenever _SCHEMA changes; a state file of another version is refused, not half-used.
+SCHEMA_VERSION = 1
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -58,7 +61,8 @@ CREATE TABLE IF NOT EXISTS tokens (
     issued_ms INTEGER NOT NULL,
     expires_ms INTEGER,
     uses INTEGER NOT NULL DEFAULT 0,
-    expired INTEGER NOT NULL DEFAULT 0
+    expired INTEGER NOT NULL DEFAULT 0,
+    static INTEGER NOT NULL DEFAULT 0
 );
 """
 
@@ -137,7 +141,13 @@ class Store:
         with self.lock:
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            has_tables = self._conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+            if has_tables and version != SCHEMA_VERSION:
+                self._conn.close()
+                raise ValueError(f"{self.path} is not a simulator state file of version {SCHEMA_VERSION}")
             self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         with self.lock:
@@ -213,11 +223,18 @@ class Store:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def add_token(self, digest: str, project_id: str | None, issued_ms: int, expires_ms: int | None) -> None:
+    def add_token(self, digest: str, project_id: str | None, issued_ms: int, expires_ms: int | None,
+                  static: bool = False) -> None:
         with self.lock:
             self._conn.execute(
-                "INSERT OR REPLACE INTO tokens (digest, project_id, issued_ms, expires_ms, uses, expired)"
-                " VALUES (?, ?, ?, ?, 0, 0)", (digest, project_id, issued_ms, expires_ms))
+                "INSERT OR REPLACE INTO tokens (digest, project_id, issued_ms, expires_ms, uses, expired, static)"
+                " VALUES (?, ?, ?, ?, 0, 0, ?)", (digest, project_id, issued_ms, expires_ms, int(static)))
+
+    def replace_static_token(self, digest: str, issued_ms: int) -> None:
+        """The configured token of this run is the only static one; an earlier run's stops working."""
+        with self.lock:
+            self._conn.execute("DELETE FROM tokens WHERE static = 1")
+            self.add_token(digest, None, issued_ms, None, static=True)
 
     def token(self, digest: str) -> TokenRecord | None:
         with self.lock:
