@@ -17,6 +17,7 @@ import requests
 
 from bulkimport.drs import DrsClient, DrsError, PasswordAuth, ReplyKind, RetryPolicy, TokenAuth
 from bulkimport.drs.client import _Exchange, classify
+from bulkimport.errors import InputError
 from bulkimport.simulator import FaultConfig, Simulator
 
 PROJECT = "0123456789abcdef0123456789abcdef"
@@ -168,7 +169,8 @@ def test_500_is_in_doubt_whether_or_not_the_tasks_were_created(client: DrsClient
 def test_reset_connection_is_in_doubt(client: DrsClient, sim: Simulator) -> None:
     sim.set_faults(next=["reset"])
     reply = client.send_batch([job("Task-X")])
-    assert reply.kind is ReplyKind.IN_DOUBT and reply.http_status is None and reply.error_msg
+    assert reply.kind is ReplyKind.IN_DOUBT and reply.http_status is None
+    assert reply.error_msg and reply.error_msg.startswith("the connection was reset")
     assert client.find_tasks_by_name("Task-X", ["migration"]) == []  # the look-up tells the truth
     assert client.send_batch([job("Task-X")]).kind is ReplyKind.ACCEPTED  # the pool recovers
 
@@ -197,7 +199,27 @@ def test_connection_refused_is_retry_safe() -> None:
     with DrsClient(f"http://127.0.0.1:{closed_port()}", PROJECT, TokenAuth(TOKEN), timeout=(2, 2)) as drs:
         reply = drs.send_batch([job("Task-C")])
     assert reply.kind is ReplyKind.RETRY_SAFE and reply.http_status is None
-    assert "ConnectionError" in (reply.error_msg or "")
+    assert reply.error_msg and reply.error_msg.startswith("could not connect")
+    assert "NewConnectionError" in reply.error_msg
+
+
+def test_operator_proxy_does_not_capture_loopback_traffic(sim: Simulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with DrsClient(sim.base_url, PROJECT, TokenAuth(TOKEN)) as drs:
+        assert drs.send_batch([job("Task-Y")]).kind is ReplyKind.ACCEPTED
+
+
+def test_missing_ca_bundle_is_unusable_input(tmp_path) -> None:
+    with pytest.raises(InputError, match="CA bundle"):
+        DrsClient("https://drs.example.com", PROJECT, TokenAuth(TOKEN), verify=str(tmp_path / "nope.pem"))
+
+
+def test_insecure_mode_builds_a_client_without_verification(sim: Simulator) -> None:
+    with DrsClient(sim.base_url, PROJECT, TokenAuth(TOKEN), verify=False) as drs:
+        assert drs.session.verify is False
+        assert drs.send_batch([job("Task-V")]).kind is ReplyKind.ACCEPTED
 
 
 def test_expired_token_is_refreshed_and_sent_once_more(sim: Simulator) -> None:

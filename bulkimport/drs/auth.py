@@ -136,7 +136,7 @@ class PasswordAuth:
             reply = self._session.post(self.url, data=json.dumps(self._body()).encode("utf-8"),
                                        headers={"Content-Type": "application/json;charset=utf8"},
                                        timeout=self._timeout, verify=self._verify)
-        except requests.RequestException as exc:
+        except (requests.RequestException, OSError) as exc:
             raise AuthUnavailable(f"IAM at {self.url} could not be reached ({type(exc).__name__})") from None
         self.fetch_count += 1
         if reply.status_code >= 500 or reply.status_code == 429:
@@ -338,7 +338,8 @@ def auth_from_env(env: Mapping[str, str], *, project_id: str, session: requests.
     domain = next((_get(env, name) for name in DOMAIN_VARS if _get(env, name)), "")
     ak, sk = _get(env, AK_VAR), _get(env, SK_VAR)
     if len(present) == len(PASSWORD_VARS) and domain:
-        return PasswordAuth(_get(env, "OS_AUTH_URL"), _get(env, "OS_USERNAME"), env["OS_PASSWORD"].strip(), domain,
+        # The password is taken as is: spaces at its ends may be part of it.
+        return PasswordAuth(_get(env, "OS_AUTH_URL"), _get(env, "OS_USERNAME"), env["OS_PASSWORD"], domain,
                             project_id=project_id, project_name=_get(env, PROJECT_NAME_VAR) or None,
                             session=session, verify=verify)
     if ak and sk:

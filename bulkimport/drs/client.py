@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import time
 import warnings
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -29,7 +31,7 @@ from urllib3.exceptions import InsecureRequestWarning, MaxRetryError, NewConnect
 
 from bulkimport import __version__
 from bulkimport.drs.auth import Auth, AuthUnavailable
-from bulkimport.errors import BulkImportError
+from bulkimport.errors import BulkImportError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -275,15 +277,46 @@ def _is_throttle(status: int | None, code: str | None) -> bool:
     return status == 429 or (code in THROTTLE_CODES and status is not None and status >= 400)
 
 
-def _describe(exc: Exception) -> str:
-    """A one-line, secret-free description of a transport failure."""
+def _describe(exc: BaseException) -> str:
+    """A one-line, secret-free description of a transport failure, with the exception's type
+    in parentheses so logs can be grepped for it."""
     if isinstance(exc, AuthUnavailable):
         return str(exc)
+    name = type(exc).__name__
     inner = exc.args[0] if exc.args else None
     reason = getattr(inner, "reason", None) or inner
     detail = type(reason).__name__ if isinstance(reason, BaseException) else ""
-    name = type(exc).__name__
-    return f"{name} ({detail})" if detail and detail != name else name
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        text = "no connection within the connect timeout"
+    elif isinstance(exc, requests.exceptions.ReadTimeout):
+        text = "no reply within the read timeout"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        text = f"TLS failed: {_one_line(str(reason))[:200]}"
+    elif isinstance(exc, requests.exceptions.ProxyError):
+        text = "the proxy refused or failed the connection"
+    elif isinstance(exc, requests.exceptions.ConnectionError) and not _sent_before_failure(exc):
+        text = "could not connect (refused, unreachable or unknown host)"
+    elif isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.ChunkedEncodingError):
+        text = "the connection was reset or closed before a complete reply"
+    else:
+        text = "the request failed"
+    kinds = name if not detail or detail == name else f"{name}, {detail}"
+    return f"{text} ({kinds})"
+
+
+#: Raised by requests before any byte is sent: a bug or a bad option, never a network problem.
+_PRE_SEND_ERRORS = (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                    requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader,
+                    requests.exceptions.InvalidJSONError)
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def check_verify(verify: bool | str) -> bool | str:
+    """`verify` as requests takes it; a CA bundle path must exist, or requests would fail at
+    send time in a way indistinguishable from a network error."""
+    if isinstance(verify, str) and not os.path.exists(verify):
+        raise InputError(f"CA bundle {verify!r} does not exist")
+    return verify
 
 
 # -- the client -----------------------------------------------------------------------------
@@ -300,7 +333,7 @@ class DrsClient:
         self.base = f"{self.endpoint}/v3/{project_id}"
         self.auth = auth
         self.language = language
-        self.verify = verify
+        self.verify = check_verify(verify)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
         self.sleep = sleep
@@ -330,6 +363,8 @@ class DrsClient:
         except AuthUnavailable as exc:
             return _Exchange(error=exc, sent=False)
         settings = self.session.merge_environment_settings(prepared.url, {}, False, self.verify, None)
+        if urlsplit(prepared.url or "").hostname in _LOOPBACK:
+            settings["proxies"] = {}  # the simulator is local; an operator's proxy cannot reach it
         try:
             with warnings.catch_warnings():
                 if self.verify is False:
@@ -337,6 +372,8 @@ class DrsClient:
                 response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
             # Read the body now, so a connection that dies mid-body is a transport failure here.
             _ = response.content
+        except _PRE_SEND_ERRORS:
+            raise
         except Exception as exc:  # any failure once sending started is classified, not raised
             return _Exchange(error=exc, sent=_sent_before_failure(exc))
         log.debug("%s %s -> %s (request id %s)", method, path, response.status_code, _request_id(response))
@@ -397,7 +434,8 @@ class DrsClient:
     def list_tasks(self, db_use_type: str, name: str | None = None, per_page: int = MAX_PAGE) -> list[dict]:
         """Every task of one scenario (the list API requires `db_use_type`), all pages."""
         per_page = max(1, min(MAX_PAGE, per_page))
-        tasks: list[dict] = []
+        tasks: dict[str, dict] = {}
+        fetched = 0
         page = 1
         while True:
             payload: dict[str, Any] = {"cur_page": page, "per_page": per_page, "db_use_type": db_use_type}
@@ -406,14 +444,16 @@ class DrsClient:
             body = self._call("POST", "/jobs", payload, f"listing {db_use_type} tasks")
             jobs = body.get("jobs") if isinstance(body, dict) else None
             jobs = [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
-            tasks.extend(jobs)
+            for task in jobs:  # a task created between two pages shifts the rest: keep each id once
+                tasks.setdefault(str(task.get("id")), task)
+            fetched += len(jobs)
             total = body.get("total_record") if isinstance(body, dict) else None
             try:
                 total = int(total) if total is not None else None
             except (TypeError, ValueError):
                 total = None
-            if not jobs or (total is not None and len(tasks) >= total) or (total is None and len(jobs) < per_page):
-                return tasks
+            if not jobs or (total is not None and fetched >= total) or (total is None and len(jobs) < per_page):
+                return list(tasks.values())
             page += 1
 
     def find_tasks_by_name(self, name: str, db_use_types: Iterable[str]) -> list[dict]:
