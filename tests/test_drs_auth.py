@@ -342,6 +342,28 @@ def test_password_token_is_refreshed_after_it_expires(sim: Simulator) -> None:
     assert sum(1 for r in sim.requests() if r["status"] == 401) == iam_calls(sim) - 1
 
 
+def test_token_is_renewed_before_iam_says_it_expires() -> None:
+    now = [1_800_000_000.0]
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0), iam_user=USER, iam_password=PASSWORD,
+                   iam_domain=DOMAIN, clock=lambda: now[0]) as server:
+        auth = PasswordAuth(server.base_url, USER, PASSWORD, DOMAIN, project_id=PROJECT, clock=lambda: now[0])
+        auth.login()
+        with DrsClient(server.base_url, PROJECT, auth) as client:
+            now[0] += 23 * 3600
+            assert client.send_batch([job("Renew-1")]).kind is ReplyKind.ACCEPTED
+            assert auth.fetch_count == 1
+            now[0] += 3600 - 60  # a minute before the announced expiry
+            assert client.send_batch([job("Renew-2")]).kind is ReplyKind.ACCEPTED
+            assert auth.fetch_count == 2
+        assert all(r["status"] != 401 for r in server.requests())
+
+
+def test_login_up_front_reports_bad_credentials_before_anything_is_sent(sim: Simulator) -> None:
+    with pytest.raises(AuthError):
+        password_auth(sim, password="wrong").login()
+    assert [r["endpoint"] for r in sim.requests()] == ["iam"]
+
+
 def test_wrong_password_ends_with_an_auth_error_that_hides_it(sim: Simulator) -> None:
     auth = password_auth(sim, password="not-the-password")
     with DrsClient(sim.base_url, PROJECT, auth) as client, pytest.raises(AuthError) as caught:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import re
 import threading
 import time
@@ -34,6 +35,8 @@ PROJECT_NAME_VAR = "OS_PROJECT_NAME"
 AK_VAR = "HUAWEICLOUD_SDK_AK"
 SK_VAR = "HUAWEICLOUD_SDK_SK"
 SECURITY_TOKEN_VAR = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
+
+log = logging.getLogger(__name__)
 
 _PROJECT_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Refresh an IAM token this long before the expiry IAM announced, so a request is never
@@ -103,7 +106,8 @@ class PasswordAuth:
 
     def __init__(self, auth_url: str, username: str, password: str, domain: str, project_id: str | None = None,
                  project_name: str | None = None, session: requests.Session | None = None,
-                 verify: bool | str = True, timeout: tuple[float, float] = (10, 60)) -> None:
+                 verify: bool | str = True, timeout: tuple[float, float] = (10, 60),
+                 clock: Callable[[], float] = time.time) -> None:
         if not project_id and not project_name:
             raise InputError(f"IAM password login needs a project: set --project-id, {PROJECT_ID_VAR} "
                              f"or {PROJECT_NAME_VAR}")
@@ -116,6 +120,7 @@ class PasswordAuth:
         self._session = session or requests.Session()
         self._verify = verify
         self._timeout = timeout
+        self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
         self._expires_at: float | None = None  # epoch seconds, when IAM said
@@ -152,10 +157,21 @@ class PasswordAuth:
 
     def _current(self) -> str:
         with self._lock:
-            near_expiry = self._expires_at is not None and time.time() > self._expires_at - _EXPIRY_MARGIN_SECONDS
-            if self._token is None or near_expiry:
+            if self._token is None:
                 return self._fetch()
+            if self._expires_at is not None and self._clock() > self._expires_at - _EXPIRY_MARGIN_SECONDS:
+                try:
+                    return self._fetch()
+                except (AuthError, AuthUnavailable):
+                    # Keep the old token: it may still work, and if it does not the server's
+                    # 401 ends the request cleanly instead of an exception in mid-campaign.
+                    log.warning("IAM token renewal failed; using the current token until it is refused")
             return self._token
+
+    def login(self) -> None:
+        """Log in now unless already logged in: lets a command fail on bad credentials
+        (AuthError, exit 2) before it plans or sends anything, instead of at the first request."""
+        self._current()
 
     def apply(self, request: requests.PreparedRequest) -> None:
         token = self._current()
