@@ -679,3 +679,40 @@ def test_foreign_state_file_refused(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE something (x)")
     with pytest.raises(ValueError, match="not a simulator state file"):
         Simulator(state_path=path)
+
+
+def test_run_from_options_serves_in_the_foreground() -> None:
+    from bulkimport.simulator import run_from_options
+
+    lines: list[str] = []
+    ready: list[Simulator] = []
+    outcome: list[int] = []
+    faults = faults_from_options({"transition_delay": 0.0, "next": ["429"]})
+    thread = threading.Thread(target=lambda: outcome.append(run_from_options(
+        port=0, token=None, seed=3, faults=faults, access_key="AK9", secret_key="never-printed",
+        echo=lines.append, on_ready=ready.append)))
+    thread.start()
+    deadline = time.monotonic() + 5
+    while not ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (sim,) = ready
+    api = Api(sim, token=sim.token)
+    assert api.create(make_job("foreground")).status_code == 429
+    assert api.create(make_job("foreground")).status_code == 202
+    sim.stop()
+    thread.join(timeout=5)
+    assert outcome == [0]
+    text = "\n".join(lines)
+    assert sim.base_url in text and sim.token in text and "AK9" in text and "never-printed" not in text
+    with pytest.raises(ValueError):
+        run_from_options(port=0, access_key="AK-without-SK")
+
+
+def test_verbose_logs_request_lines_only(capsys: pytest.CaptureFixture[str]) -> None:
+    with Simulator(token=TOKEN, verbose=True) as sim:
+        Api(sim).create(make_job("loud-one"))
+    err = capsys.readouterr().err
+    assert "POST /v3/" in err and TOKEN not in err
+    with Simulator(token=TOKEN) as quiet:
+        Api(quiet).create(make_job("quiet-one"))
+    assert capsys.readouterr().err == ""

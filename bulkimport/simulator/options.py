@@ -104,11 +104,13 @@ def run_from_options(
     max_jobs: int = DEFAULT_MAX_JOBS,
     verbose: bool = False,
     echo: Callable[[str], None] = print,
+    on_ready: Callable[[Simulator], None] | None = None,
 ) -> int:
     """Run the simulator in the foreground until Ctrl-C; returns the exit code (0).
 
     Prints where it listens. The token is printed only when it was generated here (the
     operator must learn it somehow); a token or SK given on the command line is never echoed.
+    ``on_ready`` is called with the listening Simulator (tests use it to stop the server).
     """
     if (access_key is None) != (secret_key is None):
         raise ValueError("--access-key and --secret-key go together")
@@ -122,6 +124,8 @@ def run_from_options(
     if access_keys:
         echo(f"AK/SK signatures accepted for access key {access_key}")
     echo(f"Admin: {sim.base_url}/_admin/faults, /_admin/tasks, /_admin/requests, /_admin/reset. Ctrl-C stops.")
+    if on_ready is not None:
+        on_ready(sim)
     sim.serve_forever()
     sim.close()
     return 0

@@ -194,6 +194,7 @@ class Simulator:
         self._server: _Server | None = None
         self._port: int | None = None
         self._thread: threading.Thread | None = None
+        self._foreground: int | None = None  # thread id running serve_forever in the foreground
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -215,22 +216,27 @@ class Simulator:
     def serve_forever(self) -> None:
         """Serve in the calling thread until KeyboardInterrupt (or ``stop`` from another thread)."""
         server = self._bind()
+        self._foreground = threading.get_ident()
         try:
             server.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
             pass
         finally:
+            self._foreground = None
             self.stop()
 
     def stop(self) -> None:
         """Stop serving; safe to call twice. The state stays readable (``tasks()``, ``requests()``)."""
         server, self._server = self._server, None
-        if server is not None:
-            if self._thread is not None:
-                server.shutdown()
-                self._thread.join(timeout=5)
-                self._thread = None
-            server.server_close()
+        if server is None:
+            return
+        if self._thread is not None:
+            server.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        elif self._foreground is not None and self._foreground != threading.get_ident():
+            server.shutdown()  # serve_forever runs in another thread: let it return first
+        server.server_close()
 
     def close(self) -> None:
         """Stop serving and release the state database."""
