@@ -1,0 +1,366 @@
+"""Follow-up on a campaign: refresh the status of the tasks it created (`bulkimport status`).
+
+A created task starts in CREATING and settles in CONFIGURATION (ready to configure) or
+CREATE_FAILED a little later, so the results workbook `submit` writes is a snapshot of a
+moving picture. This module asks the server again (`POST .../jobs/batch-status`, 100 IDs a
+page), optionally until nothing is CREATING any more, and writes the refreshed picture as a
+new results workbook, into the ledger and into the sign-off report.
+
+Task IDs come from the results workbook; the ledger only fills gaps (a row whose ID the
+workbook lacks but whose name the ledger knows as created by this tool).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from bulkimport import ledger as ledger_states
+from bulkimport.campaign import Campaign
+from bulkimport.drs import (
+    DrsClient,
+    RetryPolicy,
+    auth_from_env,
+    normalise_endpoint,
+    project_id_from,
+    resolve_endpoint,
+)
+from bulkimport.errors import InputError
+from bulkimport.ledger import Ledger, LedgerEntry, LedgerError
+from bulkimport.outcomes import ExitCode, Result
+from bulkimport.progress import NullProgress, Progress
+from bulkimport.report import (
+    FAILED,
+    HEALTHY,
+    PENDING,
+    ReportFiles,
+    read_summary_facts,
+    summarise,
+    summary_sheet_rows,
+    task_health,
+    write_report,
+)
+from bulkimport.submit import DEFAULT_LEDGER, SIMULATOR_ENDPOINT, Target, simulated_target
+from bulkimport.workbook import WorkbookData, read_workbook, write_results
+
+#: Results whose row names a task this tool created and that may still exist.
+TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})
+#: Results a ledger-known task may fill in (the row's outcome was never learnt in the workbook).
+FILLABLE_RESULTS = frozenset({"", Result.UNKNOWN, Result.NOT_SENT})
+
+
+@dataclass(frozen=True)
+class CampaignTask:
+    """One task of the campaign, tied to its row of the results workbook."""
+
+    excel_row: int
+    source_row: int
+    name: str
+    task_id: str
+    result: str
+    #: The workbook had no ID for this row; the ledger supplied it.
+    from_ledger: bool = False
+
+
+@dataclass(frozen=True)
+class TaskState:
+    """What the server said about one task (status None: the server does not know the ID)."""
+
+    task_id: str
+    status: str | None
+    error_code: str | None = None
+    error_msg: str | None = None
+
+    @property
+    def health(self) -> str:
+        return task_health(self.status) or FAILED
+
+
+@dataclass
+class StatusOutcome:
+    results_path: Path
+    report: ReportFiles
+    tasks: list[CampaignTask]
+    states: dict[str, TaskState]
+    rounds: int
+    timed_out: bool
+    exit_code: int
+    counts: dict[str, int] = field(default_factory=dict)
+    ledger_path: Path | None = None
+
+
+# -- reading the campaign ----------------------------------------------------------------------
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+@contextlib.contextmanager
+def follow_up_target(results_path: Path, *, endpoint: str | None = None, region: str | None = None,
+                     project_id: str | None = None, simulate: bool = False, simulator_state: Path | None = None,
+                     ledger_path: Path | None = None, ca_bundle: str | None = None, insecure: bool = False,
+                     env: Mapping[str, str] = os.environ) -> Iterator[Target]:
+    """Where a follow-up command (status, rollback) finds the campaign's tasks.
+
+    Options win; otherwise the endpoint and project recorded in the workbook's Summary facts;
+    the project last of all from OS_PROJECT_ID. Credentials come from the environment as for
+    submit. `--simulate` starts the in-process simulator on `--simulator-state` (submit's
+    `simulated_target`), whose ledger lives beside that state file.
+    """
+    if simulator_state is not None and not simulate:
+        raise InputError("--simulator-state needs --simulate")
+    facts = read_summary_facts(results_path)
+    if simulate:
+        with simulated_target(simulator_state, project_id=project_id or (facts.project_id if facts else None),
+                              ledger_path=ledger_path) as target:
+            yield target
+        return
+    recorded = facts.endpoint if facts else ""
+    if not (endpoint or region) and recorded and normalise_endpoint(recorded) == normalise_endpoint(
+            SIMULATOR_ENDPOINT):
+        raise InputError(f"{results_path}: this campaign ran on the simulator; add --simulate "
+                         "(and --simulator-state PATH)")
+    if not (endpoint or region or recorded):
+        raise InputError(f"{results_path}: no endpoint in its Summary sheet; give --endpoint URL or --region REGION")
+    url = resolve_endpoint(endpoint or (None if region else recorded), region)
+    project = project_id_from(project_id or (facts.project_id if facts else None), env)
+    verify: bool | str = False if insecure else (ca_bundle or True)
+    if ca_bundle and not insecure and not Path(ca_bundle).is_file():
+        raise InputError(f"--ca-bundle {ca_bundle}: no such file")
+    auth = auth_from_env(env, project_id=project, verify=verify)
+    secret_vars = ("OS_AUTH_TOKEN", "OS_PASSWORD", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN")
+    yield Target(endpoint=url, ledger_endpoint=url, project_id=project, auth=auth, verify=verify,
+                 ledger_path=ledger_path or DEFAULT_LEDGER, region=region or (facts.region if facts else ""),
+                 secrets=tuple(env[v] for v in secret_vars if env.get(v)))
+
+
+@contextlib.contextmanager
+def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger | None]:
+    """The campaign's ledger, or None when there is none and `create` is False (a follow-up
+    command must not leave an empty ledger behind in a directory that never had one)."""
+    if not create and not target.ledger_path.exists():
+        yield None
+        return
+    try:
+        ledger = Ledger(target.ledger_path)
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+    with contextlib.closing(ledger):
+        yield ledger
+
+
+def make_client(target: Target, retry: RetryPolicy | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> DrsClient:
+    return DrsClient(target.endpoint, target.project_id, target.auth, verify=target.verify, retry=retry,
+                     sleep=sleep)
+
+
+def scrubber(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
+    """Server text is echoed into workbooks and reports: mask any credential it might repeat."""
+    values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def scrub(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for value in values:
+            text = text.replace(value, "******")
+        return text
+
+    return scrub
+
+
+def _created_here(entry: LedgerEntry | None) -> bool:
+    """The ledger shows this tool created the task (and knows its ID)."""
+    return entry is not None and entry.state in ledger_states.EXISTING_STATES and bool(entry.task_id)
+
+
+def campaign_tasks(book: WorkbookData, ledger: Ledger | None, endpoint: str, project_id: str) -> list[CampaignTask]:
+    """The tasks the campaign created, in workbook order.
+
+    A row counts when its result says a task exists (CREATED, ALREADY_CREATED, DELETE_FAILED)
+    and it carries a task ID, or when the workbook never learnt the row's outcome and the
+    ledger knows the name as created by this tool. REJECTED rows are never included, even
+    with an ID: such a task belongs to someone else ("name already taken by task X").
+    """
+    known = {}
+    if ledger is not None:
+        known = {e.name.lower(): e for e in ledger.entries(endpoint, project_id)}
+    tasks = []
+    for excel_row, cells in book.cells.items():
+        name = _cell_text(cells.get("name"))
+        result = _cell_text(cells.get("result")).upper()
+        task_id = _cell_text(cells.get("task_id"))
+        entry = known.get(name.lower()) if name else None
+        if result in TRACKED_RESULTS and task_id:
+            tasks.append(CampaignTask(excel_row, book.source_row(excel_row), name, task_id, result))
+        elif (result in TRACKED_RESULTS or result in FILLABLE_RESULTS) and _created_here(entry):
+            filled = result if result in TRACKED_RESULTS else Result.CREATED
+            tasks.append(CampaignTask(excel_row, book.source_row(excel_row), name, entry.task_id, filled,
+                                      from_ledger=True))
+    return tasks
+
+
+# -- asking the server ---------------------------------------------------------------------------
+
+def query_states(client: DrsClient, task_ids: Iterable[str]) -> dict[str, TaskState]:
+    """One batch-status sweep (the client pages by 100). An ID the server leaves out of its
+    answer gets a state without status, so it counts as failed rather than vanishing."""
+    ids = list(dict.fromkeys(task_ids))
+    states: dict[str, TaskState] = {}
+    for item in client.batch_status(ids):
+        task_id = _cell_text(item.get("id"))
+        if not task_id:
+            continue
+        status = _cell_text(item.get("status")).upper() or None
+        states[task_id] = TaskState(task_id, status, _cell_text(item.get("error_code")) or None,
+                                    _cell_text(item.get("error_message") or item.get("error_msg")) or None)
+    for task_id in ids:
+        if task_id not in states:
+            states[task_id] = TaskState(task_id, None, None, "the server's status answer did not include this task")
+    return states
+
+
+def health_counts(states: Iterable[TaskState]) -> dict[str, int]:
+    counts = Counter(s.health for s in states)
+    return {h: counts[h] for h in (HEALTHY, PENDING, FAILED)}
+
+
+def _status_counts(states: Iterable[TaskState]) -> dict[str, int]:
+    return dict(sorted(Counter(s.status or "NOT_FOUND" for s in states).items()))
+
+
+def exit_code_for_states(states: Iterable[TaskState]) -> int:
+    """3 when a task is still CREATING, else 1 when one failed, else 0 (DESIGN's precedence)."""
+    healths = {s.health for s in states}
+    if PENDING in healths:
+        return ExitCode.INCOMPLETE
+    if FAILED in healths:
+        return ExitCode.SOME_FAILED
+    return ExitCode.OK
+
+
+def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interval: float, max_interval: float,
+                 timeout: float, backoff: float = 1.5, progress: Progress | None = None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic,
+                 settled: Callable[[TaskState], bool] = lambda s: s.health != PENDING,
+                 ) -> tuple[dict[str, TaskState], int, bool]:
+    """Query until every task is settled (by default: not CREATING) or `timeout` seconds pass.
+
+    Only unsettled tasks are asked again, and the wait between rounds grows by `backoff` up
+    to `max_interval`, so a large campaign does not hammer the API while tasks settle.
+    Returns (states, rounds, timed_out).
+    """
+    progress = progress or NullProgress()
+    deadline = clock() + max(0.0, timeout)
+    states = query_states(client, task_ids)
+    rounds = 1
+    progress.start(len(task_ids), "task status")
+    wait = max(0.0, interval)
+    while True:
+        waiting = [i for i in task_ids if not settled(states[i])]
+        progress.update(len(task_ids) - len(waiting), _status_counts(states.values()))
+        if not watch or not waiting:
+            progress.finish()
+            return states, rounds, False
+        remaining = deadline - clock()
+        if remaining <= 0:
+            progress.finish()
+            return states, rounds, True
+        sleep(min(wait, remaining))
+        wait = min(max_interval, wait * backoff) if wait > 0 else 0.0
+        states.update(query_states(client, waiting))
+        rounds += 1
+
+
+# -- writing the refreshed picture ---------------------------------------------------------------
+
+def report_rows(book: WorkbookData, appended: Mapping[int, Mapping[str, object]]) -> list[dict[str, Any]]:
+    """The rows as the new results workbook will hold them (workbook cells overlaid by updates)."""
+    rows = []
+    for excel_row, cells in book.cells.items():
+        row: dict[str, Any] = {**cells, **appended.get(excel_row, {})}
+        row["source_row"] = book.source_row(excel_row)
+        rows.append(row)
+    return rows
+
+
+def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target) -> Campaign:
+    """The campaign facts to carry forward: the original ones from the Summary sheet, with the
+    follow-up command noted; made up from the workbook itself when it has no Summary sheet."""
+    facts = read_summary_facts(results_path)
+    if facts is None:
+        return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
+                        template_version=book.template_version or "", endpoint=target.ledger_endpoint,
+                        region=target.region, project_id=target.project_id)
+    steps = [s.strip() for s in facts.command.split(",") if s.strip()]
+    if not steps or steps[-1] != command:
+        steps.append(command)
+    return replace(facts, command=", ".join(steps), endpoint=facts.endpoint or target.ledger_endpoint,
+                   project_id=facts.project_id or target.project_id, region=facts.region or target.region)
+
+
+def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
+                    out_path: Path, report_dir: Path) -> ReportFiles:
+    """The new results workbook (with its Summary sheet) and the sign-off report beside it."""
+    summary = summarise(campaign, report_rows(book, appended))
+    write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": summary_sheet_rows(summary)})
+    return write_report(summary, out_path.stem, report_dir)
+
+
+def default_out_path(results_path: Path, suffix: str, out_dir: Path = Path("reports")) -> Path:
+    return out_dir / f"{results_path.stem}-{suffix}.xlsx"
+
+
+def refresh_status(results_path: str | Path, target: Target, *, out_path: Path | None = None,
+                   report_dir: Path = Path("reports"), watch: bool = False, interval: float = 5.0,
+                   max_interval: float = 60.0, timeout: float = 1800.0, retry: RetryPolicy | None = None,
+                   progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
+                   clock: Callable[[], float] = time.monotonic) -> StatusOutcome:
+    """The `status` command's work: query, (watch,) record in the ledger, write workbook + report.
+
+    Raises InputError (exit 2) when the workbook names no created task: status of a workbook
+    that `submit` never wrote is a mistake worth stopping on.
+    """
+    results_path = Path(results_path)
+    book = read_workbook(results_path)
+    scrub = scrubber(target.secrets)
+    with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
+        tasks = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
+        if not tasks:
+            raise InputError(f"{results_path}: no created task (a CREATED row with a task_id) in this workbook")
+        ids = list(dict.fromkeys(t.task_id for t in tasks))
+        states, rounds, timed_out = watch_states(client, ids, watch=watch, interval=interval,
+                                                 max_interval=max_interval, timeout=timeout, progress=progress,
+                                                 sleep=sleep, clock=clock)
+        states = {i: replace(s, error_code=scrub(s.error_code), error_msg=scrub(s.error_msg))
+                  for i, s in states.items()}
+        appended: dict[int, dict[str, object]] = {}
+        for task in tasks:
+            state = states[task.task_id]
+            values: dict[str, object] = {"task_status": state.status, "error_code": state.error_code,
+                                         "error_msg": state.error_msg}
+            if task.from_ledger:
+                values.update(task_id=task.task_id, result=task.result)
+            appended[task.excel_row] = values
+            if ledger is not None and task.name:
+                ledger.record_status(target.ledger_endpoint, target.project_id, task.name, state.status or "",
+                                     state.error_code, state.error_msg)
+        ledger_path = target.ledger_path if ledger is not None else None
+    campaign = follow_up_campaign(results_path, "status", book, target)
+    out_path = out_path or default_out_path(results_path, "status")
+    files = write_follow_up(book, appended, campaign, out_path, report_dir)
+    task_states = [states[i] for i in ids]
+    return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=rounds,
+                         timed_out=timed_out, exit_code=exit_code_for_states(task_states),
+                         counts=health_counts(task_states), ledger_path=ledger_path)

@@ -1,0 +1,268 @@
+"""`status`: refreshing a campaign's task statuses against the simulator."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from click.testing import CliRunner
+
+from bulkimport import fields
+from bulkimport.campaign import Campaign
+from bulkimport.cli.status import command as status_command
+from bulkimport.drs import DrsClient, RetryPolicy, TokenAuth
+from bulkimport.errors import InputError
+from bulkimport.ledger import CREATED, Ledger, Reply
+from bulkimport.report import summarise, summary_sheet_rows
+from bulkimport.simulator import FaultConfig, Simulator
+from bulkimport.simulator.testing import make_job
+from bulkimport.status import query_states, refresh_status, scrubber
+from bulkimport.submit import SIMULATOR_ENDPOINT, Target
+from bulkimport.workbook import read_workbook, write_results
+
+PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
+TOKEN = "status-test-token-123"
+FILLER = {"job_direction": "up", "net_type": "eip", "customize_sutnet_id": "352ad828-3467-4f03-987a-c55a5a9dd417",
+          "node_type": "high", "db_use_type": "migration", "engine_type": "mysql"}
+FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01)
+
+
+@pytest.fixture
+def sim():
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0.3)) as simulator:
+        yield simulator
+    simulator.close()
+
+
+def target_for(sim: Simulator, tmp_path: Path) -> Target:
+    return Target(endpoint=sim.base_url, ledger_endpoint=SIMULATOR_ENDPOINT, project_id=PROJECT,
+                  auth=TokenAuth(TOKEN), ledger_path=tmp_path / "ledger.sqlite", region="simulated",
+                  secrets=(TOKEN,))
+
+
+def create_tasks(sim: Simulator, names: list[str], *, fail: bool = False) -> dict[str, str]:
+    """Create tasks on the simulator; `fail` makes them end in CREATE_FAILED. name -> task id."""
+    sim.set_faults(create_failure_rate=1.0 if fail else 0.0)
+    ids = {}
+    with DrsClient(sim.base_url, PROJECT, TokenAuth(TOKEN), retry=FAST) as client:
+        for start in range(0, len(names), 10):
+            reply = client.send_batch([make_job(n) for n in names[start:start + 10]])
+            ids.update({r.name: r.id for r in reply.results})
+    return ids
+
+
+def record_created(target: Target, ids: dict[str, str]) -> None:
+    """The ledger as submit leaves it after creating these tasks."""
+    with Ledger(target.ledger_path) as ledger:
+        ledger.record_sending(target.ledger_endpoint, target.project_id, [make_job(n) for n in ids])
+        ledger.record_reply(target.ledger_endpoint, target.project_id,
+                            [Reply(n, CREATED, task_id=i, task_status="CREATING") for n, i in ids.items()])
+
+
+def write_results_workbook(tmp_path: Path, rows: list[dict], target: Target, stem: str = "wave") -> Path:
+    """A results workbook as submit writes it (operator columns, result columns, Summary)."""
+    source = tmp_path / f"{stem}.xlsx"
+    wb = xlsxwriter.Workbook(str(source))
+    ws = wb.add_worksheet("Jobs")
+    for col, key in enumerate(fields.REQUIRED_COLUMNS):
+        ws.write_string(0, col, fields.FIELDS[key].label)
+        ws.write_string(1, col, key)
+        for r, row in enumerate(rows, start=2):
+            ws.write_string(r, col, str(row.get(key) or FILLER[key]))
+    wb.close()
+    book = read_workbook(source)
+    appended = {x: {k: row.get(k) for k in ("result", "task_id", "task_status", "error_code", "error_msg")}
+                for x, row in zip(book.cells, rows, strict=True)}
+    campaign = Campaign(command="submit", input_file=source.name, input_sha256=book.sha256,
+                        endpoint=target.ledger_endpoint, project_id=target.project_id, region=target.region)
+    summary = summarise(campaign, [{**r, "source_row": x} for x, r in zip(book.cells, rows, strict=True)])
+    return write_results(tmp_path / f"{stem}-results.xlsx", book, appended, [],
+                         extra_sheets={"Summary": summary_sheet_rows(summary)})
+
+
+def created_rows(ids: dict[str, str], status: str = "CREATING") -> list[dict]:
+    return [{"name": n, "result": "CREATED", "task_id": i, "task_status": status} for n, i in ids.items()]
+
+
+def by_name(path: Path) -> dict[str, dict]:
+    book = read_workbook(path)
+    return {str(c["name"]): c for c in book.cells.values()}
+
+
+def status_requests(sim: Simulator) -> list[list[str]]:
+    """The task IDs of each batch-status request the simulator received."""
+    return [r["body"]["jobs"] for r in sim.requests() if r["path"].endswith("/jobs/batch-status")]
+
+
+# -- the library ----------------------------------------------------------------------------------
+
+def test_one_refresh_sees_creating_and_exits_3(sim: Simulator, tmp_path: Path) -> None:
+    target = target_for(sim, tmp_path)
+    ids = create_tasks(sim, ["alpha-1", "alpha-2"])
+    record_created(target, ids)
+    results = write_results_workbook(tmp_path, created_rows(ids, status=""), target)
+    outcome = refresh_status(results, target, out_path=tmp_path / "out.xlsx", report_dir=tmp_path / "rep",
+                             retry=FAST)
+    assert outcome.exit_code == 3 and outcome.rounds == 1
+    assert {r["task_status"] for r in by_name(tmp_path / "out.xlsx").values()} == {"CREATING"}
+
+
+def test_watch_reaches_configuration_and_create_failed(sim: Simulator, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = target_for(sim, tmp_path)
+    good = create_tasks(sim, ["good-1", "good-2", "good-3"])
+    bad = create_tasks(sim, ["bad-1"], fail=True)
+    record_created(target, {**good, **bad})
+    results = write_results_workbook(tmp_path, created_rows({**good, **bad}), target)
+
+    outcome = refresh_status(results, target, report_dir=tmp_path / "rep", watch=True, interval=0.05,
+                             max_interval=0.1, timeout=10, retry=FAST)
+
+    assert outcome.results_path == Path("reports") / "wave-results-status.xlsx"
+    assert outcome.exit_code == 1 and not outcome.timed_out and outcome.rounds > 1
+    rows = by_name(outcome.results_path)
+    assert {n: rows[n]["task_status"] for n in good} == dict.fromkeys(good, "CONFIGURATION")
+    server = {t["id"]: t for t in sim.tasks(PROJECT)}
+    assert rows["bad-1"]["task_status"] == "CREATE_FAILED"
+    assert rows["bad-1"]["error_code"] == server[bad["bad-1"]]["error_code"]
+    assert rows["bad-1"]["error_msg"] == server[bad["bad-1"]]["error_message"]
+    with Ledger(target.ledger_path) as ledger:
+        assert ledger.get(SIMULATOR_ENDPOINT, PROJECT, "bad-1").task_status == "CREATE_FAILED"
+        assert ledger.get(SIMULATOR_ENDPOINT, PROJECT, "good-2").task_status == "CONFIGURATION"
+    report = json.loads(outcome.report.json.read_text(encoding="utf-8"))
+    assert report["counts"]["by_task_status"] == {"CREATE_FAILED": 1, "CONFIGURATION": 3}
+    assert report["campaign"]["command"] == "submit, status"
+    assert TOKEN not in outcome.report.html.read_text(encoding="utf-8")
+
+
+def test_watch_times_out_with_tasks_still_creating(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_faults(transition_delay=60)
+    target = target_for(sim, tmp_path)
+    ids = create_tasks(sim, ["slow-1"])
+    results = write_results_workbook(tmp_path, created_rows(ids), target)
+    outcome = refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, watch=True,
+                             interval=0.02, max_interval=0.05, timeout=0.3, retry=FAST)
+    assert outcome.timed_out and outcome.exit_code == 3 and outcome.rounds >= 2
+
+
+def test_status_asks_in_pages_of_100(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_faults(transition_delay=0)
+    target = target_for(sim, tmp_path)
+    ids = create_tasks(sim, [f"bulk-{i:03d}" for i in range(130)])
+    results = write_results_workbook(tmp_path, created_rows(ids), target)
+    outcome = refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, retry=FAST)
+    assert outcome.exit_code == 0
+    pages = status_requests(sim)
+    assert sorted(len(p) for p in pages) == [30, 100]
+    assert sorted(i for p in pages for i in p) == sorted(ids.values())
+
+
+def test_only_the_campaigns_own_tasks_are_queried(sim: Simulator, tmp_path: Path) -> None:
+    """A REJECTED row may name someone else's task; it is never asked about. A row whose
+    outcome the workbook never learnt gets its ID from the ledger."""
+    sim.set_faults(transition_delay=0)
+    target = target_for(sim, tmp_path)
+    foreign = create_tasks(sim, ["someone-elses"])
+    ours = create_tasks(sim, ["ours-1", "ours-2"])
+    record_created(target, ours)
+    rows = [
+        {"name": "ours-1", "result": "CREATED", "task_id": ours["ours-1"]},
+        {"name": "ours-2", "result": "UNKNOWN"},  # the ledger knows better
+        {"name": "someone-elses", "result": "REJECTED", "task_id": foreign["someone-elses"],
+         "error_code": "DRS.M00277", "error_msg": "name already taken by task " + foreign["someone-elses"]},
+        {"name": "broken", "result": "INVALID"},
+    ]
+    results = write_results_workbook(tmp_path, rows, target)
+    outcome = refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, retry=FAST)
+    asked = {i for page in status_requests(sim) for i in page}
+    assert asked == set(ours.values())
+    out = by_name(tmp_path / "o.xlsx")
+    assert out["ours-2"]["task_id"] == ours["ours-2"] and out["ours-2"]["result"] == "CREATED"
+    assert out["someone-elses"]["result"] == "REJECTED" and out["someone-elses"]["task_status"] is None
+    assert outcome.exit_code == 0
+
+
+def test_a_workbook_without_created_tasks_is_unusable(sim: Simulator, tmp_path: Path) -> None:
+    target = target_for(sim, tmp_path)
+    results = write_results_workbook(tmp_path, [{"name": "x-invalid", "result": "INVALID"}], target)
+    with pytest.raises(InputError, match="no created task"):
+        refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, retry=FAST)
+
+
+def test_unknown_task_id_counts_as_failed(sim: Simulator, tmp_path: Path) -> None:
+    target = target_for(sim, tmp_path)
+    results = write_results_workbook(tmp_path, [{"name": "ghost", "result": "CREATED", "task_id": "no-such-id"}],
+                                     target)
+    outcome = refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, retry=FAST)
+    assert outcome.exit_code == 1
+    assert by_name(tmp_path / "o.xlsx")["ghost"]["error_code"] == "DRS.M00289"
+
+
+def test_query_states_keeps_ids_the_server_leaves_out() -> None:
+    class Partial:
+        def batch_status(self, ids: list[str]) -> list[dict]:
+            return [{"id": ids[0], "status": "CONFIGURATION"}]
+
+    states = query_states(Partial(), ["a", "b"])  # type: ignore[arg-type]
+    assert states["a"].health == "healthy" and states["b"].health == "failed"
+
+
+def test_scrubber_masks_credentials_in_server_text() -> None:
+    scrub = scrubber([TOKEN, ""])
+    assert scrub(f"token {TOKEN} expired") == "token ****** expired"
+    assert scrub(None) is None
+
+
+# -- the command -------------------------------------------------------------------------------------
+
+def test_command_with_endpoint_from_summary_and_token_from_env(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_faults(transition_delay=0.1)
+    target = Target(endpoint=sim.base_url, ledger_endpoint=sim.base_url, project_id=PROJECT, auth=TokenAuth(TOKEN),
+                    ledger_path=tmp_path / "ledger.sqlite")
+    ids = create_tasks(sim, ["cli-1", "cli-2"])
+    record_created(target, ids)
+    results = write_results_workbook(tmp_path, created_rows(ids), target)
+    args = [str(results), "--ledger", str(target.ledger_path), "--report-dir", str(tmp_path / "rep"),
+            "--out", str(tmp_path / "s.xlsx"), "--watch", "--interval", "0.05", "--timeout", "10", "--json", "-q"]
+    result = CliRunner().invoke(status_command, args, standalone_mode=False, env={"OS_AUTH_TOKEN": TOKEN})
+    assert result.exception is None, result.output
+    assert result.return_value == 0
+    document = json.loads(result.stdout)
+    assert {t["task_status"] for t in document["tasks"]} == {"CONFIGURATION"}
+    assert TOKEN not in result.output
+    assert (tmp_path / "rep" / "s-report.html").is_file()
+
+
+def test_command_simulate_with_persisted_state(tmp_path: Path) -> None:
+    state = tmp_path / "sim.sqlite"
+    with Simulator(token=TOKEN, state_path=state, faults=FaultConfig(transition_delay=0)) as first:
+        ids = create_tasks(first, ["kept-1"])
+        bad = create_tasks(first, ["kept-2"], fail=True)
+    first.close()
+    target = Target(endpoint="unused", ledger_endpoint=SIMULATOR_ENDPOINT, project_id=PROJECT, auth=None,
+                    ledger_path=state.with_name(state.name + ".ledger.sqlite"))
+    record_created(target, {**ids, **bad})
+    results = write_results_workbook(tmp_path, created_rows({**ids, **bad}), target)
+    args = [str(results), "--simulate", "--simulator-state", str(state), "--report-dir", str(tmp_path / "rep"),
+            "--out", str(tmp_path / "s.xlsx"), "-q"]
+    result = CliRunner().invoke(status_command, args, standalone_mode=False)
+    assert result.exception is None, result.output
+    assert result.return_value == 1
+    rows = by_name(tmp_path / "s.xlsx")
+    assert rows["kept-1"]["task_status"] == "CONFIGURATION" and rows["kept-2"]["task_status"] == "CREATE_FAILED"
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--simulator-state", "x.sqlite"], "--simulator-state needs --simulate"),
+    ([], "ran on the simulator"),
+    (["--interval", "-1"], "must not be negative"),
+])
+def test_command_unusable_options_exit_2(sim: Simulator, tmp_path: Path, extra: list[str], message: str) -> None:
+    target = target_for(sim, tmp_path)
+    results = write_results_workbook(tmp_path, created_rows({"a-task": "id-1"}), target)
+    result = CliRunner().invoke(status_command, [str(results), *extra], standalone_mode=False)
+    assert isinstance(result.exception, InputError) and result.exception.exit_code == 2
+    assert message in str(result.exception)
