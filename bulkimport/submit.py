@@ -1,0 +1,972 @@
+"""The `submit` command's library: validate, consult the ledger, send batches, reconcile,
+collect one outcome per row, write the results.
+
+Exactly once, without an idempotency key (DESIGN "Exactly once, precisely"):
+
+* every request is recorded in the ledger (rows `sending`) before it leaves and its answer
+  right after it arrives, so a kill at any instant leaves each row either answered or
+  findable as `sending`;
+* after 429 / DRS.M01503 nothing was created, so the batch is sent again after a backoff;
+* after anything else that may have reached the server (5xx, timeout, reset, lost reply,
+  a kill) the rows are *in doubt*: they are looked up by name on the server before any of
+  them is sent again, and only the ones not found are resent;
+* a name the server says exists (DRS.M00277) is adopted only when this tool may have
+  created it itself (the row was in doubt); otherwise the row is REJECTED and the foreign
+  task is never touched.
+
+The results are matched to rows by task name, never by position.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bulkimport import fields, payload
+from bulkimport.campaign import Campaign, now_iso
+from bulkimport.errors import InputError
+from bulkimport.findings import Finding, Severity
+from bulkimport.ledger import (
+    CREATED,
+    NOT_CREATED,
+    REJECTED,
+    Ledger,
+    LedgerEntry,
+    LedgerError,
+    Reply,
+)
+from bulkimport.outcomes import Result, exit_code_for
+from bulkimport.progress import NullProgress, Progress
+
+#: Default output directory and ledger, relative to the current directory (DESIGN).
+REPORTS_DIR = Path("reports")
+DEFAULT_LEDGER = REPORTS_DIR / "ledger.sqlite"
+#: The project id `--simulate` uses when none is given (the API page's example project).
+DEMO_PROJECT_ID = "054ba152d480d55b2f5dc0069e7ddef0"
+#: The ledger's name for the simulator: its port changes every run, its identity does not.
+SIMULATOR_ENDPOINT = "http://simulator.localhost"
+#: Results that a failed-rows workbook carries (rows to fix and submit again).
+FAILED_RESULTS = frozenset({Result.INVALID, Result.REJECTED, Result.UNKNOWN, Result.NOT_SENT})
+#: Error code used for rows whose outcome the tool itself could not establish.
+NAME_EXISTS = "DRS.M00277"
+LANGUAGES = ("en-us", "zh-cn")
+MAX_CONCURRENCY = 32
+
+
+# -- options and outcomes -------------------------------------------------------------------
+
+@dataclass
+class SubmitOptions:
+    """Everything `bulkimport submit` can be told; delays are options so tests run fast."""
+
+    project_id: str | None = None
+    endpoint: str | None = None
+    region: str | None = None
+    simulate: bool = False
+    simulator_state: Path | None = None
+    sheet: str | None = None
+    batch_size: int = fields.MAX_JOBS_PER_REQUEST
+    concurrency: int = 4
+    dry_run: bool = False
+    out: Path | None = None
+    ledger: Path | None = None
+    language: str = "en-us"
+    ca_bundle: str | None = None
+    insecure: bool = False
+    connect_timeout: float = 10.0
+    timeout: float = 120.0
+    #: Requests per batch at most (the first included), and seconds per batch at most.
+    max_attempts: int = 5
+    max_retry_time: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    jitter: float = 0.5
+
+    def check(self) -> None:
+        """InputError (exit 2) for option values that cannot work."""
+        payload.check_batch_size(self.batch_size)
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
+        if self.language not in LANGUAGES:
+            raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+        if self.max_attempts < 1:
+            raise InputError("max attempts must be at least 1")
+        if not self.simulate and not (self.endpoint or self.region):
+            raise InputError("give --endpoint URL, --region REGION or --simulate")
+        if self.simulator_state is not None and not self.simulate:
+            raise InputError("--simulator-state needs --simulate")
+
+
+@dataclass
+class RowOutcome:
+    """What happened to one workbook row."""
+
+    row: int
+    name: str | None
+    result: Result
+    task_id: str | None = None
+    child_ids: tuple[str, ...] = ()
+    task_status: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    submitted_at: str | None = None
+    request_id: str | None = None
+
+    def columns(self) -> dict[str, object]:
+        """The appended result columns (`source_row` is added by the workbook writer)."""
+        return {
+            "result": str(self.result),
+            "task_id": self.task_id,
+            "child_ids": ",".join(self.child_ids) or None,
+            "task_status": self.task_status,
+            "error_code": self.error_code,
+            "error_msg": self.error_msg,
+            "submitted_at": self.submitted_at,
+            "request_id": self.request_id,
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        return {"row": self.row, "name": self.name, **self.columns(), "child_ids": list(self.child_ids)}
+
+
+@dataclass
+class Plan:
+    """What is about to happen, for the one-line plan and the confirmation."""
+
+    endpoint: str
+    project_id: str
+    to_create: int
+    requests: int
+    already_created: int = 0
+    found_in_doubt: int = 0
+    unknown: int = 0
+    invalid: int = 0
+    batch_size: int = fields.MAX_JOBS_PER_REQUEST
+    concurrency: int = 1
+
+    def line(self) -> str:
+        text = (f"{self.to_create} tasks to create in project {self.project_id} at endpoint {self.endpoint}, "
+                f"{self.requests} requests (batch size {self.batch_size}, concurrency {self.concurrency})")
+        extras = [f"{n} {what}" for n, what in (
+            (self.already_created, "already created"), (self.found_in_doubt, "found on the server after an "
+                                                        "earlier interrupted run"),
+            (self.unknown, "in doubt and not checkable now"), (self.invalid, "invalid")) if n]
+        return text + (f"; {', '.join(extras)}" if extras else "")
+
+
+@dataclass
+class Timings:
+    """Monotonic clock readings for the benchmark: the submission phase is first request to
+    last response, and it is compared with the whole run."""
+
+    started: float = field(default_factory=time.monotonic)
+    first_request: float | None = None
+    last_response: float | None = None
+    finished: float | None = None
+    requests: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def sent(self) -> None:
+        with self.lock:
+            self.requests += 1
+            if self.first_request is None:
+                self.first_request = time.monotonic()
+
+    def answered(self) -> None:
+        with self.lock:
+            self.last_response = time.monotonic()
+
+    @property
+    def submission_seconds(self) -> float | None:
+        if self.first_request is None or self.last_response is None:
+            return None
+        return self.last_response - self.first_request
+
+    @property
+    def total_seconds(self) -> float | None:
+        return None if self.finished is None else self.finished - self.started
+
+
+@dataclass
+class SubmitOutcome:
+    """Everything a caller (the CLI, a test, a script) needs after a submit."""
+
+    rows: list[RowOutcome]
+    campaign: Campaign
+    exit_code: int
+    results_path: Path | None = None
+    failed_path: Path | None = None
+    dry_run_path: Path | None = None
+    ledger_path: Path | None = None
+    plan: Plan | None = None
+    timings: Timings = field(default_factory=Timings)
+    interrupted: bool = False
+    message: str | None = None
+
+    def counts(self) -> dict[str, int]:
+        counts = Counter(str(r.result) for r in self.rows)
+        return {str(r): counts[str(r)] for r in Result if counts[str(r)]}
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--json` summary: machine-readable, no secrets (rows carry no cell values)."""
+        return {
+            "exit_code": self.exit_code,
+            "counts": self.counts(),
+            "interrupted": self.interrupted,
+            "message": self.message,
+            "endpoint": self.campaign.endpoint,
+            "project_id": self.campaign.project_id,
+            "dry_run": self.campaign.dry_run == "true",
+            "results_workbook": str(self.results_path) if self.results_path else None,
+            "failed_workbook": str(self.failed_path) if self.failed_path else None,
+            "dry_run_file": str(self.dry_run_path) if self.dry_run_path else None,
+            "ledger": str(self.ledger_path) if self.ledger_path else None,
+            "requests": self.timings.requests,
+            "rows": [r.to_dict() for r in self.rows],
+        }
+
+
+# -- where the requests go -------------------------------------------------------------------
+
+@dataclass
+class Target:
+    """Endpoint, project and credentials of one run. `ledger_endpoint` is the target's identity
+    in the ledger (the base URL, or SIMULATOR_ENDPOINT for the simulator, whose port varies)."""
+
+    endpoint: str
+    ledger_endpoint: str
+    project_id: str
+    auth: Any
+    verify: bool | str = True
+    #: None: no ledger at all (a simulated dry run with no state to sit beside).
+    ledger_path: Path | None = DEFAULT_LEDGER
+    region: str = ""
+    simulator: Any = None
+    secrets: tuple[str, ...] = ()
+    #: The ledger is a temporary file that disappears with the run (`--simulate` without state).
+    ledger_temporary: bool = False
+
+    @property
+    def display(self) -> str:
+        """How the plan line names the target."""
+        if self.simulator is not None:
+            return f"{self.endpoint} (simulator)"
+        return self.endpoint
+
+
+@contextlib.contextmanager
+def simulated_target(state_path: str | Path | None = None, *, project_id: str | None = None,
+                     ledger_path: str | Path | None = None, faults: Any = None) -> Iterator[Target]:
+    """The in-process simulator as a Target, for `--simulate` in submit, status, report and rollback.
+
+    It listens on a free loopback port with a generated token and no faults. Its state is
+    kept in `state_path` when given (so a later `--simulate --simulator-state PATH` sees the
+    same tasks), else it lives in memory for this run only. The ledger defaults to a file
+    beside the state (`<state>.ledger.sqlite`) or to a temporary file: never the campaign's
+    real ledger.
+    """
+    from bulkimport.drs import TokenAuth
+    from bulkimport.simulator import FaultConfig, Simulator
+
+    with contextlib.ExitStack() as stack:
+        temporary = ledger_path is None and state_path is None
+        if ledger_path is None:
+            if state_path is not None:
+                state = Path(state_path)
+                ledger_path = state.with_name(state.name + ".ledger.sqlite")
+            else:
+                ledger_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bulkimport-sim-"))) / \
+                    "ledger.sqlite"
+        if state_path is not None:
+            Path(state_path).parent.mkdir(parents=True, exist_ok=True)
+        simulator = Simulator(token=None, state_path=state_path, faults=faults or FaultConfig())
+        stack.enter_context(simulator)
+        stack.callback(simulator.close)
+        yield Target(endpoint=simulator.base_url, ledger_endpoint=SIMULATOR_ENDPOINT,
+                     project_id=project_id or DEMO_PROJECT_ID, auth=TokenAuth(simulator.token), verify=True,
+                     ledger_path=Path(ledger_path), region="simulated", simulator=simulator,
+                     secrets=(simulator.token,), ledger_temporary=temporary)
+
+
+@contextlib.contextmanager
+def _target(options: SubmitOptions, env: Mapping[str, str], *, need_auth: bool) -> Iterator[Target]:
+    """The Target the options describe; starts the simulator for `--simulate` (except for a
+    dry run, which sends nothing)."""
+    from bulkimport.drs import auth_from_env, project_id_from, resolve_endpoint
+
+    if options.simulate:
+        if not need_auth:
+            ledger_path = options.ledger
+            if ledger_path is None and options.simulator_state is not None:
+                state = Path(options.simulator_state)
+                ledger_path = state.with_name(state.name + ".ledger.sqlite")
+            yield Target(endpoint=SIMULATOR_ENDPOINT, ledger_endpoint=SIMULATOR_ENDPOINT,
+                         project_id=options.project_id or DEMO_PROJECT_ID, auth=None,
+                         ledger_path=ledger_path, region="simulated")
+            return
+        with simulated_target(options.simulator_state, project_id=options.project_id,
+                              ledger_path=options.ledger) as target:
+            yield target
+        return
+    endpoint = resolve_endpoint(options.endpoint, options.region)
+    project_id = project_id_from(options.project_id, env)
+    verify: bool | str = False if options.insecure else (options.ca_bundle or True)
+    if options.ca_bundle and not options.insecure and not Path(options.ca_bundle).is_file():
+        raise InputError(f"--ca-bundle {options.ca_bundle}: no such file")
+    auth = auth_from_env(env, project_id=project_id, verify=verify) if need_auth else None
+    secret_vars = ("OS_AUTH_TOKEN", "OS_PASSWORD", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN")
+    yield Target(endpoint=endpoint, ledger_endpoint=endpoint, project_id=project_id, auth=auth, verify=verify,
+                 ledger_path=options.ledger or DEFAULT_LEDGER, region=options.region or "",
+                 secrets=tuple(env[v] for v in secret_vars if env.get(v)))
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def stop_on_interrupt(on_first: Callable[[], None] | None = None) -> Iterator[threading.Event]:
+    """A first Ctrl-C sets the returned event (finish what is in flight, send nothing new);
+    a second one raises KeyboardInterrupt as usual. Only the main thread can own SIGINT;
+    elsewhere the event is returned without a handler."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        if on_first is not None:
+            on_first()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- the engine ------------------------------------------------------------------------------
+
+class _Scrubber:
+    """Replaces known secret values in server text: a server that echoes a password in an
+    error message must not make the tool write it to a workbook or the ledger."""
+
+    def __init__(self, secrets: Sequence[str]) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str | None) -> str | None:
+        if text is None:
+            return None
+        text = " ".join(str(text).split())
+        for secret in self.secrets:
+            text = text.replace(secret, payload.MASK)
+        return text
+
+
+@dataclass
+class _Item:
+    """One valid row on its way: the masked job (ledger, display) and the row to resolve from."""
+
+    row: int
+    typed: Mapping[str, object]
+    masked: dict[str, Any]
+    wire: dict[str, Any] | None = None
+    #: A request of this tool carrying the row may have created it (earlier run or this one).
+    maybe_ours: bool = False
+    #: db_use_types to search when reconciling (the row's, and the one last sent if different).
+    use_types: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return str(self.masked["name"])
+
+    @property
+    def key(self) -> str:
+        return self.name.lower()
+
+
+def _child_ids(task: Mapping[str, Any]) -> tuple[str, ...]:
+    children = task.get("child_ids") or task.get("children") or []
+    if not isinstance(children, list):
+        return ()
+    ids = []
+    for child in children:
+        value = child.get("id") if isinstance(child, Mapping) else child
+        if value:
+            ids.append(str(value))
+    return tuple(ids)
+
+
+class _Engine:
+    """Sends the items of one run and produces their outcomes; one instance per run."""
+
+    def __init__(self, client: Any, ledger: Ledger, target: Target, options: SubmitOptions, stop: threading.Event,
+                 progress: Progress, scrub: _Scrubber, timings: Timings,
+                 sleep: Callable[[float], None] | None = None) -> None:
+        from bulkimport.drs import RetryPolicy
+
+        self.client = client
+        self.ledger = ledger
+        self.endpoint = target.ledger_endpoint
+        self.project_id = target.project_id
+        self.options = options
+        self.stop = stop
+        self.progress = progress
+        self.scrub = scrub
+        self.timings = timings
+        self.policy = RetryPolicy(attempts=options.max_attempts, base_delay=options.base_delay,
+                                  max_delay=options.max_delay, total_time=options.max_retry_time,
+                                  jitter=options.jitter)
+        self.outcomes: dict[int, RowOutcome] = {}
+        self.fatal: str | None = None
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._total = 0
+
+    # -- bookkeeping -----------------------------------------------------------------------
+
+    def _done(self, item: _Item, result: Result, **values: Any) -> None:
+        for key in ("error_msg",):
+            values[key] = self.scrub(values.get(key))
+        outcome = RowOutcome(row=item.row, name=item.name, result=result, **values)
+        with self._lock:
+            self.outcomes[item.row] = outcome
+            self._counts[str(result)] += 1
+            done = len(self.outcomes)
+            counts = dict(self._counts)
+        self.progress.update(done, counts)
+
+    def count(self, outcomes: Iterable[RowOutcome]) -> None:
+        """Outcomes known before sending (from the ledger) still count in the progress figures."""
+        with self._lock:
+            self._counts.update(str(o.result) for o in outcomes)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep that a Ctrl-C cuts short (the loop then sends nothing more)."""
+        self.stop.wait(seconds)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _find(self, item: _Item, use_types: Sequence[str]) -> list[dict]:
+        return self.client.find_tasks_by_name(item.name, list(dict.fromkeys(use_types)))
+
+    def reconcile(self, items: Sequence[_Item], *, earlier_run: bool) -> list[_Item]:
+        """Look in-doubt rows up by name. Found: adopted (CREATED, or ALREADY_CREATED when an
+        earlier run sent it). Lookup failed or ambiguous: UNKNOWN. Returns the rows that are
+        certainly not on the server, to be sent (again)."""
+        from bulkimport.drs import DrsError
+
+        absent = []
+        for item in items:
+            try:
+                tasks = self._find(item, item.use_types)
+            except DrsError as exc:
+                self._done(item, Result.UNKNOWN, error_code="LOOKUP_FAILED",
+                           error_msg=f"in doubt and could not be looked up: {exc}")
+                continue
+            if not tasks:
+                absent.append(item)
+                continue
+            if len(tasks) > 1:
+                ids = ", ".join(str(t.get("id")) for t in tasks)
+                self._done(item, Result.UNKNOWN, error_code="AMBIGUOUS",
+                           error_msg=f"in doubt and {len(tasks)} tasks carry this name: {ids}")
+                continue
+            task = tasks[0]
+            task_id, status = str(task.get("id")), task.get("status")
+            self.ledger.adopt(self.endpoint, self.project_id, item.name, task_id,
+                              child_ids=_child_ids(task), task_status=status)
+            entry = self.ledger.get(self.endpoint, self.project_id, item.name)
+            self._done(item, Result.ALREADY_CREATED if earlier_run else Result.CREATED, task_id=task_id,
+                       child_ids=_child_ids(task), task_status=status,
+                       submitted_at=entry.sent_at if entry else None,
+                       request_id=entry.request_id if entry else None)
+        return absent
+
+    def _name_taken(self, items: Sequence[_Item], code: str | None, message: str | None,
+                    request_id: str | None, submitted_at: str, whole_request: bool) -> list[_Item]:
+        """DRS.M00277 for these rows: adopt the task when this tool may have created it, else
+        REJECTED naming the foreign task. With a whole-request 422 the clash is not attributed,
+        so rows whose name is not on the server are returned to be sent again."""
+        from bulkimport.drs import DrsError
+
+        resend = []
+        replies = []
+        for item in items:
+            try:
+                tasks = self._find(item, (*item.use_types, *fields.DB_USE_TYPES))
+            except DrsError as exc:
+                if item.maybe_ours:
+                    self._done(item, Result.UNKNOWN, error_code=code, error_msg=f"{message}; lookup failed: {exc}",
+                               submitted_at=submitted_at, request_id=request_id)
+                else:
+                    replies.append(Reply(item.name, REJECTED, error_code=code, error_msg=self.scrub(message)))
+                    self._done(item, Result.REJECTED, error_code=code, error_msg=message,
+                               submitted_at=submitted_at, request_id=request_id)
+                continue
+            if not tasks:
+                if whole_request:
+                    resend.append(item)
+                else:
+                    replies.append(Reply(item.name, REJECTED, error_code=code, error_msg=self.scrub(message)))
+                    self._done(item, Result.REJECTED, error_code=code, error_msg=message,
+                               submitted_at=submitted_at, request_id=request_id)
+                continue
+            task = tasks[0]
+            task_id, status = str(task.get("id")), task.get("status")
+            if item.maybe_ours and len(tasks) == 1:
+                self.ledger.adopt(self.endpoint, self.project_id, item.name, task_id,
+                                  child_ids=_child_ids(task), task_status=status)
+                self._done(item, Result.CREATED, task_id=task_id, child_ids=_child_ids(task), task_status=status,
+                           submitted_at=submitted_at, request_id=request_id)
+            else:
+                ids = ", ".join(str(t.get("id")) for t in tasks)
+                text = f"name already taken by task {ids}"
+                # task_id stays empty: the task is not this campaign's, no later command touches it.
+                replies.append(Reply(item.name, REJECTED, error_code=code or NAME_EXISTS, error_msg=text))
+                self._done(item, Result.REJECTED, error_code=code or NAME_EXISTS, error_msg=text,
+                           submitted_at=submitted_at, request_id=request_id)
+        if replies:
+            self.ledger.record_reply(self.endpoint, self.project_id, replies, request_id=request_id)
+        return resend
+
+    # -- one batch, to the end -------------------------------------------------------------
+
+    def _not_created(self, items: Sequence[_Item], code: str | None, message: str | None,
+                     request_id: str | None) -> None:
+        """Record that a request carrying these rows created nothing. Rows that an earlier
+        request may have created stay in doubt, so a later run still looks them up."""
+        doubtful = [i.name for i in items if i.maybe_ours]
+        clean = [Reply(i.name, NOT_CREATED, error_code=code, error_msg=self.scrub(message))
+                 for i in items if not i.maybe_ours]
+        if doubtful:
+            self.ledger.mark_in_doubt(self.endpoint, self.project_id, doubtful, error_code=code,
+                                      error_msg=self.scrub(message), request_id=request_id)
+        if clean:
+            self.ledger.record_reply(self.endpoint, self.project_id, clean, request_id=request_id)
+
+    def _give_up(self, items: Sequence[_Item], result: Result, code: str | None, message: str,
+                 submitted_at: str | None, request_id: str | None) -> None:
+        for item in items:
+            self._done(item, result, error_code=code, error_msg=message, submitted_at=submitted_at,
+                       request_id=request_id)
+
+    def run_batch(self, items: list[_Item]) -> None:
+        """Send one batch until every row has an outcome, within the attempt and time bounds."""
+        from bulkimport.drs import ReplyKind
+
+        pending = list(items)
+        attempt = 0
+        started = time.monotonic()
+        submitted_at: str | None = None
+        while pending:
+            if self.stop.is_set():
+                reason = self.fatal or "interrupted before this row was sent"
+                self._give_up(pending, Result.NOT_SENT, None, reason, submitted_at, None)
+                return
+            attempt += 1
+            self.ledger.record_sending(self.endpoint, self.project_id, [i.masked for i in pending])
+            submitted_at = now_iso()
+            self.timings.sent()
+            reply = self.client.send_batch([i.wire for i in pending])
+            self.timings.answered()
+            code, message, request_id = reply.error_code, self.scrub(reply.error_msg), reply.request_id
+            elapsed = time.monotonic() - started
+            exhausted = attempt >= self.policy.attempts or elapsed >= self.policy.total_time
+
+            if reply.kind is ReplyKind.ACCEPTED:
+                pending = self._accepted(pending, reply, submitted_at)
+            elif reply.kind is ReplyKind.RETRY_SAFE:
+                self._not_created(pending, code, message, request_id)
+                if exhausted:
+                    self._give_up(pending, Result.NOT_SENT, code,
+                                  f"not created: still refused after {attempt} attempts ({message or code})",
+                                  submitted_at, request_id)
+                    return
+                self.progress.note(f"retrying {len(pending)} tasks: {code or reply.http_status or ''} "
+                                   f"{message or ''}".strip())
+            elif reply.kind is ReplyKind.IN_DOUBT:
+                for item in pending:
+                    item.maybe_ours = True
+                doubt_code = code or (f"HTTP {reply.http_status}" if reply.http_status else None)
+                self.ledger.mark_in_doubt(self.endpoint, self.project_id, [i.name for i in pending],
+                                          error_code=doubt_code, error_msg=message, request_id=request_id)
+                pending = self.reconcile(pending, earlier_run=False)
+                if pending and exhausted:
+                    self._give_up(pending, Result.UNKNOWN, code,
+                                  f"outcome unknown after {attempt} attempts ({message or code}); "
+                                  "a re-run looks it up before sending", submitted_at, request_id)
+                    return
+            else:  # REJECTED
+                pending = self._rejected(pending, reply, submitted_at)
+                if pending and exhausted:
+                    self._give_up(pending, Result.NOT_SENT, code, f"not created after {attempt} attempts",
+                                  submitted_at, request_id)
+                    return
+            if pending:
+                self._wait(self.policy.delay(attempt, reply.retry_after))
+
+    def _accepted(self, pending: list[_Item], reply: Any, submitted_at: str) -> list[_Item]:
+        """A 2xx: each job's outcome is its result item; jobs without an item are in doubt."""
+        by_name = reply.by_name()
+        replies: list[Reply] = []
+        taken: list[_Item] = []
+        missing: list[_Item] = []
+        finished: list[tuple[_Item, Result, dict[str, Any]]] = []
+        for item in pending:
+            result = by_name.get(item.key)
+            if result is None:
+                missing.append(item)
+            elif result.error_code == NAME_EXISTS:
+                taken.append(item)
+            elif result.failed:
+                error_code = result.error_code or "NO_TASK_ID"
+                error_msg = self.scrub(result.error_msg) or ("the reply carried no task id" if not result.error_code
+                                                             else None)
+                replies.append(Reply(item.name, REJECTED, error_code=error_code, error_msg=error_msg))
+                finished.append((item, Result.REJECTED, {"error_code": error_code, "error_msg": error_msg}))
+            else:
+                replies.append(Reply(item.name, CREATED, task_id=result.id, child_ids=tuple(result.child_ids),
+                                     task_status=result.status))
+                finished.append((item, Result.CREATED, {"task_id": result.id, "child_ids": tuple(result.child_ids),
+                                                        "task_status": result.status}))
+        if replies:
+            self.ledger.record_reply(self.endpoint, self.project_id, replies, request_id=reply.request_id)
+        for item, result, values in finished:
+            self._done(item, result, submitted_at=submitted_at, request_id=reply.request_id, **values)
+        if taken:
+            messages = {r.name.lower(): r.error_msg for r in reply.results if r.name}
+            for item in taken:
+                self._name_taken([item], NAME_EXISTS, messages.get(item.key), reply.request_id, submitted_at,
+                                 whole_request=False)
+        if missing:
+            for item in missing:
+                item.maybe_ours = True
+            self.ledger.mark_in_doubt(self.endpoint, self.project_id, [i.name for i in missing],
+                                      error_code="NO_RESULT_ITEM", error_msg="the reply did not mention this task",
+                                      request_id=reply.request_id)
+            return self.reconcile(missing, earlier_run=False)
+        return []
+
+    def _rejected(self, pending: list[_Item], reply: Any, submitted_at: str) -> list[_Item]:
+        """A whole-request 4xx: nothing was created. Returns rows worth sending again."""
+        code, message = reply.error_code, self.scrub(reply.error_msg)
+        status = reply.http_status
+        if status in (401, 403) and code != NAME_EXISTS:
+            # Credentials or permissions: every later request would fail the same way.
+            self.fatal = (f"the server refused the credentials (HTTP {status}{' ' + code if code else ''}"
+                          f"{': ' + message if message else ''}); nothing more was sent - fix them and run again")
+            self.stop.set()
+            self._not_created(pending, code, message, reply.request_id)
+            self._give_up(pending, Result.NOT_SENT, code or f"HTTP {status}", self.fatal, submitted_at,
+                          reply.request_id)
+            return []
+        self._not_created(pending, code, message, reply.request_id)
+        if code == NAME_EXISTS:
+            return self._name_taken(pending, code, message, reply.request_id, submitted_at, whole_request=True)
+        named = {r.name.lower(): r for r in reply.results if r.name and r.error_code}
+        culprits = [i for i in pending if i.key in named]
+        if culprits:
+            replies = [Reply(i.name, REJECTED, error_code=named[i.key].error_code,
+                             error_msg=self.scrub(named[i.key].error_msg)) for i in culprits]
+            self.ledger.record_reply(self.endpoint, self.project_id, replies, request_id=reply.request_id)
+            for item in culprits:
+                self._done(item, Result.REJECTED, error_code=named[item.key].error_code,
+                           error_msg=named[item.key].error_msg, submitted_at=submitted_at,
+                           request_id=reply.request_id)
+            return [i for i in pending if i.key not in named]
+        error_code = code or (f"HTTP {status}" if status else None)
+        replies = [Reply(i.name, REJECTED, error_code=error_code, error_msg=message) for i in pending]
+        self.ledger.record_reply(self.endpoint, self.project_id, replies, request_id=reply.request_id)
+        self._give_up(pending, Result.REJECTED, error_code, message or "the request was refused", submitted_at,
+                      reply.request_id)
+        return []
+
+    # -- all batches ---------------------------------------------------------------------
+
+    def run(self, batches: list[list[_Item]]) -> None:
+        """Run the batches on `concurrency` threads; a set stop event lets in-flight batches
+        finish and turns the rest into NOT_SENT. The main thread only waits, so it stays free
+        to take Ctrl-C."""
+        if not batches:
+            return
+        with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="submit") as pool:
+            futures: dict[Future, list[_Item]] = {pool.submit(self._guarded, b): b for b in batches}
+            remaining = set(futures)
+            while remaining:
+                _, remaining = wait(remaining, timeout=0.2, return_when=FIRST_COMPLETED)
+
+    def _guarded(self, batch: list[_Item]) -> None:
+        """run_batch, turning an unexpected failure (a bug, a full disk) into UNKNOWN rows
+        and a stop, so one broken batch cannot lose the outcomes of the others."""
+        try:
+            self.run_batch(batch)
+        except Exception as exc:  # noqa: BLE001 - reported per row and as the run's message
+            text = f"{type(exc).__name__}: {exc}"
+            self.fatal = self.fatal or f"stopped after an internal error: {text}"
+            self.stop.set()
+            for item in batch:
+                if item.row not in self.outcomes:
+                    self._done(item, Result.UNKNOWN, error_code="INTERNAL_ERROR",
+                               error_msg=f"{text}; a re-run looks it up before sending")
+
+
+# -- the library function ------------------------------------------------------------------
+
+def _default_out(path: Path, dry_run: bool) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    kind = "dry-run" if dry_run else "submit"
+    return REPORTS_DIR / f"{path.stem}-{kind}-{stamp}.xlsx"
+
+
+def failed_path_for(out: Path) -> Path:
+    return out.with_name(f"{out.stem}-failed.xlsx")
+
+
+def dry_run_path_for(out: Path) -> Path:
+    return out.with_name(f"{out.stem}-requests.json")
+
+
+def _invalid_message(findings: Sequence[Finding], row: int) -> tuple[str | None, str | None]:
+    errors = [f for f in findings if f.row == row and f.severity == Severity.ERROR]
+    if not errors:
+        return None, None
+    codes = ",".join(dict.fromkeys(f.code for f in errors))
+    text = "; ".join(f"{f.column}: {f.message}" if f.column else f.message for f in errors)
+    return codes, text
+
+
+def _summary_rows(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
+                  typed: Mapping[int, Mapping[str, object]]) -> list[list[object]]:
+    """The Summary sheet in the report's own layout (facts first, then counts), so that
+    `bulkimport report` reads it back like any other results workbook."""
+    from bulkimport.report import summarise, summary_sheet_rows
+
+    rows = []
+    for outcome in outcomes:
+        row = typed.get(outcome.row, {})
+        rows.append({**outcome.columns(), "name": outcome.name, "db_use_type": row.get("db_use_type"),
+                     "engine_type": row.get("engine_type"), "source_row": book.source_row(outcome.row)})
+    return summary_sheet_rows(summarise(campaign, rows))
+
+
+def _write_dry_run(path: Path, target: Target, batches: Sequence[Sequence[_Item]], language: str) -> Path:
+    """The exact request bodies, secrets masked, one entry per request."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "method": "POST",
+        "url": f"{target.endpoint.rstrip('/')}/v3/{target.project_id}/jobs/batch-creation",
+        "headers": {"Content-Type": "application/json", "X-Language": language},
+        "requests": [payload.batch_body([i.masked for i in batch]) for batch in batches],
+    }
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
+
+
+class _SimulatedEnv(dict):
+    """For `--simulate` only: an unset env: variable resolves to a placeholder (the simulator
+    has no databases to log in to), so a demo workbook with references runs anywhere."""
+
+    PLACEHOLDER = "simulated-password"
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        super().__init__(env)
+        self.missing: set[str] = set()
+
+    def __missing__(self, name: str) -> str:
+        self.missing.add(name)
+        return self.PLACEHOLDER
+
+
+def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str]) -> list[str]:
+    """Build every wire body before the first request, so an unset env: variable stops the
+    run with nothing sent (InputError, exit 2). Returns the secret values for scrubbing."""
+    secrets: list[str] = []
+    for item in items:
+        item.wire = payload.build_job(item.typed, secrets=payload.Secrets.RESOLVE, env=env, where=f"row {item.row}")
+        secrets.extend(payload.secret_values(item.wire))
+    return secrets
+
+
+def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progress | None = None,
+                    env: Mapping[str, str] = os.environ, confirm: Callable[[Plan], bool] | None = None,
+                    stop: threading.Event | None = None) -> SubmitOutcome:
+    """Validate the workbook and create its valid rows' tasks exactly once.
+
+    `confirm` is asked with the plan before anything is sent (None: go ahead); `stop`, once
+    set (Ctrl-C), lets in-flight requests finish and sends nothing more. Raises InputError
+    (exit 2) for unusable input, before anything is sent.
+    """
+    from bulkimport.validate import validate_workbook
+    from bulkimport.workbook import write_results
+
+    options.check()
+    progress = progress or NullProgress()
+    stop = stop or threading.Event()
+    timings = Timings()
+    path = Path(path)
+    validation = validate_workbook(path, options.sheet)
+    book = validation.book
+    campaign = Campaign(command="submit", input_file=str(path), input_sha256=book.sha256,
+                        template_version=book.template_version or "", batch_size=str(options.batch_size),
+                        concurrency=str(options.concurrency), dry_run="true" if options.dry_run else "false",
+                        language=options.language)
+
+    outcomes: dict[int, RowOutcome] = {}
+    items: list[_Item] = []
+    for row, typed in validation.rows.items():
+        name = typed.get("name")
+        if row in validation.invalid:
+            code, text = _invalid_message(validation.findings, row)
+            outcomes[row] = RowOutcome(row, None if name is None else str(name), Result.INVALID,
+                                       error_code=code, error_msg=text)
+            continue
+        masked = payload.build_job(typed)
+        items.append(_Item(row=row, typed=typed, masked=masked, use_types=(str(typed.get("db_use_type")),)))
+
+    out = Path(options.out) if options.out else _default_out(path, options.dry_run)
+    message: str | None = None
+    plan: Plan | None = None
+    dry_run_path: Path | None = None
+    with _target(options, env, need_auth=not options.dry_run) as target:
+        campaign.endpoint, campaign.project_id, campaign.region = (
+            target.ledger_endpoint, target.project_id, target.region)
+        ledger_exists = target.ledger_path is not None and target.ledger_path.exists()
+        if options.dry_run:
+            entries = _read_ledger(target, items) if ledger_exists else {}
+            to_send = []
+            for item in items:
+                entry = entries.get(item.key)
+                if entry is not None and entry.exists:
+                    outcomes[item.row] = _already(item, entry)
+                else:
+                    to_send.append(item)
+                    note = "in doubt from an earlier run: it is looked up before sending" if (
+                        entry is not None and entry.doubtful) else None
+                    outcomes[item.row] = RowOutcome(item.row, item.name, Result.DRY_RUN, error_msg=note)
+            batches = list(payload.chunk(to_send, options.batch_size))
+            plan = Plan(target.display, target.project_id, len(to_send), len(batches),
+                        already_created=len(items) - len(to_send), invalid=len(validation.invalid),
+                        batch_size=options.batch_size, concurrency=options.concurrency)
+            progress.note("dry run: " + plan.line())
+            dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, options.language)
+            rows = [outcomes[r] for r in validation.rows]
+            exit_code = 1 if validation.invalid else 0
+            ledger_path = target.ledger_path if ledger_exists else None
+        else:
+            engine_outcomes, plan, message, interrupted = _run(items, target, options, env, progress, confirm,
+                                                               stop, timings, len(validation.invalid))
+            outcomes.update(engine_outcomes)
+            rows = [outcomes[r] for r in validation.rows]
+            exit_code = exit_code_for(r.result for r in rows)
+            ledger_path = None if target.ledger_temporary else target.ledger_path
+
+    campaign.finished_at = now_iso()
+    timings.finished = time.monotonic()
+    summary = {"Summary": _summary_rows(campaign, rows, book, validation.rows)}
+    appended = {o.row: o.columns() for o in rows}
+    results_path = write_results(out, book, appended, validation.findings, extra_sheets=summary)
+    failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
+    failed_path = None
+    if failed_rows:
+        failed_path = write_results(failed_path_for(out), book, appended, validation.findings, rows=failed_rows,
+                                    extra_sheets=summary)
+    return SubmitOutcome(rows=rows, campaign=campaign, exit_code=exit_code, results_path=Path(results_path),
+                         failed_path=Path(failed_path) if failed_path else None, dry_run_path=dry_run_path,
+                         ledger_path=ledger_path, plan=plan, timings=timings,
+                         interrupted=stop.is_set() and not options.dry_run, message=message)
+
+
+def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntry]:
+    try:
+        with Ledger(target.ledger_path) as ledger:
+            return ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _already(item: _Item, entry: LedgerEntry) -> RowOutcome:
+    return RowOutcome(item.row, item.name, Result.ALREADY_CREATED, task_id=entry.task_id, child_ids=entry.child_ids,
+                      task_status=entry.task_status, submitted_at=entry.sent_at, request_id=entry.request_id)
+
+
+def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mapping[str, str], progress: Progress,
+         confirm: Callable[[Plan], bool] | None, stop: threading.Event, timings: Timings,
+         invalid: int) -> tuple[dict[int, RowOutcome], Plan, str | None, bool]:
+    """Ledger check, reconciliation of rows left in doubt, plan, confirmation, sending."""
+    from bulkimport.drs import DrsClient
+
+    assert target.ledger_path is not None  # only a simulated dry run has none
+    try:
+        ledger = Ledger(target.ledger_path)
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+    with contextlib.closing(ledger):
+        entries = ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
+        outcomes: dict[int, RowOutcome] = {}
+        doubtful: list[_Item] = []
+        fresh: list[_Item] = []
+        for item in items:
+            entry = entries.get(item.key)
+            if entry is not None and entry.exists:
+                outcomes[item.row] = _already(item, entry)
+            elif entry is not None and entry.doubtful:
+                item.maybe_ours = True
+                sent_type = (entry.payload_masked or {}).get("db_use_type")
+                if sent_type:
+                    item.use_types = tuple(dict.fromkeys((*item.use_types, str(sent_type))))
+                doubtful.append(item)
+            else:
+                fresh.append(item)
+        # Secrets first: an unset env: variable must stop the run before any request.
+        resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
+        secrets = _resolve_secrets([*doubtful, *fresh], resolve_env)
+        if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
+            progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
+                          "the simulator gets a placeholder instead")
+        scrub = _Scrubber([*secrets, *target.secrets])
+        client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language,
+                           verify=target.verify, timeout=(options.connect_timeout, options.timeout),
+                           pool_size=options.concurrency + 2)
+        with client:
+            engine = _Engine(client, ledger, target, options, stop, progress, scrub, timings)
+            engine.outcomes.update(outcomes)
+            engine.count(outcomes.values())
+            if doubtful:
+                progress.note(f"looking up {len(doubtful)} tasks left in doubt by an earlier run")
+                fresh = engine.reconcile(doubtful, earlier_run=True) + fresh
+                fresh.sort(key=lambda i: i.row)
+            reconciled = {o.row for o in engine.outcomes.values()} - set(outcomes)
+            batches = list(payload.chunk(fresh, options.batch_size))
+            plan = Plan(target.display, target.project_id, len(fresh), len(batches),
+                        already_created=len(outcomes) + sum(1 for r in reconciled
+                                                            if engine.outcomes[r].result is Result.ALREADY_CREATED),
+                        unknown=sum(1 for r in reconciled if engine.outcomes[r].result is Result.UNKNOWN),
+                        invalid=invalid, batch_size=options.batch_size, concurrency=options.concurrency)
+            progress.note("plan: " + plan.line())
+            if fresh and confirm is not None and not confirm(plan):
+                for item in fresh:
+                    engine.outcomes[item.row] = RowOutcome(item.row, item.name, Result.NOT_SENT,
+                                                           error_msg="not confirmed: nothing was sent")
+                return engine.outcomes, plan, "not confirmed: nothing was sent", False
+            if fresh:
+                progress.start(len(items), "submitting")
+                engine.run(batches)
+                progress.finish()
+            message = engine.fatal
+            if stop.is_set() and message is None:
+                message = "interrupted: requests in flight were finished and recorded; the rest was not sent"
+            return engine.outcomes, plan, message, stop.is_set()
