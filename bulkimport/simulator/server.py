@@ -47,8 +47,10 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "DRS-Simulator"
-    sys_version = ""
     server: _Server
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def setup(self) -> None:
         """No Nagle delay: headers and body go out as separate writes, and ~40 ms per reply adds up."""

@@ -141,6 +141,7 @@ class Store:
         with self.lock:
             if self.path is not None:
                 self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")  # a simulator need not survive power loss
             version = self._conn.execute("PRAGMA user_version").fetchone()[0]
             has_tables = self._conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
             if has_tables and version != SCHEMA_VERSION:
