@@ -1,0 +1,280 @@
+"""Undoing a campaign: deleting the tasks it created (`bulkimport rollback`).
+
+Deleting is the one irreversible thing this tool does, so it is narrow on purpose: a task is
+touched only when its row says CREATED / ALREADY_CREATED (or DELETE_FAILED from an earlier
+rollback) *and* the ledger shows this tool created that very task ID under the same endpoint
+and project. A task adopted as "name already taken by task X" is REJECTED and never touched.
+
+The API deletes only tasks in CREATE_FAILED, RELEASE_RESOURCE_COMPLETE or
+RELEASE_CHILD_TRANSFER_COMPLETE; any other task is force-terminated first, then polled
+(bounded) until its resources are released, then deleted. The plan is built and shown
+before anything changes; `execute_rollback` runs only after the operator agreed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bulkimport import ledger as ledger_states
+from bulkimport.drs import DrsClient, DrsError, RetryPolicy
+from bulkimport.drs.client import MAX_DELETE
+from bulkimport.errors import InputError
+from bulkimport.outcomes import ExitCode, Result, exit_code_for
+from bulkimport.progress import NullProgress, Progress
+from bulkimport.report import ReportFiles
+from bulkimport.status import (
+    TaskState,
+    campaign_tasks,
+    default_out_path,
+    follow_up_campaign,
+    make_client,
+    open_ledger,
+    query_states,
+    scrubber,
+    watch_states,
+    write_follow_up,
+)
+from bulkimport.submit import Target
+from bulkimport.workbook import WorkbookData, read_workbook
+
+#: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
+DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
+#: A terminate is already under way: wait for it, do not send another.
+RELEASING = frozenset({"RELEASE_RESOURCE_STARTED", "RELEASE_CHILD_TRANSFER_STARTED"})
+GONE = "DELETED"
+
+#: What the plan will do with one task.
+DELETE = "delete"
+TERMINATE_THEN_DELETE = "force_terminate, wait, delete"
+WAIT_THEN_DELETE = "wait for release, delete"
+ALREADY_GONE = "none (already deleted)"
+
+
+@dataclass(frozen=True)
+class RollbackItem:
+    """One task the rollback will delete."""
+
+    excel_row: int
+    source_row: int
+    name: str
+    task_id: str
+    status: str | None
+    action: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A row with a task ID that the rollback leaves alone, and why."""
+
+    source_row: int
+    name: str
+    task_id: str
+    reason: str
+
+
+@dataclass
+class RollbackPlan:
+    results_path: Path
+    book: WorkbookData
+    items: list[RollbackItem]
+    skipped: list[Skipped]
+
+
+@dataclass
+class RowOutcome:
+    result: str
+    task_status: str | None
+    error_code: str | None = None
+    error_msg: str | None = None
+
+
+@dataclass
+class RollbackOutcome:
+    results_path: Path
+    report: ReportFiles
+    outcomes: dict[int, RowOutcome]
+    exit_code: int
+    message: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _action(status: str | None) -> str:
+    if status == GONE:
+        return ALREADY_GONE
+    if status in DELETABLE:
+        return DELETE
+    if status in RELEASING:
+        return WAIT_THEN_DELETE
+    return TERMINATE_THEN_DELETE
+
+
+def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolicy | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> RollbackPlan:
+    """Which tasks would be deleted, and how (reads only: the workbook, the ledger, batch-status).
+
+    Raises InputError when there is no ledger: without it the tool cannot prove it created
+    anything, and deleting on the workbook's word alone is not safe.
+    """
+    results_path = Path(results_path)
+    book = read_workbook(results_path)
+    with open_ledger(target) as ledger:
+        if ledger is None:
+            raise InputError(f"no ledger at {target.ledger_path}: rollback deletes only tasks the ledger shows this "
+                             "tool created (give --ledger PATH)")
+        mine = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
+        entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)}
+    eligible = []
+    skipped = []
+    for task in mine:
+        entry = entries.get(task.name.lower())
+        if task.from_ledger:
+            skipped.append(Skipped(task.source_row, task.name, task.task_id,
+                                   "the workbook does not say CREATED (run status first to confirm it)"))
+        elif entry is None:
+            skipped.append(Skipped(task.source_row, task.name, task.task_id, "not in the ledger"))
+        elif entry.state not in ledger_states.EXISTING_STATES:
+            skipped.append(Skipped(task.source_row, task.name, task.task_id, f"ledger state is {entry.state}"))
+        elif entry.task_id != task.task_id:
+            skipped.append(Skipped(task.source_row, task.name, task.task_id,
+                                   f"the ledger records task {entry.task_id} for this name, not this one"))
+        else:
+            eligible.append(task)
+    mine_rows = {t.excel_row for t in mine}
+    for excel_row, cells in book.cells.items():
+        task_id = str(cells.get("task_id") or "").strip()
+        if task_id and excel_row not in mine_rows:
+            result = str(cells.get("result") or "").strip() or "blank"
+            skipped.append(Skipped(book.source_row(excel_row), str(cells.get("name") or ""), task_id,
+                                   f"result {result}: not a task this campaign created"))
+    states: dict[str, TaskState] = {}
+    if eligible:
+        with contextlib.closing(make_client(target, retry, sleep)) as client:
+            states = query_states(client, [t.task_id for t in eligible])
+    items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
+                          _action(states[t.task_id].status)) for t in eligible]
+    skipped.sort(key=lambda s: s.source_row)
+    return RollbackPlan(results_path, book, items, skipped)
+
+
+def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[bool, str | None, str | None]]:
+    """One batch-delete call per 10 tasks: id -> (ok, error_code, error_msg)."""
+    answers: dict[str, tuple[bool, str | None, str | None]] = {}
+    for start in range(0, len(ids), MAX_DELETE):
+        chunk = ids[start:start + MAX_DELETE]
+        for item in client.batch_delete([(i, kind) for i in chunk]):
+            task_id = str(item.get("id") or "")
+            ok = str(item.get("status") or "").lower() == "success"
+            answers[task_id] = (ok, item.get("error_code"), item.get("error_msg"))
+        for task_id in chunk:
+            answers.setdefault(task_id, (False, None, "the server's answer did not include this task"))
+    return answers
+
+
+def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | None = None,
+                     report_dir: Path = Path("reports"), release_timeout: float = 600.0, interval: float = 5.0,
+                     max_interval: float = 30.0, retry: RetryPolicy | None = None,
+                     progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
+                     clock: Callable[[], float] = time.monotonic) -> RollbackOutcome:
+    """Terminate where needed, wait (at most `release_timeout` s), delete; record every row's
+    outcome (DELETED / DELETE_FAILED) in the ledger and in `<stem>-rollback.xlsx`.
+
+    A DRS call that fails for good part-way stops the rollback: what was learnt so far is
+    recorded and written, and the exit code is 3 (run rollback again to finish).
+    """
+    progress = progress or NullProgress()
+    scrub = scrubber(target.secrets)
+    outcomes: dict[int, RowOutcome] = {}
+    by_id = {item.task_id: item for item in plan.items}
+    message = None
+
+    def done(task_id: str, ok: bool, status: str | None, code: object = None, msg: object = None) -> None:
+        outcomes[by_id[task_id].excel_row] = RowOutcome(Result.DELETED if ok else Result.DELETE_FAILED, status,
+                                                        scrub(str(code)) if code else None,
+                                                        scrub(str(msg)) if msg else None)
+
+    with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
+        try:
+            for item in plan.items:
+                if item.action == ALREADY_GONE:
+                    done(item.task_id, True, GONE, msg="already deleted on the server")
+            ready = [i.task_id for i in plan.items if i.action == DELETE]
+            to_stop = [i.task_id for i in plan.items if i.action == TERMINATE_THEN_DELETE]
+            waiting = [i.task_id for i in plan.items if i.action == WAIT_THEN_DELETE]
+            refused: dict[str, tuple[object, object]] = {}
+            if to_stop:
+                progress.note(f"force-terminating {len(to_stop)} task(s)")
+                for task_id, (ok, code, msg) in _delete(client, to_stop, "force_terminate").items():
+                    if not ok:
+                        refused[task_id] = (code, msg)
+                waiting += to_stop
+            if waiting:
+                # A refused terminate may only mean the task moved on (e.g. CREATING -> CREATE_FAILED):
+                # one look at its status decides; the others are waited for until released.
+                states, _, _ = watch_states(client, waiting, watch=True, interval=interval,
+                                            max_interval=max_interval, timeout=release_timeout, progress=progress,
+                                            sleep=sleep, clock=clock,
+                                            settled=lambda s: s.task_id in refused or s.status in DELETABLE
+                                            or s.status == GONE or s.status is None)
+                for task_id in waiting:
+                    state = states[task_id]
+                    if state.status in DELETABLE:
+                        ready.append(task_id)
+                    elif state.status == GONE:
+                        done(task_id, True, GONE, msg="already deleted on the server")
+                    elif task_id in refused:
+                        done(task_id, False, state.status, *refused[task_id])
+                    elif state.status is None:
+                        done(task_id, False, None, state.error_code, state.error_msg)
+                    else:
+                        done(task_id, False, state.status, None,
+                             f"still {state.status} after waiting {release_timeout:g}s for the release; "
+                             "run rollback again later")
+            if ready:
+                progress.note(f"deleting {len(ready)} task(s)")
+                for task_id, (ok, code, msg) in _delete(client, ready, "delete").items():
+                    done(task_id, ok, GONE if ok else None, code, msg)
+                failed = [i for i in ready if outcomes[by_id[i].excel_row].result == Result.DELETE_FAILED]
+                if failed:
+                    for task_id, state in query_states(client, failed).items():
+                        outcomes[by_id[task_id].excel_row].task_status = state.status
+        except DrsError as exc:
+            message = f"rollback stopped: {scrub(str(exc))}"
+        if ledger is not None:
+            for item in plan.items:
+                outcome = outcomes.get(item.excel_row)
+                if outcome is not None:
+                    ledger.record_deleted(target.ledger_endpoint, target.project_id, item.name,
+                                          outcome.result == Result.DELETED, outcome.error_code, outcome.error_msg)
+
+    appended: dict[int, dict[str, object]] = {
+        row: {"result": o.result, "task_status": o.task_status, "error_code": o.error_code, "error_msg": o.error_msg}
+        for row, o in outcomes.items()
+    }
+    unfinished = [i for i in plan.items if i.excel_row not in outcomes]
+    for item in unfinished:
+        appended[item.excel_row] = {"error_msg": message}
+    campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target)
+    out_path = out_path or default_out_path(plan.results_path, "rollback")
+    files = write_follow_up(plan.book, appended, campaign, out_path, report_dir)
+    results = [o.result for o in outcomes.values()]
+    exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)
+    counts = {str(r): results.count(r) for r in (Result.DELETED, Result.DELETE_FAILED)}
+    counts["unfinished"] = len(unfinished)
+    return RollbackOutcome(out_path, files, outcomes, exit_code, message, counts)
+
+
+def plan_lines(plan: RollbackPlan) -> Iterable[str]:
+    """The plan as the operator reads it before confirming: every task to delete, every skip."""
+    if plan.items:
+        yield f"{len(plan.items)} task(s) created by this campaign will be DELETED:"
+        for item in plan.items:
+            yield (f"  row {item.source_row:>5}  {item.name:<50}  {item.task_id}  {item.status or '?':<26}  "
+                   f"{item.action}")
+    if plan.skipped:
+        yield f"{len(plan.skipped)} row(s) with a task ID are left alone:"
+        for skip in plan.skipped:
+            yield f"  row {skip.source_row:>5}  {skip.name:<50}  {skip.task_id}  ({skip.reason})"
