@@ -176,6 +176,8 @@ class Timings:
     last_response: float | None = None
     finished: float | None = None
     requests: int = 0
+    #: Seconds of backoff the engine asked for (Retry-After included), summed over batches.
+    backoff: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def sent(self) -> None:
@@ -456,6 +458,8 @@ class _Engine:
 
     def _wait(self, seconds: float) -> None:
         """Sleep that a Ctrl-C cuts short (the loop then sends nothing more)."""
+        with self.timings.lock:
+            self.timings.backoff += seconds
         self.stop.wait(seconds)
 
     # -- lookups ---------------------------------------------------------------------------
@@ -907,7 +911,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
          confirm: Callable[[Plan], bool] | None, stop: threading.Event, timings: Timings,
          invalid: int) -> tuple[dict[int, RowOutcome], Plan, str | None, bool]:
     """Ledger check, reconciliation of rows left in doubt, plan, confirmation, sending."""
-    from bulkimport.drs import DrsClient
+    from bulkimport.drs import DrsClient, RetryPolicy
 
     assert target.ledger_path is not None  # only a simulated dry run has none
     try:
@@ -940,7 +944,10 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
         scrub = _Scrubber([*secrets, *target.secrets])
         client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language,
                            verify=target.verify, timeout=(options.connect_timeout, options.timeout),
-                           pool_size=options.concurrency + 2)
+                           pool_size=options.concurrency + 2,
+                           retry=RetryPolicy(attempts=options.max_attempts, base_delay=options.base_delay,
+                                             max_delay=options.max_delay, total_time=options.max_retry_time,
+                                             jitter=options.jitter))
         with client:
             engine = _Engine(client, ledger, target, options, stop, progress, scrub, timings)
             engine.outcomes.update(outcomes)
