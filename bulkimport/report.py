@@ -274,9 +274,9 @@ th, td { border: 0.6pt solid #bdbdbd; padding: 0.9mm 1.6mm; font-size: 9.5pt; te
 th { background: #eceff1; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.mono { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 9pt; word-break: break-all; }
-table.facts th { width: 17%; }
-table.facts td { width: 33%; }
-td.mono.id { font-size: 8.5pt; }
+table.facts th { width: 19%; }
+table.facts td { width: 31%; }
+td.mono.id { font-size: 8pt; word-break: normal; overflow-wrap: normal; }
 .tiles { display: flex; gap: 3mm; margin: 3mm 0; }
 .tile { flex: 1; border: 0.8pt solid #bdbdbd; border-radius: 2mm; padding: 2.5mm 3mm; }
 .tile .n { font-size: 17pt; font-weight: 700; }

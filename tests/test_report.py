@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -51,10 +52,12 @@ def random_rows(n: int, seed: int = 7) -> list[dict]:
     rows = []
     for i in range(n):
         result = rng.choice(["CREATED"] * 5 + ["ALREADY_CREATED", "REJECTED", "INVALID", "UNKNOWN", "NOT_SENT"])
-        row = {"source_row": i + 3, "name": f"task-{i:04d}", "db_use_type": rng.choice(fields.DB_USE_TYPES),
-               "engine_type": rng.choice(fields.ENGINE_TYPES), "result": result}
+        engine = rng.choice(fields.ENGINE_TYPES)
+        scenario = rng.choice(fields.ENGINE_SCENARIOS[engine])
+        row = {"source_row": i + 3, "name": f"w{i // 8 + 1}-{engine}-{i:03d}".lower(),
+               "db_use_type": scenario, "engine_type": engine, "result": result}
         if result in ("CREATED", "ALREADY_CREATED"):
-            row["task_id"] = f"id-{i:04d}"
+            row["task_id"] = str(uuid.UUID(int=rng.getrandbits(128)))[:-4] + "jb01"
             row["task_status"] = rng.choice(["CREATING", "CONFIGURATION", "CREATE_FAILED", "FULL_TRANSFER_STARTED"])
         elif result == "REJECTED":
             row.update(error_code="DRS.M00277", error_msg="The task name already exists.")

@@ -266,3 +266,42 @@ def test_command_unusable_options_exit_2(sim: Simulator, tmp_path: Path, extra: 
     result = CliRunner().invoke(status_command, [str(results), *extra], standalone_mode=False)
     assert isinstance(result.exception, InputError) and result.exception.exit_code == 2
     assert message in str(result.exception)
+
+
+def test_follow_up_of_a_real_submit(tmp_path: Path, repo: Path) -> None:
+    """submit -> status -> report -> rollback on one persisted simulator, as `make demo` runs them;
+    the report's numbers equal the results workbook's at every step."""
+    from bulkimport.cli.report import command as report_command
+    from bulkimport.cli.rollback import command as rollback_command
+    from bulkimport.submit import SubmitOptions, submit_workbook
+
+    state = tmp_path / "sim.sqlite"
+    submitted = submit_workbook(repo / "templates" / "examples" / "campaign-example.xlsx",
+                                SubmitOptions(simulate=True, simulator_state=state, out=tmp_path / "camp.xlsx"),
+                                env={"SRC_DB_PASSWORD": "pw-src-1", "TGT_DB_PASSWORD": "pw-tgt-1",
+                                     "SRC_SSL_CERT_KEY": "c2VjcmV0", "SRC_SSL_CERT_PASSWORD": "pw-p12-1"})
+    assert submitted.exit_code == 0
+    runner = CliRunner()
+    common = ["--simulate", "--simulator-state", str(state), "--report-dir", str(tmp_path / "rep"), "-q"]
+    status = runner.invoke(status_command, [str(submitted.results_path), *common, "--watch", "--interval", "0.1",
+                                            "--timeout", "20", "--out", str(tmp_path / "camp-status.xlsx")],
+                           standalone_mode=False)
+    assert status.exception is None and status.return_value == 0, status.output
+    rebuilt = runner.invoke(report_command, [str(tmp_path / "camp-status.xlsx"), "--out-dir", str(tmp_path / "r2")],
+                            standalone_mode=False)
+    assert rebuilt.return_value == 0
+    report = json.loads((tmp_path / "r2" / "camp-status-report.json").read_text(encoding="utf-8"))
+    rows = read_workbook(tmp_path / "camp-status.xlsx").cells.values()
+    assert report["counts"]["rows"] == len(rows) == 48
+    assert report["counts"]["by_task_status"] == {"CONFIGURATION": 48}
+    assert [t["task_id"] for t in report["tasks"]] == [r["task_id"] for r in rows]
+    assert report["campaign"]["input_sha256"] == submitted.campaign.input_sha256
+    for written in [*(tmp_path / "rep").iterdir(), *(tmp_path / "r2").iterdir()]:
+        text = written.read_text(encoding="utf-8")
+        assert "pw-src-1" not in text and "pw-tgt-1" not in text and "pw-p12-1" not in text
+
+    rolled = runner.invoke(rollback_command, [str(tmp_path / "camp-status.xlsx"), *common, "--yes", "--interval",
+                                              "0.1", "--out", str(tmp_path / "camp-rollback.xlsx")],
+                           standalone_mode=False)
+    assert rolled.exception is None and rolled.return_value == 0, rolled.output
+    assert {r["result"] for r in read_workbook(tmp_path / "camp-rollback.xlsx").cells.values()} == {"DELETED"}
