@@ -488,6 +488,8 @@ def read_summary_facts(results_path: Path) -> Campaign | None:
     """The campaign facts from a results workbook's `Summary` sheet, or None when it has none."""
     from python_calamine import CalamineWorkbook
 
+    if not Path(results_path).is_file():
+        raise InputError(f"{results_path}: no such file")
     try:
         book = CalamineWorkbook.from_path(str(results_path))
     except Exception as exc:  # calamine raises its own error types for non-workbooks

@@ -39,7 +39,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.submit import Target
-from bulkimport.workbook import WorkbookData, read_workbook
+from bulkimport.workbook import WorkbookData, read_workbook, same_file
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
@@ -185,6 +185,9 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     A DRS call that fails for good part-way stops the rollback: what was learnt so far is
     recorded and written, and the exit code is 3 (run rollback again to finish).
     """
+    out_path = out_path or default_out_path(plan.results_path, "rollback")
+    if same_file(out_path, plan.results_path):  # checked before anything is deleted
+        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
     progress = progress or NullProgress()
     scrub = scrubber(target.secrets)
     outcomes: dict[int, RowOutcome] = {}
@@ -214,11 +217,11 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
             if waiting:
                 # A refused terminate may only mean the task moved on (e.g. CREATING -> CREATE_FAILED):
                 # one look at its status decides; the others are waited for until released.
-                states, _, _ = watch_states(client, waiting, watch=True, interval=interval,
+                states = watch_states(client, waiting, watch=True, interval=interval,
                                             max_interval=max_interval, timeout=release_timeout, progress=progress,
                                             sleep=sleep, clock=clock,
                                             settled=lambda s: s.task_id in refused or s.status in DELETABLE
-                                            or s.status == GONE or s.status is None)
+                                            or s.status == GONE or s.status is None).states
                 for task_id in waiting:
                     state = states[task_id]
                     if state.status in DELETABLE:
@@ -258,7 +261,6 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     for item in unfinished:
         appended[item.excel_row] = {"error_msg": message}
     campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target)
-    out_path = out_path or default_out_path(plan.results_path, "rollback")
     files = write_follow_up(plan.book, appended, campaign, out_path, report_dir)
     results = [o.result for o in outcomes.values()]
     exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)

@@ -47,7 +47,7 @@ from bulkimport.report import (
     write_report,
 )
 from bulkimport.submit import DEFAULT_LEDGER, SIMULATOR_ENDPOINT, Target, simulated_target
-from bulkimport.workbook import WorkbookData, read_workbook, write_results
+from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
 TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})
@@ -93,6 +93,7 @@ class StatusOutcome:
     exit_code: int
     counts: dict[str, int] = field(default_factory=dict)
     ledger_path: Path | None = None
+    interrupted: bool = False
 
 
 # -- reading the campaign ----------------------------------------------------------------------
@@ -249,17 +250,28 @@ def exit_code_for_states(states: Iterable[TaskState]) -> int:
     return ExitCode.OK
 
 
+@dataclass
+class Watch:
+    """How a round of polling ended."""
+
+    states: dict[str, TaskState]
+    rounds: int
+    timed_out: bool = False
+    interrupted: bool = False
+
+
 def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interval: float, max_interval: float,
                  timeout: float, backoff: float = 1.5, progress: Progress | None = None,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  settled: Callable[[TaskState], bool] = lambda s: s.health != PENDING,
-                 ) -> tuple[dict[str, TaskState], int, bool]:
+                 interruptible: bool = False) -> Watch:
     """Query until every task is settled (by default: not CREATING) or `timeout` seconds pass.
 
     Only unsettled tasks are asked again, and the wait between rounds grows by `backoff` up
-    to `max_interval`, so a large campaign does not hammer the API while tasks settle.
-    Returns (states, rounds, timed_out).
+    to `max_interval`, so a large campaign does not hammer the API while tasks settle. With
+    `interruptible`, Ctrl-C while waiting ends the watch with what is known so far (the
+    caller still writes it) instead of losing every answer already received.
     """
     progress = progress or NullProgress()
     deadline = clock() + max(0.0, timeout)
@@ -267,20 +279,28 @@ def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interva
     rounds = 1
     progress.start(len(task_ids), "task status")
     wait = max(0.0, interval)
-    while True:
-        waiting = [i for i in task_ids if not settled(states[i])]
-        progress.update(len(task_ids) - len(waiting), _status_counts(states.values()))
-        if not watch or not waiting:
-            progress.finish()
-            return states, rounds, False
-        remaining = deadline - clock()
-        if remaining <= 0:
-            progress.finish()
-            return states, rounds, True
-        sleep(min(wait, remaining))
-        wait = min(max_interval, wait * backoff) if wait > 0 else 0.0
-        states.update(query_states(client, waiting))
-        rounds += 1
+    try:
+        while True:
+            waiting = [i for i in task_ids if not settled(states[i])]
+            progress.update(len(task_ids) - len(waiting), _status_counts(states.values()))
+            if not watch or not waiting:
+                return Watch(states, rounds)
+            remaining = deadline - clock()
+            if remaining <= 0:
+                return Watch(states, rounds, timed_out=True)
+            try:
+                sleep(min(wait, remaining))
+                answers = query_states(client, waiting)
+            except KeyboardInterrupt:
+                if not interruptible:
+                    raise
+                progress.note("interrupted: keeping the statuses received so far")
+                return Watch(states, rounds, interrupted=True)
+            wait = min(max_interval, wait * backoff) if wait > 0 else 0.0
+            states.update(answers)
+            rounds += 1
+    finally:
+        progress.finish()
 
 
 # -- writing the refreshed picture ---------------------------------------------------------------
@@ -333,6 +353,9 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     that `submit` never wrote is a mistake worth stopping on.
     """
     results_path = Path(results_path)
+    out_path = out_path or default_out_path(results_path, "status")
+    if same_file(out_path, results_path):
+        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
     book = read_workbook(results_path)
     scrub = scrubber(target.secrets)
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
@@ -340,11 +363,10 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
         if not tasks:
             raise InputError(f"{results_path}: no created task (a CREATED row with a task_id) in this workbook")
         ids = list(dict.fromkeys(t.task_id for t in tasks))
-        states, rounds, timed_out = watch_states(client, ids, watch=watch, interval=interval,
-                                                 max_interval=max_interval, timeout=timeout, progress=progress,
-                                                 sleep=sleep, clock=clock)
+        watched = watch_states(client, ids, watch=watch, interval=interval, max_interval=max_interval,
+                               timeout=timeout, progress=progress, sleep=sleep, clock=clock, interruptible=True)
         states = {i: replace(s, error_code=scrub(s.error_code), error_msg=scrub(s.error_msg))
-                  for i, s in states.items()}
+                  for i, s in watched.states.items()}
         appended: dict[int, dict[str, object]] = {}
         for task in tasks:
             state = states[task.task_id]
@@ -358,9 +380,11 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
                                      state.error_code, state.error_msg)
         ledger_path = target.ledger_path if ledger is not None else None
     campaign = follow_up_campaign(results_path, "status", book, target)
-    out_path = out_path or default_out_path(results_path, "status")
     files = write_follow_up(book, appended, campaign, out_path, report_dir)
     task_states = [states[i] for i in ids]
-    return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=rounds,
-                         timed_out=timed_out, exit_code=exit_code_for_states(task_states),
-                         counts=health_counts(task_states), ledger_path=ledger_path)
+    exit_code = exit_code_for_states(task_states)
+    if watched.interrupted:
+        exit_code = ExitCode.INCOMPLETE
+    return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=watched.rounds,
+                         timed_out=watched.timed_out, exit_code=exit_code, counts=health_counts(task_states),
+                         ledger_path=ledger_path, interrupted=watched.interrupted)

@@ -211,6 +211,13 @@ def test_a_failing_api_stops_the_rollback_with_exit_3(sim: Simulator, campaign: 
     assert rows["mine-ready-1"]["result"] == "CREATED" and "rollback stopped" in rows["mine-ready-1"]["error_msg"]
 
 
+def test_output_over_the_input_is_refused_before_deleting(sim: Simulator, campaign: dict) -> None:
+    plan = plan_rollback(campaign["results"], campaign["target"], retry=FAST)
+    with pytest.raises(InputError, match="overwrite"):
+        execute_rollback(plan, campaign["target"], out_path=campaign["results"], **QUICK)
+    assert delete_requests(sim) == []
+
+
 def test_without_a_ledger_nothing_can_be_rolled_back(sim: Simulator, campaign: dict, tmp_path: Path) -> None:
     target = campaign["target"]
     target.ledger_path = tmp_path / "elsewhere.sqlite"

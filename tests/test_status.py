@@ -148,6 +148,30 @@ def test_watch_times_out_with_tasks_still_creating(sim: Simulator, tmp_path: Pat
     assert outcome.timed_out and outcome.exit_code == 3 and outcome.rounds >= 2
 
 
+def test_ctrl_c_while_watching_keeps_what_is_known(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_faults(transition_delay=60)
+    target = target_for(sim, tmp_path)
+    ids = create_tasks(sim, ["waiting-1"])
+    results = write_results_workbook(tmp_path, created_rows(ids, status=""), target)
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    outcome = refresh_status(results, target, out_path=tmp_path / "o.xlsx", report_dir=tmp_path, watch=True,
+                             interval=1, timeout=60, retry=FAST, sleep=interrupt)
+    assert outcome.interrupted and outcome.exit_code == 3
+    assert by_name(tmp_path / "o.xlsx")["waiting-1"]["task_status"] == "CREATING"
+
+
+def test_status_never_overwrites_its_input(sim: Simulator, tmp_path: Path) -> None:
+    target = target_for(sim, tmp_path)
+    results = write_results_workbook(tmp_path, created_rows({"a-task": "id-1"}), target)
+    before = results.read_bytes()
+    with pytest.raises(InputError, match="overwrite"):
+        refresh_status(results, target, out_path=results, report_dir=tmp_path, retry=FAST)
+    assert results.read_bytes() == before
+
+
 def test_status_asks_in_pages_of_100(sim: Simulator, tmp_path: Path) -> None:
     sim.set_faults(transition_delay=0)
     target = target_for(sim, tmp_path)

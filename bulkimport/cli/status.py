@@ -81,6 +81,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
             f"{counts['failed']} failed")
     if outcome.timed_out:
         line += f" (gave up waiting after {timeout:g}s)"
+    if outcome.interrupted:
+        line += " (interrupted: the statuses received so far are written)"
     click.echo(line, err=True)
     click.echo(f"results: {outcome.results_path}", err=True)
     click.echo(f"report: {outcome.report.html}", err=True)
@@ -89,6 +91,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
             "exit_code": outcome.exit_code,
             "counts": counts,
             "timed_out": outcome.timed_out,
+            "interrupted": outcome.interrupted,
             "results_workbook": str(outcome.results_path),
             "report": {"html": str(outcome.report.html), "json": str(outcome.report.json)},
             "tasks": [
