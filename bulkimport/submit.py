@@ -585,7 +585,11 @@ class _Engine:
             self.ledger.record_sending(self.endpoint, self.project_id, [i.masked for i in pending])
             submitted_at = now_iso()
             self.timings.sent()
-            reply = self.client.send_batch([i.wire for i in pending])
+            try:
+                reply = self.client.send_batch([i.wire for i in pending])
+            except InputError as exc:  # IAM refused a renewed login: the request never left
+                self._auth_failed(pending, None, str(exc), None, submitted_at)
+                return
             self.timings.answered()
             code, message, request_id = reply.error_code, self.scrub(reply.error_msg), reply.request_id
             elapsed = time.monotonic() - started
@@ -665,18 +669,25 @@ class _Engine:
             return self.reconcile(missing, earlier_run=False)
         return []
 
+    def _auth_failed(self, pending: list[_Item], code: str | None, reason: str, request_id: str | None,
+                     submitted_at: str | None) -> None:
+        """Credentials or permissions refused: every later request would fail the same way,
+        so the run stops; nothing was created for these rows."""
+        with self._lock:
+            if self.fatal is None:
+                self.fatal = f"{reason}; nothing more was sent - fix the credentials and run again"
+        self.stop.set()
+        self._not_created(pending, code, reason, request_id)
+        self._give_up(pending, Result.NOT_SENT, code, self.fatal or reason, submitted_at, request_id)
+
     def _rejected(self, pending: list[_Item], reply: Any, submitted_at: str) -> list[_Item]:
         """A whole-request 4xx: nothing was created. Returns rows worth sending again."""
         code, message = reply.error_code, self.scrub(reply.error_msg)
         status = reply.http_status
         if status in (401, 403) and code != NAME_EXISTS:
-            # Credentials or permissions: every later request would fail the same way.
-            self.fatal = (f"the server refused the credentials (HTTP {status}{' ' + code if code else ''}"
-                          f"{': ' + message if message else ''}); nothing more was sent - fix them and run again")
-            self.stop.set()
-            self._not_created(pending, code, message, reply.request_id)
-            self._give_up(pending, Result.NOT_SENT, code or f"HTTP {status}", self.fatal, submitted_at,
-                          reply.request_id)
+            detail = f"HTTP {status}{' ' + code if code else ''}{': ' + message if message else ''}"
+            self._auth_failed(pending, code or f"HTTP {status}", f"the server refused the credentials ({detail})",
+                              reply.request_id, submitted_at)
             return []
         self._not_created(pending, code, message, reply.request_id)
         if code == NAME_EXISTS:
@@ -894,6 +905,17 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
                          interrupted=stop.is_set() and not options.dry_run, message=message)
 
 
+def _login(auth: Any) -> None:
+    """Log in before planning, so refused credentials end the run with nothing sent (exit 2).
+    An IAM that cannot be reached now is left to the requests, which then count as not sent."""
+    from bulkimport.drs import AuthUnavailable
+
+    login = getattr(auth, "login", None)
+    if login is not None:
+        with contextlib.suppress(AuthUnavailable):
+            login()
+
+
 def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntry]:
     try:
         with Ledger(target.ledger_path) as ledger:
@@ -936,6 +958,8 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             else:
                 fresh.append(item)
         # Secrets first: an unset env: variable must stop the run before any request.
+        if doubtful or fresh:
+            _login(target.auth)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         secrets = _resolve_secrets([*doubtful, *fresh], resolve_env)
         if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
