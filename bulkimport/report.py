@@ -187,7 +187,7 @@ def _reason(row: Mapping[str, Any]) -> str:
 
 
 def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:
-    """Per value of `key`: rows, tasks created, rows not created, and the count per result."""
+    """Per value of `key` (scenario, engine): rows, tasks created and rows not created."""
     groups: dict[str, dict[str, int]] = {}
     for row in rows:
         group = groups.setdefault(row.get(key) or "(blank)", {"rows": 0, "created": 0, "not_created": 0})
