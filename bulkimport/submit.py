@@ -105,6 +105,8 @@ class SubmitOptions:
             raise InputError("max attempts must be at least 1")
         if not self.simulate and not (self.endpoint or self.region):
             raise InputError("give --endpoint URL, --region REGION or --simulate")
+        if self.simulate and (self.endpoint or self.region):
+            raise InputError("--simulate sends to a local simulator: leave out --endpoint and --region")
         if self.simulator_state is not None and not self.simulate:
             raise InputError("--simulator-state needs --simulate")
 

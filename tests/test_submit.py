@@ -381,3 +381,57 @@ def test_cli_refuses_bad_options_with_exit_2(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["submit", str(tmp_path / "missing.xlsx"), "--simulate"])
     assert exit_info.value.code == 2
+
+
+def test_region_derives_the_endpoint_and_tls_options_are_checked(tmp_path: Path) -> None:
+    book = make_book(tmp_path / "in.xlsx", [task_row("task-a")])
+    outcome = submit_workbook(book, SubmitOptions(region="eu-de", project_id=PROJECT, dry_run=True,
+                                                  out=tmp_path / "r.xlsx", ledger=tmp_path / "l.sqlite"), env={})
+    url = json.loads(outcome.dry_run_path.read_text())["url"]
+    assert url == f"https://drs.eu-de.otc.t-systems.com/v3/{PROJECT}/jobs/batch-creation"
+    with pytest.raises(InputError, match="ca-bundle"):
+        submit_workbook(book, SubmitOptions(region="eu-de", project_id=PROJECT, ca_bundle=str(tmp_path / "no.pem"),
+                                            out=tmp_path / "r2.xlsx"), env={"OS_AUTH_TOKEN": "t"})
+    with pytest.raises(InputError, match="simulate"):
+        submit_workbook(book, SubmitOptions(simulate=True, region="eu-de", out=tmp_path / "r3.xlsx"), env={})
+    result = CliRunner().invoke(cli, ["submit", str(book), "--region", "eu-de", "--project-id", PROJECT, "--insecure",
+                                      "--dry-run", "--out", str(tmp_path / "r4.xlsx")],
+                                standalone_mode=False, catch_exceptions=False)
+    assert result.return_value == 0 and "WARNING" in result.stderr and "NOT verified" in result.stderr
+
+
+def test_language_sets_the_x_language_header(sim: Simulator, tmp_path: Path) -> None:
+    book = make_book(tmp_path / "in.xlsx", [task_row("task-a")])
+    outcome = submit_workbook(book, options(sim, tmp_path, language="zh-cn"), env=env(sim))
+    assert outcome.exit_code == 0
+    headers = {k.lower(): v for k, v in create_requests(sim)[0]["headers"].items()}
+    assert headers["x-language"] == "zh-cn"
+
+
+def test_progress_lines_are_throttled_and_the_bar_redraws_in_place() -> None:
+    import io
+
+    from bulkimport.progress import BarProgress, LineProgress
+
+    now = [0.0]
+    stream = io.StringIO()
+    lines = LineProgress(stream, interval=5.0, clock=lambda: now[0])
+    lines.start(100, "submitting")
+    for done in range(1, 101):
+        now[0] += 0.1
+        lines.update(done, {"CREATED": done})
+    lines.finish()
+    printed = stream.getvalue().splitlines()
+    assert printed[0] == "submitting: 1/100 (created 1)" and printed[-1] == "submitting: 100/100 (created 100)"
+    assert 2 < len(printed) < 10  # one line per 5 s of work, not one per row
+
+    stream = io.StringIO()
+    bar = BarProgress(stream, width=10, interval=0.0)
+    bar.start(4, "submitting")
+    bar.update(2, {"CREATED": 2})
+    bar.note("retrying 2 tasks")
+    bar.update(4, {"CREATED": 3, "REJECTED": 1})
+    bar.finish()
+    text = stream.getvalue()
+    assert "\rsubmitting [#####-----] 2/4 created 2" in text and "retrying 2 tasks\n" in text
+    assert text.endswith("submitting [##########] 4/4 created 3 rejected 1\n")
