@@ -418,8 +418,7 @@ class _Engine:
     """Sends the items of one run and produces their outcomes; one instance per run."""
 
     def __init__(self, client: Any, ledger: Ledger, target: Target, options: SubmitOptions, stop: threading.Event,
-                 progress: Progress, scrub: _Scrubber, timings: Timings,
-                 sleep: Callable[[float], None] | None = None) -> None:
+                 progress: Progress, scrub: _Scrubber, timings: Timings) -> None:
         from bulkimport.drs import RetryPolicy
 
         self.client = client
@@ -438,13 +437,11 @@ class _Engine:
         self.fatal: str | None = None
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
-        self._total = 0
 
     # -- bookkeeping -----------------------------------------------------------------------
 
     def _done(self, item: _Item, result: Result, **values: Any) -> None:
-        for key in ("error_msg",):
-            values[key] = self.scrub(values.get(key))
+        values["error_msg"] = self.scrub(values.get("error_msg"))
         outcome = RowOutcome(row=item.row, name=item.name, result=result, **values)
         with self._lock:
             self.outcomes[item.row] = outcome
@@ -856,6 +853,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
 
     out = Path(options.out) if options.out else _default_out(path, options.dry_run)
     message: str | None = None
+    interrupted = False
     plan: Plan | None = None
     dry_run_path: Path | None = None
     with _target(options, env, need_auth=not options.dry_run) as target:
@@ -904,7 +902,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     return SubmitOutcome(rows=rows, campaign=campaign, exit_code=exit_code, results_path=Path(results_path),
                          failed_path=Path(failed_path) if failed_path else None, dry_run_path=dry_run_path,
                          ledger_path=ledger_path, plan=plan, timings=timings,
-                         interrupted=stop.is_set() and not options.dry_run, message=message)
+                         interrupted=interrupted, message=message)
 
 
 def _login(auth: Any) -> None:
@@ -1000,6 +998,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
                 engine.run(batches)
                 progress.finish()
             message = engine.fatal
-            if stop.is_set() and message is None:
+            interrupted = stop.is_set() and message is None  # stopped by the operator, not by a failure
+            if interrupted:
                 message = "interrupted: requests in flight were finished and recorded; the rest was not sent"
-            return engine.outcomes, plan, message, stop.is_set()
+            return engine.outcomes, plan, message, interrupted

@@ -109,7 +109,7 @@ def test_expired_token_stops_the_run_with_nothing_lost(sim: Simulator, tmp_path:
     outcome = run(sim, tmp_path, [task_row(n) for n in wanted], batch_size=2, concurrency=1)
     assert outcome.exit_code == 3
     assert outcome.counts() == {"CREATED": 2, "NOT_SENT": 4}
-    assert "credentials" in outcome.message and TOKEN not in outcome.message
+    assert "credentials" in outcome.message and TOKEN not in outcome.message and not outcome.interrupted
     assert len(create_requests(sim)) == 2  # nothing more was tried with a dead token
 
     # The operator gets a new token (IAM password login this time) and runs again.
