@@ -7,13 +7,16 @@ payload builder) beside every finding, so a row is sent only when no error names
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkimport import fields, parse, schema
 from bulkimport.errors import InputError
+from bulkimport.fields import Kind
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import Result
 from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
@@ -82,22 +85,47 @@ class Validation:
 
 def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[Finding]]:
     """Raw cells -> typed rows, with a finding for each cell that cannot be typed and a
-    `default_applied` warning for each blank cell given its default."""
-    present = [fields.FIELDS[k] for k in book.field_keys]
+    `default_applied` warning for each blank cell given its default.
+
+    This loop touches every cell of the sheet, so the common cases (text, an enum already
+    in the API's spelling, a whole number, an Excel boolean) are handled inline and only
+    the rest goes through `parse`'s parsers.
+    """
+    plans = [(f.key, f, _fast_kind(f), _enum_spellings(f), parse.parser_for(f))
+             for f in (fields.FIELDS[k] for k in book.field_keys)]
+    defaults = [f for f in fields.CATALOGUE if f.default is not None]
+    template = dict.fromkeys(fields.KEYS)
     findings: list[Finding] = []
     rows: dict[int, dict[str, object]] = {}
-    parsers = [(f, parse.parser_for(f)) for f in present]
-    defaults = [f for f in fields.CATALOGUE if f.default is not None]
     for excel_row, raw in book.cells.items():
-        typed: dict[str, object] = dict.fromkeys(fields.KEYS)
-        for f, parser in parsers:
-            value = raw.get(f.key)
-            if value is None or (isinstance(value, str) and not value.strip()):
+        typed = template.copy()
+        for key, f, fast, spellings, parser in plans:
+            value = raw.get(key)
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                value = value.strip()
+                if not value:
+                    continue
+                if fast == _TEXT:
+                    typed[key] = value
+                    continue
+                if fast == _ENUM:
+                    known = spellings.get(value)
+                    if known is not None:
+                        typed[key] = known
+                        continue
+            elif kind is float and fast == _INT and value.is_integer():
+                typed[key] = int(value)
+                continue
+            elif kind is bool and fast == _BOOL:
+                typed[key] = value
                 continue
             try:
-                typed[f.key] = parser(f, value)
+                typed[key] = parser(f, value)
             except parse.ParseError as exc:
-                findings.append(Finding(excel_row, f.key, exc.code, f"{f.label} ({f.key}): {exc}"))
+                findings.append(Finding(excel_row, key, exc.code, f"{f.label} ({key}): {exc}"))
         for f in defaults:
             if typed[f.key] is None and (excel_row, f.key) not in book.formula_cells:
                 typed[f.key] = f.default
@@ -107,6 +135,29 @@ def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[F
                 ))
         rows[excel_row] = typed
     return rows, findings
+
+
+_TEXT, _ENUM, _INT, _BOOL, _OTHER = range(5)
+
+
+def _fast_kind(f: fields.Field) -> int:
+    if f.kind in (Kind.TEXT, Kind.UUID, Kind.IP, Kind.BASE64):
+        return _TEXT
+    if f.kind is Kind.ENUM:
+        return _ENUM
+    if f.kind in (Kind.INTEGER, Kind.INTEGER_STRING):
+        return _INT
+    if f.kind is Kind.BOOLEAN:
+        return _BOOL
+    return _OTHER
+
+
+def _enum_spellings(f: fields.Field) -> dict[str, str]:
+    """Exact and lower-case spellings of each allowed value -> the API's spelling."""
+    spellings = {v: v for v in f.allowed}
+    spellings.update({v.lower(): v for v in f.allowed})
+    spellings.update({v.upper(): v for v in f.allowed})
+    return spellings
 
 
 def validate_rows(
@@ -125,8 +176,29 @@ def _order(book: WorkbookData, findings: list[Finding]) -> list[Finding]:
     ))
 
 
+@contextmanager
+def _bulk_allocation() -> Iterator[None]:
+    """Pause the cyclic garbage collector while millions of cell objects are created.
+
+    Nothing built here forms reference cycles worth collecting, and a full collection walks
+    every live object: on 50,000 rows that is a quarter of the validation time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate_workbook(path: str | Path, sheet: str | None = None) -> Validation:
     """Read, parse and check a filled workbook. Raises InputError (exit 2) if it is unusable."""
+    with _bulk_allocation():
+        return _validate_workbook(path, sheet)
+
+
+def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
     book = read_workbook(path, sheet)
     if not book.cells:
         raise InputError(f"{book.path}: sheet {book.sheet_name!r} has no task rows below its key row")

@@ -19,6 +19,8 @@ import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import itemgetter, ne
 from pathlib import Path, PurePosixPath
 from typing import Literal
 from xml.etree import ElementTree
@@ -247,7 +249,6 @@ def _template_version(book) -> str | None:  # noqa: ANN001
     return None
 
 
-_FORMULA_RE = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
 _CELL_REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
 
 
@@ -275,13 +276,26 @@ def _sheet_xml_path(archive: zipfile.ZipFile, sheet: str) -> str | None:
     return None
 
 
+_F_CANDIDATE = re.compile(rb"f[\s>/]")
+_PREFIX = re.compile(rb"<[A-Za-z_][\w.-]*:$")
+
+
 def _has_formula(archive: zipfile.ZipFile, member: str) -> bool:
-    """Stream the sheet XML looking for any <f> element; cheap compared to parsing it."""
+    """Stream the sheet XML looking for an <f> (or <x:f>) element without parsing it.
+
+    This runs on every file, so it searches for the rare two-byte shape `f>` / `f ` and
+    only then looks back for the `<`; a plain regex over every `<` is ten times slower,
+    and `<formula1>` (data validations) must not count.
+    """
     tail = b""
     with archive.open(member) as fh:
         while chunk := fh.read(1 << 20):
-            if _FORMULA_RE.search(tail + chunk):
-                return True
+            window = tail + chunk
+            for m in _F_CANDIDATE.finditer(window):
+                i = m.start()
+                before = window[i - 1:i]
+                if before == b"<" or (before == b":" and _PREFIX.search(window[max(0, i - 40):i])):
+                    return True
             tail = chunk[-64:]
     return False
 
@@ -397,13 +411,20 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
     keys = [c.key for c in columns]
     cells: dict[int, dict[str, object]] = {}
     formula_cells: set[tuple[int, str]] = set()
+    pick = itemgetter(*indices) if len(indices) > 1 else (lambda row: (row[indices[0]],))
+    template = dict.fromkeys(keys)
     for offset, row in enumerate(grid[key_row + 1:]):
         excel_row = key_row + 2 + offset
         flagged = formula_rows.get(excel_row)
-        values = [row[i] if i < len(row) else "" for i in indices]
-        if not flagged and not any(v != "" and not (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        cells[excel_row] = {k: (None if v == "" else v) for k, v in zip(keys, values, strict=True)}
+        if len(row) < width:
+            row = list(row) + [""] * (width - len(row))
+        values = pick(row)
+        # C-level filtering (this loop sees every cell): only "" is blank, 0 and False are values.
+        kept = list(compress(zip(keys, values, strict=True), map(ne, values, repeat(""))))
+        if not flagged and all(type(v) is str and not v.strip() for _, v in kept):
+            continue  # entirely blank (or only spaces)
+        cells[excel_row] = record = template.copy()
+        record.update(kept)
         for column in flagged or ():
             formula_cells.add((excel_row, column.key))
             if column.kind == "field":
@@ -450,6 +471,8 @@ RESULT_COLOURS: dict[str, str] = {
     Result.NOT_SENT: "#FFEB9C",
     Result.DRY_RUN: "#D9D9D9",
 }
+#: Results tinted by conditional formatting; the others (INVALID) cell by cell.
+_CONDITIONAL_RESULTS = frozenset(str(r) for r in RESULT_COLOURS if r != Result.INVALID)
 ERROR_FILL = "#FF6B6B"
 WARNING_FILL = "#FFC000"
 
@@ -491,14 +514,17 @@ class _Formats:
 
 def _write_value(ws, row: int, col: int, value: object, fmt) -> None:  # noqa: ANN001
     """Strings always as text: an echoed value starting with = + - @ must not become a formula."""
-    if value is None:
-        ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, int | float):
+    kind = type(value)
+    if kind is str:
+        ws.write_string(row, col, value, fmt)
+    elif kind is float or kind is int:
         ws.write_number(row, col, value, fmt)
-    else:
-        ws.write_string(row, col, value if isinstance(value, str) else str(value), fmt)
+    elif kind is bool:
+        ws.write_boolean(row, col, value, fmt)
+    elif value is None:
+        ws.write_blank(row, col, None, fmt)
+    else:  # dates, times and anything else a reader may return: their text
+        ws.write_string(row, col, parse.as_text(parse.display_value(None, value)), fmt)
 
 
 def _appended_names(book: WorkbookData, appended: Mapping[int, Mapping[str, object]]) -> list[str]:
@@ -560,11 +586,17 @@ def write_results(
     fmts = _Formats(wb)
     ws = wb.add_worksheet(TASK_SHEET)
     ws.freeze_panes(first_data, 0)
+    plan_of: dict[str, tuple[int, fields.Field | None, bool, dict[str, str], bool]] = {}
     for i, c in enumerate(operator_cols):
-        ws.set_column(i, i, 22 if c.kind == "field" else 16)
+        f = fields.FIELDS.get(c.key) if c.kind == "field" else None
+        text_format = f is not None and f.text_format
+        # Text (@) as the column's format: a value typed later into a blank cell stays text.
+        ws.set_column(i, i, 22 if f is not None else 16, fmts.cell(None, True) if text_format else None)
+        special = f is not None and (f.secret or f.kind is fields.Kind.ENUM)
+        spellings = {v: v for v in f.allowed} if f is not None and f.kind is fields.Kind.ENUM else {}
+        plan_of[c.key] = (i, f, special, spellings, text_format)
     for name in extra:
-        width = 60 if name == "error_msg" else 14
-        ws.set_column(col_of[name], col_of[name], width)
+        ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
 
     for i, c in enumerate(operator_cols):
         ws.write_string(0, i, c.label, fmts.header)
@@ -573,7 +605,18 @@ def write_results(
         ws.write_string(0, col_of[name], name, fmts.header)
         ws.write_string(1, col_of[name], name, fmts.key_header)
 
-    field_of = [fields.FIELDS.get(c.key) if c.kind == "field" else None for c in operator_cols]
+    # Rows are tinted by their result. A format on every cell costs a fifth of the write, so
+    # the tint comes from one conditional format per colour keyed on the `result` column;
+    # only rows with a red (error) cell - INVALID rows - are formatted cell by cell, because a
+    # conditional fill would paint over their red cells.
+    by_conditional = "result" in col_of and bool(out_rows)
+    if by_conditional:
+        _tint_by_result(wb, ws, first_data, first_data + len(out_rows) - 1, n_op + len(extra) - 1,
+                        _column_name(col_of["result"]))
+    by_row: dict[int, dict[str | None, list[Finding]]] = defaultdict(dict)
+    for (excel_row, column), found in by_cell.items():
+        by_row[excel_row][column] = found
+    comment_size = {"x_scale": 2.5, "y_scale": 1.5}
     for excel_row in out_rows:
         r = out_row_of[excel_row]
         raw = book.cells[excel_row]
@@ -584,25 +627,42 @@ def write_results(
         if (result is None or result == "") and row_results:
             result = row_results.get(excel_row)
         tint = RESULT_COLOURS.get(str(result)) if result else None
-        if tint:
-            ws.set_row(r, None, fmts.cell(tint, False))
-        for i, c in enumerate(operator_cols):
-            cell_findings = by_cell.get((excel_row, c.key))
-            value = parse.display_value(field_of[i], raw.get(c.key))
-            fill = tint
-            if cell_findings:
-                fill = ERROR_FILL if any(f.severity == Severity.ERROR for f in cell_findings) else WARNING_FILL
-            if value is None and not cell_findings and not tint:
+        row_findings = by_row.get(excel_row)
+        direct = tint is not None and not (by_conditional and str(result) in _CONDITIONAL_RESULTS
+                                           and str(values_extra.get("result")) == str(result))
+        if direct:
+            plain, text = fmts.cell(tint, False), fmts.cell(tint, True)
+            ws.set_row(r, None, plain)  # blank cells of the row show the tint too
+        else:
+            plain = text = None
+        # The hot loop (every cell of the sheet): only non-blank cells and cells with a
+        # finding are written; strings go through write_string, never write().
+        for key, value in raw.items():
+            if value is None and (row_findings is None or key not in row_findings):
                 continue
-            _write_value(ws, r, i, value, fmts.cell(fill, field_of[i] is not None and field_of[i].text_format))
-            if cell_findings:
-                ws.write_comment(r, i, _comment(cell_findings), {"x_scale": 2.5, "y_scale": 1.5})
-        row_findings = by_cell.get((excel_row, None))
+            info = plan_of.get(key)
+            if info is None:
+                continue  # a result column of a results workbook: rewritten below
+            i, f, special, spellings, text_format = info
+            if special:
+                value = spellings.get(value) or parse.display_value(f, value)  # type: ignore[call-overload]
+            found = row_findings.get(key) if row_findings else None
+            if found:
+                fill = ERROR_FILL if any(x.severity == Severity.ERROR for x in found) else WARNING_FILL
+                fmt = fmts.cell(fill, text_format)
+            else:
+                fmt = text if text_format else plain
+            kind = type(value)
+            if kind is str:
+                ws.write_string(r, i, value, fmt)
+            else:
+                _write_value(ws, r, i, value, fmt)
+            if found:
+                ws.write_comment(r, i, _comment(found), comment_size)
         for name in extra:
-            value = values_extra.get(name)
-            _write_value(ws, r, col_of[name], parse.display_value(None, value), fmts.cell(tint, False))
-            if name == extra[0] and row_findings:
-                ws.write_comment(r, col_of[name], _comment(row_findings), {"x_scale": 2.5, "y_scale": 1.5})
+            _write_value(ws, r, col_of[name], values_extra.get(name), plain)
+        if row_findings and None in row_findings:
+            ws.write_comment(r, col_of[extra[0]], _comment(row_findings[None]), comment_size)
 
     _write_findings_sheet(wb, fmts, book, findings, out_row_of, col_of)
     for sheet_name, sheet_rows in (extra_sheets or {}).items():
@@ -621,6 +681,20 @@ def write_results(
     except Exception as exc:
         raise InputError(f"{path}: cannot be written ({exc})") from None
     return path
+
+
+def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: str) -> None:  # noqa: ANN001
+    """One formula-based conditional format per colour over the data rows."""
+    by_colour: dict[str, list[str]] = defaultdict(list)
+    for result, colour in RESULT_COLOURS.items():
+        if str(result) in _CONDITIONAL_RESULTS:
+            by_colour[colour].append(str(result))
+    for colour, results in by_colour.items():
+        tests = ",".join(f'${result_col}{first + 1}="{r}"' for r in results)
+        ws.conditional_format(first, 0, last, last_col, {
+            "type": "formula", "criteria": f"=OR({tests})",
+            "format": wb.add_format({"bg_color": colour, "pattern": 1}),
+        })
 
 
 def _comment(findings: Sequence[Finding]) -> str:
