@@ -61,7 +61,13 @@ def _text(f: Field, value: object) -> str:
             "type",
             "Excel turned this cell into a date or time; format the column as Text and retype the value",
         )
-    return as_text(value)
+    text = as_text(value)
+    if f.secret and text == MASK:
+        raise ParseError(
+            "missing",
+            f"holds {MASK}: secrets are masked in results workbooks; type it again or write env:NAME",
+        )
+    return text
 
 
 def _enum(f: Field, value: object) -> str:

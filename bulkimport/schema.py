@@ -604,7 +604,8 @@ def check_rows(
     """Run every field, cross-field and cross-row rule on typed rows.
 
     `skip_cells` are cells already reported (a parse failure, a formula without a value):
-    no further finding is made on them, so the operator sees one reason per cell.
+    no further finding is made on them, and no rule that reads them is judged on that row
+    (an unreadable cell is not a blank one), so the operator sees one reason per cell.
     """
     if not rows:
         return []
@@ -642,6 +643,8 @@ def check_rows(
         context = check.prepare(frame) if check.prepare else None
         severity = Severity(check.rule.severity)
         for excel_row in failing:
+            if skip and any((excel_row, column) in skip for column in check.inputs):
+                continue  # an unreadable input was reported already; the rule cannot be judged
             explained = check.explain(excel_row, rows[excel_row], context) or [
                 (check.rule.columns[0], check.rule.text)
             ]

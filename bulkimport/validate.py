@@ -141,6 +141,8 @@ _TEXT, _ENUM, _INT, _BOOL, _OTHER = range(5)
 
 
 def _fast_kind(f: fields.Field) -> int:
+    if f.secret:
+        return _OTHER  # the parser refuses a masked secret (******) copied from a results workbook
     if f.kind in (Kind.TEXT, Kind.UUID, Kind.IP, Kind.BASE64):
         return _TEXT
     if f.kind is Kind.ENUM:
@@ -228,3 +230,19 @@ def annotate(validation: Validation, out: str | Path) -> Path:
         for r in validation.rows
     }
     return write_results(out, validation.book, appended, validation.findings)
+
+
+def codes_markdown() -> str:
+    """The README's table of finding codes, generated from findings.CODES and fields.RULES
+    (docs/validation.md embeds it; a test keeps the two equal)."""
+    from bulkimport.findings import CODES
+
+    lines = ["| code | severity | meaning |", "| --- | --- | --- |"]
+    warnings = {"unknown_column", "stale_template", "default_applied"}
+    for code, meaning in CODES.items():
+        lines.append(f"| `{code}` | {'warning' if code in warnings else 'error'} | {meaning} |")
+    for rule in fields.RULES:
+        if rule.code not in CODES:
+            columns = ", ".join(f"`{c}`" for c in rule.columns)
+            lines.append(f"| `{rule.code}` | {rule.severity} | {rule.text} (columns: {columns}) |")
+    return "\n".join(lines) + "\n"

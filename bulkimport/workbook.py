@@ -598,12 +598,12 @@ def write_results(
     for name in extra:
         ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
 
-    for i, c in enumerate(operator_cols):
-        ws.write_string(0, i, c.label, fmts.header)
-        ws.write_string(1, i, c.key, fmts.key_header)
-    for name in extra:
-        ws.write_string(0, col_of[name], name, fmts.header)
-        ws.write_string(1, col_of[name], name, fmts.key_header)
+    # constant_memory: a row is final once a later row is written, so row 1 first, then row 2.
+    headers = [(c.label, c.key) for c in operator_cols] + [(name, name) for name in extra]
+    for i, (label, _) in enumerate(headers):
+        ws.write_string(0, i, label, fmts.header)
+    for i, (_, key) in enumerate(headers):
+        ws.write_string(1, i, key, fmts.key_header)
 
     # Rows are tinted by their result. A format on every cell costs a fifth of the write, so
     # the tint comes from one conditional format per colour keyed on the `result` column;
