@@ -19,10 +19,9 @@ import base64
 import binascii
 import ipaddress
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from operator import itemgetter
 
 import pandas as pd
 import pandera.pandas as pa
@@ -253,16 +252,21 @@ def build_schema() -> pa.DataFrameSchema:
 
 def typed_frame(rows: Mapping[int, Mapping[str, object]]) -> pd.DataFrame:
     """Typed rows -> a frame indexed by Excel row number, with nullable typed columns."""
-    index = pd.Index(list(rows), dtype="int64", name="excel_row")
-    data = {}
     records = list(rows.values())
     if records and all(tuple(r) == fields.KEYS for r in records):
         # Rows from parse_rows share the catalogue's key order: transpose them in C.
         columns = dict(zip(fields.KEYS, zip(*(r.values() for r in records), strict=True), strict=True))
     else:
-        columns = {k: tuple(map(itemgetter(k), records)) for k in fields.KEYS} if records else {}
+        columns = {k: tuple(r.get(k) for r in records) for k in fields.KEYS}
+    return frame_from_columns(list(rows), columns)
+
+
+def frame_from_columns(row_numbers: list[int], columns: Mapping[str, Sequence[object]]) -> pd.DataFrame:
+    """Typed columns (catalogue key -> values in row order) -> the schema's frame."""
+    index = pd.Index(row_numbers, dtype="int64", name="excel_row")
+    data = {}
     for f in fields.CATALOGUE:
-        values = list(columns.get(f.key, ()))
+        values = list(columns.get(f.key, [None] * len(row_numbers)))
         dtype = _dtype(f)
         if dtype == "object":
             data[f.key] = pd.Series(values, index=index, dtype=object)
@@ -599,7 +603,8 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame |
 
 
 def check_rows(
-    rows: Mapping[int, Mapping[str, object]], skip_cells: Iterable[tuple[int, str]] = ()
+    rows: Mapping[int, Mapping[str, object]], skip_cells: Iterable[tuple[int, str]] = (),
+    *, frame: pd.DataFrame | None = None,
 ) -> list[Finding]:
     """Run every field, cross-field and cross-row rule on typed rows.
 
@@ -610,7 +615,11 @@ def check_rows(
     if not rows:
         return []
     skip = set(skip_cells)
-    frame = typed_frame(rows)
+    if frame is None:
+        if not all(tuple(r) == fields.KEYS for r in rows.values()):
+            # rows built by a caller: give every row every key, so rules may rely on them
+            rows = {n: {k: r.get(k) for k in fields.KEYS} for n, r in rows.items()}
+        frame = typed_frame(rows)
     findings: list[Finding] = []
 
     failures = _failures(build_schema(), frame)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
 from bulkimport import fields, parse, schema
@@ -85,22 +86,30 @@ class Validation:
 
 def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[Finding]]:
     """Raw cells -> typed rows, with a finding for each cell that cannot be typed and a
-    `default_applied` warning for each blank cell given its default.
+    `default_applied` warning for each blank cell given its default."""
+    rows, findings, _ = _parse_columns(book)
+    return rows, findings
+
+
+def _parse_columns(
+    book: WorkbookData,
+) -> tuple[dict[int, dict[str, object]], list[Finding], dict[str, list[object]]]:
+    """Parse column by column (the typed columns feed the schema's frame directly).
 
     This loop touches every cell of the sheet, so the common cases (text, an enum already
     in the API's spelling, a whole number, an Excel boolean) are handled inline and only
     the rest goes through `parse`'s parsers.
     """
-    plans = [(f.key, f, _fast_kind(f), _enum_spellings(f), parse.parser_for(f))
-             for f in (fields.FIELDS[k] for k in book.field_keys)]
-    defaults = [f for f in fields.CATALOGUE if f.default is not None]
-    template = dict.fromkeys(fields.KEYS)
+    row_numbers = list(book.cells)
+    records = list(book.cells.values())
+    n = len(records)
     findings: list[Finding] = []
-    rows: dict[int, dict[str, object]] = {}
-    for excel_row, raw in book.cells.items():
-        typed = template.copy()
-        for key, f, fast, spellings, parser in plans:
-            value = raw.get(key)
+    columns: dict[str, list[object]] = {}
+    for key in book.field_keys:
+        f = fields.FIELDS[key]
+        fast, spellings, parser = _fast_kind(f), _enum_spellings(f), parse.parser_for(f)
+        out: list[object] = [None] * n
+        for i, value in enumerate(map(itemgetter(key), records)):
             if value is None:
                 continue
             kind = type(value)
@@ -108,41 +117,50 @@ def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[F
                 value = value.strip()
                 if not value:
                     continue
-                if fast == _TEXT:
-                    typed[key] = value
+                if fast == _TEXT or (fast == _SECRET and value != parse.MASK):
+                    out[i] = value
                     continue
-                if fast == _ENUM:
+                if fast in (_ENUM, _BOOL):
                     known = spellings.get(value)
                     if known is not None:
-                        typed[key] = known
+                        out[i] = known
                         continue
             elif kind is float and fast == _INT and value.is_integer():
-                typed[key] = int(value)
+                out[i] = int(value)
                 continue
             elif kind is bool and fast == _BOOL:
-                typed[key] = value
+                out[i] = value
                 continue
             try:
-                typed[key] = parser(f, value)
+                out[i] = parser(f, value)
             except parse.ParseError as exc:
-                findings.append(Finding(excel_row, key, exc.code, f"{f.label} ({key}): {exc}"))
-        for f in defaults:
-            if typed[f.key] is None and (excel_row, f.key) not in book.formula_cells:
-                typed[f.key] = f.default
+                findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label} ({key}): {exc}"))
+        columns[key] = out
+    for f in fields.CATALOGUE:
+        column = columns.setdefault(f.key, [None] * n)
+        if f.default is None:
+            continue
+        for i, value in enumerate(column):
+            if value is None and (row_numbers[i], f.key) not in book.formula_cells:
+                column[i] = f.default
                 findings.append(Finding(
-                    excel_row, f.key, "default_applied",
+                    row_numbers[i], f.key, "default_applied",
                     f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
                 ))
-        rows[excel_row] = typed
-    return rows, findings
+    keys = fields.KEYS
+    ordered = [columns[k] for k in keys]
+    rows = {r: dict(zip(keys, values, strict=True)) for r, values in zip(row_numbers, zip(*ordered, strict=True),
+                                                                          strict=True)}
+    return rows, findings, columns
 
 
-_TEXT, _ENUM, _INT, _BOOL, _OTHER = range(5)
+_TEXT, _ENUM, _INT, _BOOL, _SECRET, _OTHER = range(6)
 
 
 def _fast_kind(f: fields.Field) -> int:
     if f.secret:
-        return _OTHER  # the parser refuses a masked secret (******) copied from a results workbook
+        # plain text, except a masked secret (******) copied from a results workbook
+        return _SECRET if f.kind is Kind.TEXT else _OTHER
     if f.kind in (Kind.TEXT, Kind.UUID, Kind.IP, Kind.BASE64):
         return _TEXT
     if f.kind is Kind.ENUM:
@@ -154,9 +172,12 @@ def _fast_kind(f: fields.Field) -> int:
     return _OTHER
 
 
-def _enum_spellings(f: fields.Field) -> dict[str, str]:
-    """Exact and lower-case spellings of each allowed value -> the API's spelling."""
-    spellings = {v: v for v in f.allowed}
+def _enum_spellings(f: fields.Field) -> dict[str, object]:
+    """Common spellings of each allowed value (booleans: true/false) -> the typed value."""
+    if f.kind is Kind.BOOLEAN:
+        return {spelling: value for value, word in ((True, "true"), (False, "false"))
+                for spelling in (word, word.upper(), word.capitalize())}
+    spellings: dict[str, object] = {v: v for v in f.allowed}
     spellings.update({v.lower(): v for v in f.allowed})
     spellings.update({v.upper(): v for v in f.allowed})
     return spellings
@@ -204,10 +225,11 @@ def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
     book = read_workbook(path, sheet)
     if not book.cells:
         raise InputError(f"{book.path}: sheet {book.sheet_name!r} has no task rows below its key row")
-    rows, parse_findings = parse_rows(book)
+    rows, parse_findings, columns = _parse_columns(book)
     already = {(f.row, f.column) for f in parse_findings if f.severity == Severity.ERROR}
     already |= set(book.formula_cells)
-    findings = list(book.findings) + parse_findings + validate_rows(rows, already)  # type: ignore[arg-type]
+    frame = schema.frame_from_columns(list(rows), columns)
+    findings = list(book.findings) + parse_findings + schema.check_rows(rows, already, frame=frame)  # type: ignore[arg-type]
     findings = _order(book, findings)
     invalid = {f.row for f in findings if f.row is not None and f.severity == Severity.ERROR}
     return Validation(book=book, rows=rows, findings=findings, invalid=invalid)  # type: ignore[arg-type]

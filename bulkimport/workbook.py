@@ -560,7 +560,10 @@ def write_results(
     path = Path(path)
     if same_file(path, book.path):
         raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
 
     wanted = set(rows) if rows is not None else None
     out_rows = [r for r in book.cells if wanted is None or r in wanted]
