@@ -93,6 +93,8 @@ class SubmitOptions:
     base_delay: float = 0.5
     max_delay: float = 20.0
     jitter: float = 0.5
+    #: Where the sign-off report (HTML + JSON) goes.
+    report_dir: Path = Path("reports")
 
     def check(self) -> None:
         """InputError (exit 2) for option values that cannot work."""
@@ -214,6 +216,8 @@ class SubmitOutcome:
     failed_path: Path | None = None
     dry_run_path: Path | None = None
     ledger_path: Path | None = None
+    report_html: Path | None = None
+    report_json: Path | None = None
     plan: Plan | None = None
     timings: Timings = field(default_factory=Timings)
     interrupted: bool = False
@@ -237,6 +241,8 @@ class SubmitOutcome:
             "failed_workbook": str(self.failed_path) if self.failed_path else None,
             "dry_run_file": str(self.dry_run_path) if self.dry_run_path else None,
             "ledger": str(self.ledger_path) if self.ledger_path else None,
+            "report_html": str(self.report_html) if self.report_html else None,
+            "report_json": str(self.report_json) if self.report_json else None,
             "requests": self.timings.requests,
             "rows": [r.to_dict() for r in self.rows],
         }
@@ -763,18 +769,18 @@ def _invalid_message(findings: Sequence[Finding], row: int) -> tuple[str | None,
     return codes, text
 
 
-def _summary_rows(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
-                  typed: Mapping[int, Mapping[str, object]]) -> list[list[object]]:
-    """The Summary sheet in the report's own layout (facts first, then counts), so that
-    `bulkimport report` reads it back like any other results workbook."""
-    from bulkimport.report import summarise, summary_sheet_rows
+def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
+             typed: Mapping[int, Mapping[str, object]]) -> dict[str, Any]:
+    """The sign-off summary: the report's content, and (through `summary_sheet_rows`) the
+    Summary sheet in the report's own layout, so `bulkimport report` reads it back."""
+    from bulkimport.report import summarise
 
     rows = []
     for outcome in outcomes:
         row = typed.get(outcome.row, {})
         rows.append({**outcome.columns(), "name": outcome.name, "db_use_type": row.get("db_use_type"),
                      "engine_type": row.get("engine_type"), "source_row": book.source_row(outcome.row)})
-    return summary_sheet_rows(summarise(campaign, rows))
+    return summarise(campaign, rows)
 
 
 def _write_dry_run(path: Path, target: Target, batches: Sequence[Sequence[_Item]], language: str) -> Path:
@@ -824,6 +830,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     set (Ctrl-C), lets in-flight requests finish and sends nothing more. Raises InputError
     (exit 2) for unusable input, before anything is sent.
     """
+    from bulkimport.report import summary_sheet_rows, write_report
     from bulkimport.validate import validate_workbook
     from bulkimport.workbook import write_results
 
@@ -860,6 +867,8 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
         campaign.endpoint, campaign.project_id, campaign.region = (
             target.ledger_endpoint, target.project_id, target.region)
         ledger_exists = target.ledger_path is not None and target.ledger_path.exists()
+        if ledger_exists:
+            _already_created_wins_over_invalid(target, outcomes)
         if options.dry_run:
             entries = _read_ledger(target, items) if ledger_exists else {}
             to_send = []
@@ -891,7 +900,8 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
 
     campaign.finished_at = now_iso()
     timings.finished = time.monotonic()
-    summary = {"Summary": _summary_rows(campaign, rows, book, validation.rows)}
+    report_content = _summary(campaign, rows, book, validation.rows)
+    summary = {"Summary": summary_sheet_rows(report_content)}
     appended = {o.row: o.columns() for o in rows}
     results_path = write_results(out, book, appended, validation.findings, extra_sheets=summary)
     failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
@@ -899,9 +909,11 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     if failed_rows:
         failed_path = write_results(failed_path_for(out), book, appended, validation.findings, rows=failed_rows,
                                     extra_sheets=summary)
+    report = write_report(report_content, Path(results_path).stem, options.report_dir)
     return SubmitOutcome(rows=rows, campaign=campaign, exit_code=exit_code, results_path=Path(results_path),
                          failed_path=Path(failed_path) if failed_path else None, dry_run_path=dry_run_path,
-                         ledger_path=ledger_path, plan=plan, timings=timings,
+                         ledger_path=ledger_path, report_html=report.html, report_json=report.json,
+                         plan=plan, timings=timings,
                          interrupted=interrupted, message=message)
 
 
@@ -922,6 +934,26 @@ def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntr
             return ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
     except LedgerError as exc:
         raise InputError(str(exc)) from exc
+
+
+def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOutcome]) -> None:
+    """A row whose task this tool already created needs nothing sent, so what is wrong with
+    it now (typically the ****** a results workbook shows for its password) does not matter:
+    it is ALREADY_CREATED, which lets an operator feed a results workbook straight back."""
+    invalid = {o.name.strip().lower(): o for o in outcomes.values() if o.result is Result.INVALID and o.name}
+    if not invalid:
+        return
+    try:
+        with Ledger(target.ledger_path) as ledger:
+            entries = ledger.lookup(target.ledger_endpoint, target.project_id, list(invalid))
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+    for key, entry in entries.items():
+        if entry.exists:
+            old = invalid[key]
+            outcomes[old.row] = RowOutcome(old.row, old.name, Result.ALREADY_CREATED, task_id=entry.task_id,
+                                           child_ids=entry.child_ids, task_status=entry.task_status,
+                                           submitted_at=entry.sent_at, request_id=entry.request_id)
 
 
 def _already(item: _Item, entry: LedgerEntry) -> RowOutcome:

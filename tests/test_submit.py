@@ -60,8 +60,8 @@ def options(sim: Simulator, tmp_path: Path, **changes: Any) -> SubmitOptions:
     """Options against `sim` with tiny delays, results and ledger under tmp_path."""
     values: dict[str, Any] = dict(
         endpoint=sim.base_url, project_id=PROJECT, out=tmp_path / "out" / "results.xlsx",
-        ledger=tmp_path / "ledger.sqlite", base_delay=0.001, max_delay=0.01, max_attempts=5,
-        max_retry_time=30, timeout=10, concurrency=4,
+        ledger=tmp_path / "ledger.sqlite", report_dir=tmp_path / "reports", base_delay=0.001, max_delay=0.01,
+        max_attempts=5, max_retry_time=30, timeout=10, concurrency=4,
     )
     values.update(changes)
     return SubmitOptions(**values)
@@ -147,6 +147,19 @@ def test_summary_sheet_has_campaign_facts_then_counts(sim: Simulator, tmp_path: 
     assert facts["project_id"] == PROJECT and facts["endpoint"] == sim.base_url
     assert facts["input_sha256"] == outcome.campaign.input_sha256 and len(facts["input_sha256"]) == 64
     assert facts["result.CREATED"] == 3 and facts["result.INVALID"] == 1
+
+
+def test_submit_writes_the_sign_off_report_beside_the_results(sim: Simulator, tmp_path: Path) -> None:
+    book = make_book(tmp_path / "in.xlsx", [task_row(n) for n in names(4)] + [task_row("bad name!")])
+    outcome = submit_workbook(book, options(sim, tmp_path), env=env(sim))
+    assert outcome.report_html is not None and outcome.report_html.parent == tmp_path / "reports"
+    assert outcome.report_html.stem == outcome.results_path.stem + "-report"
+    report = json.loads(outcome.report_json.read_text())
+    assert json.dumps(report).count("CREATED") >= 1
+    html = outcome.report_html.read_text()
+    for name in names(4):
+        assert name in html
+    assert DB_PASSWORD not in html and sim.token not in html
 
 
 def test_invalid_rows_are_never_sent_and_come_back_with_their_findings(sim: Simulator, tmp_path: Path) -> None:

@@ -48,6 +48,8 @@ def _confirm(plan) -> bool:  # noqa: ANN001 - a submit.Plan; imported lazily
               help="Results workbook (default: reports/<stem>-submit-<time>.xlsx).")
 @click.option("--ledger", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="The campaign ledger (default: reports/ledger.sqlite; with --simulate beside the state).")
+@click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
+              show_default=True, help="Where the sign-off report (HTML and JSON) goes.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @click.option("--language", type=click.Choice(_LANGUAGES), default="en-us", show_default=True,
@@ -65,7 +67,7 @@ def _confirm(plan) -> bool:  # noqa: ANN001 - a submit.Plan; imported lazily
               help="First backoff delay in seconds (doubles per retry, with jitter, at most 20 s).")
 def command(workbook: Path, project_id: str | None, endpoint: str | None, region: str | None, simulate: bool,
             simulator_state: Path | None, sheet: str | None, batch_size: int, concurrency: int, dry_run: bool,
-            out: Path | None, ledger: Path | None, as_json: bool, yes: bool, language: str,
+            out: Path | None, ledger: Path | None, report_dir: Path, as_json: bool, yes: bool, language: str,
             ca_bundle: Path | None, insecure: bool, timeout: float, max_attempts: int, max_retry_time: float,
             retry_delay: float) -> int:
     """Create the DRS tasks of WORKBOOK's valid rows, each exactly once.
@@ -82,7 +84,7 @@ def command(workbook: Path, project_id: str | None, endpoint: str | None, region
         project_id=project_id, endpoint=endpoint, region=region, simulate=simulate, simulator_state=simulator_state,
         sheet=sheet, batch_size=batch_size, concurrency=concurrency, dry_run=dry_run, out=out, ledger=ledger,
         language=language, ca_bundle=str(ca_bundle) if ca_bundle else None, insecure=insecure, timeout=timeout,
-        max_attempts=max_attempts, max_retry_time=max_retry_time, base_delay=retry_delay,
+        max_attempts=max_attempts, max_retry_time=max_retry_time, base_delay=retry_delay, report_dir=report_dir,
     )
     if insecure and not simulate:
         click.echo("bulkimport: WARNING: --insecure: TLS certificates are NOT verified; anyone on the network "
@@ -101,7 +103,8 @@ def command(workbook: Path, project_id: str | None, endpoint: str | None, region
     if outcome.message:
         click.echo(f"bulkimport: {outcome.message}", err=True)
     for label, path in (("results", outcome.results_path), ("failed rows", outcome.failed_path),
-                        ("request bodies", outcome.dry_run_path), ("ledger", outcome.ledger_path)):
+                        ("request bodies", outcome.dry_run_path), ("ledger", outcome.ledger_path),
+                        ("sign-off report", outcome.report_html)):
         if path is not None:
             click.echo(f"bulkimport: {label}: {path}", err=True)
     if as_json:
