@@ -1,27 +1,56 @@
 """`make demo`: the main job end to end on the embedded simulator.
 
-Grows with the project: it runs every stage that exists and says which ones do not yet.
+Runs the same commands an operator would, in order, against a simulator whose state lives
+in `reports/demo/` (fresh every run), and stops at the first command that does not exit 0.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
 from bulkimport.cli import cli
 
 EXAMPLE = Path("templates/examples/campaign-example.xlsx")
+OUT = Path("reports/demo")
 
 
 def run(args: list[str]) -> int:
-    print(f"$ bulkimport {' '.join(args)}", flush=True)
+    print(f"\n$ bulkimport {shlex.join(args)}", flush=True)
     code = cli.main(args=args, prog_name="bulkimport", standalone_mode=False)
     return code if isinstance(code, int) else 0
 
 
+def steps() -> list[list[str]]:
+    state = str(OUT / "simulator.sqlite")
+    results = str(OUT / "campaign-results.xlsx")
+    status = str(OUT / "campaign-status.xlsx")
+    return [
+        ["template", str(OUT / "drs-jobs-template.xlsx")],
+        ["validate", str(EXAMPLE), "--out", str(OUT / "campaign-validated.xlsx")],
+        ["submit", str(EXAMPLE), "--simulate", "--simulator-state", state, "--yes", "--out", results,
+         "--report-dir", str(OUT)],
+        ["status", results, "--simulate", "--simulator-state", state, "--watch", "--interval", "0.2",
+         "--timeout", "60", "--out", status, "--report-dir", str(OUT)],
+        ["report", status, "--out-dir", str(OUT)],
+    ]
+
+
 def main() -> int:
-    code = run(["template", "templates/drs-jobs-template.xlsx"])
-    return code
+    OUT.mkdir(parents=True, exist_ok=True)
+    for stale in OUT.glob("simulator.sqlite*"):
+        stale.unlink()  # a fresh simulated cloud each run (its ledger sits beside it)
+    for args in steps():
+        code = run(args)
+        if code != 0:
+            print(f"\ndemo: 'bulkimport {args[0]}' exited {code}", file=sys.stderr)
+            return code
+    print(f"\ndemo: done. Everything it wrote is in {OUT}/:")
+    for path in sorted(OUT.iterdir()):
+        if path.suffix in (".xlsx", ".html", ".json"):
+            print(f"  {path}")
+    return 0
 
 
 if __name__ == "__main__":
