@@ -72,6 +72,9 @@ class DrsService:
         self.plan = plan
         self.max_jobs = max_jobs
         self.clock = clock
+        # Compile both schema checkers now: left to the first requests, concurrent ones would
+        # each compile them at once (the caches are not locks) and stall a rehearsal's start.
+        wire_schema.warm(max_jobs)
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

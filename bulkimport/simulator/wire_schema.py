@@ -9,6 +9,13 @@ tool's own tests can cross-check the two descriptions.
 Checking is done with ``jsonschema`` (draft 2020-12). One change to the standard
 vocabulary: ``integer`` excludes floats such as ``3306.0``, because a JSON client that
 sends a float where the page says Integer has a bug we want to see.
+
+Speed: jsonschema takes 5-30 ms for a 10-job body, which made the simulator, not the
+client, the bottleneck of a 1,000-task rehearsal. A body is therefore first checked by a
+schema compiled with ``fastjsonschema`` (about 0.5 ms); only a body it does not accept, or
+one holding a float (fastjsonschema counts 2.0 as an integer), goes through jsonschema,
+which then gives the detailed verdict. Valid bodies are common; the detailed path decides
+every refusal, so both paths answer alike.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 import jsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -100,6 +108,43 @@ def _validator(max_jobs: int) -> Any:
     return _StrictValidator(schema)
 
 
+@cache
+def _fast_validator(max_jobs: int) -> Any:
+    """The same schema compiled to Python code; draft-07 semantics cover every keyword it uses."""
+    schema = copy.deepcopy(load_schema())
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    schema.pop("$id", None)
+    schema["properties"]["jobs"]["maxItems"] = max_jobs
+    return fastjsonschema.compile(schema)
+
+
+def warm(max_jobs: int = DEFAULT_MAX_JOBS) -> None:
+    """Build the cached validators ahead of the first request."""
+    _validator(max_jobs)
+    _fast_validator(max_jobs)
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, Mapping):
+        return any(_has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_float(v) for v in value)
+    return False
+
+
+def fast_accepts(body: Any, max_jobs: int = DEFAULT_MAX_JOBS) -> bool:
+    """True when the body is certainly valid; False means 'ask jsonschema'."""
+    if _has_float(body):
+        return False
+    try:
+        _fast_validator(max_jobs)(body)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
+
+
 def _dotted(parts: Iterable[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -152,13 +197,15 @@ def _request_problem(error: ValidationError) -> Problem:
     return Problem(CODE_PARAMETER_ERROR, _dotted(path), f"Parameter error: {error.message}")
 
 
-def check_batch(body: Any, max_jobs: int = DEFAULT_MAX_JOBS) -> BatchCheck:
+def check_batch(body: Any, max_jobs: int = DEFAULT_MAX_JOBS, *, fast: bool = True) -> BatchCheck:
     """Check a parsed batch-creation body the way the simulator answers it.
 
     A request-level problem (not an object, no or empty ``jobs``, too many jobs, unknown
     top-level key) wins over job problems, because then no job is looked at.
     """
     result = BatchCheck()
+    if fast and fast_accepts(body, max_jobs):
+        return result
     if not isinstance(body, Mapping):
         result.request_problem = Problem(CODE_PARAMETER_ERROR, "", "Parameter error: the body must be a JSON object.")
         return result
