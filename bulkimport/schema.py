@@ -68,7 +68,7 @@ def _length_check(f: Field) -> CellCheck:
         return f"{_label(f.key)} must be {bounds} characters long; it has {len(str(v))}"
 
     def vector(s: pd.Series) -> pd.Series:
-        n = s.map(len, na_action="ignore")
+        n = s.map(lambda v: len(str(v)), na_action="ignore")
         return _true_on_na(s, n.between(lo if lo is not None else 0, hi if hi is not None else 2**31))
 
     return CellCheck("length", ok, message, vector)
@@ -154,6 +154,18 @@ def _base64_ok(v: object) -> bool:
     return True
 
 
+def _tags_ok(tags: object) -> bool:
+    """`tags_problem(tags) is None`, without building messages (this runs on every row)."""
+    if not isinstance(tags, list) or len(tags) > fields.MAX_TAGS:
+        return False
+    match = fields.TAG_TEXT_RE.match
+    for tag in tags:
+        key, value = tag["key"], tag["value"]
+        if len(key) > fields.TAG_KEY_MAX or len(value) > fields.TAG_VALUE_MAX or not match(key) or not match(value):
+            return False
+    return len({tag["key"].casefold() for tag in tags}) == len(tags)
+
+
 def tags_problem(tags: object) -> str | None:
     """Why a parsed tags list breaks Table 6's limits, or None when it is fine."""
     if not isinstance(tags, list):
@@ -212,7 +224,7 @@ def cell_checks(f: Field) -> list[CellCheck]:
                          "or env:NAME)",
         ))
     if f.kind is Kind.TAGS:
-        checks.append(CellCheck("tags", lambda v: tags_problem(v) is None,
+        checks.append(CellCheck("tags", _tags_ok,
                                 lambda f, v: tags_problem(v) or "invalid tags"))
     if f.kind is Kind.ENTERPRISE_PROJECT:
         checks.append(CellCheck(
@@ -594,11 +606,25 @@ def cross_schema(code: str) -> pa.DataFrameSchema:
 # --------------------------------------------------------------------------- running
 
 
+_OUR_CHECKS = frozenset(
+    {c.code for f in fields.CATALOGUE for c in cell_checks(f)} | set(CROSS_CHECKS) | {"not_nullable"}
+)
+
+
 def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """pandera's failure cases, or None. A check that raised is reported by pandera as a
+    failure with no row; that would silently switch a rule off, so it is raised instead."""
     try:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
-        return exc.failure_cases
+        cases = exc.failure_cases
+        broken = cases[cases["index"].isna() & cases["check"].isin(list(_OUR_CHECKS))]
+        if len(broken):
+            first = broken.iloc[0]
+            raise RuntimeError(
+                f"check {first['check']} on {first['column']} could not run: {first['failure_case']}"
+            ) from exc
+        return cases
     return None
 
 

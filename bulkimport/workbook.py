@@ -620,6 +620,7 @@ def write_results(
     for (excel_row, column), found in by_cell.items():
         by_row[excel_row][column] = found
     comment_size = {"x_scale": 2.5, "y_scale": 1.5}
+    extra_cols = [(name, col_of[name]) for name in extra]
     for excel_row in out_rows:
         r = out_row_of[excel_row]
         raw = book.cells[excel_row]
@@ -662,8 +663,11 @@ def write_results(
                 _write_value(ws, r, i, value, fmt)
             if found:
                 ws.write_comment(r, i, _comment(found), comment_size)
-        for name in extra:
-            _write_value(ws, r, col_of[name], values_extra.get(name), plain)
+        for name, col in extra_cols:
+            value = values_extra[name]
+            if (value is None or value == "") and plain is None:
+                continue  # nothing to show and no tint to carry
+            _write_value(ws, r, col, value, plain)
         if row_findings and None in row_findings:
             ws.write_comment(r, col_of[extra[0]], _comment(row_findings[None]), comment_size)
 
