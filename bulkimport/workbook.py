@@ -42,6 +42,9 @@ KEY_ROW_SEARCH = 10
 KEY_ROW_MIN_KEYS = 3
 #: Excel ignores hyperlinks beyond this many per worksheet.
 MAX_LINKS = 65_000
+#: Cell comments are the costliest part of a copy (memory and time); past this many, offending
+#: cells are still filled and every finding is still on the Findings sheet and in error_msg.
+MAX_COMMENTS = 20_000
 
 ColumnKind = Literal["field", "result", "unknown"]
 
@@ -621,6 +624,7 @@ def write_results(
         by_row[excel_row][column] = found
     comment_size = {"x_scale": 2.5, "y_scale": 1.5}
     extra_cols = [(name, col_of[name]) for name in extra]
+    comments = 0
     for excel_row in out_rows:
         r = out_row_of[excel_row]
         raw = book.cells[excel_row]
@@ -661,15 +665,17 @@ def write_results(
                 ws.write_string(r, i, value, fmt)
             else:
                 _write_value(ws, r, i, value, fmt)
-            if found:
+            if found and comments < MAX_COMMENTS:
                 ws.write_comment(r, i, _comment(found), comment_size)
+                comments += 1
         for name, col in extra_cols:
             value = values_extra[name]
             if (value is None or value == "") and plain is None:
                 continue  # nothing to show and no tint to carry
             _write_value(ws, r, col, value, plain)
-        if row_findings and None in row_findings:
+        if row_findings and None in row_findings and comments < MAX_COMMENTS:
             ws.write_comment(r, col_of[extra[0]], _comment(row_findings[None]), comment_size)
+            comments += 1
 
     _write_findings_sheet(wb, fmts, book, findings, out_row_of, col_of)
     for sheet_name, sheet_rows in (extra_sheets or {}).items():

@@ -340,3 +340,17 @@ def test_text_is_written_as_text_and_secrets_are_masked(tmp_path: Path) -> None:
     with zipfile.ZipFile(out) as z:
         xml = b"".join(z.read(n) for n in z.namelist())
     assert b"<f>" not in xml and b"Sup3r-Secret!" not in xml
+
+
+def test_comments_are_capped_but_every_bad_cell_stays_red(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bulkimport.workbook as workbook
+
+    monkeypatch.setattr(workbook, "MAX_COMMENTS", 2)
+    rows = [base_row(name=f"DRS-{i:04d}", **{PORT: 0}) for i in range(5)]
+    v = validate_workbook(write_book(tmp_path / "in.xlsx", rows))
+    ws = _load(annotate(v, tmp_path / "out.xlsx"))["Jobs"]
+    col = _column_of(ws, PORT)
+    cells = [ws.cell(r, col) for r in range(3, 8)]
+    assert all(c.fill.fgColor.rgb.endswith(ERROR_FILL.lstrip("#")) for c in cells)
+    assert sum(c.comment is not None for c in cells) == 2
+    assert all("1 to 65535" in ws.cell(r, _column_of(ws, "error_msg")).value for r in range(3, 8))
