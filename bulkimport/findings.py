@@ -18,23 +18,26 @@ class Severity(StrEnum):
 
 #: Stable finding codes and what they mean (cross-field codes are in fields.RULES).
 CODES: dict[str, str] = {
-    "missing": "A mandatory field is blank.",
+    "missing": "A mandatory field is blank (or a password cell holds ****** copied from a results workbook).",
     "enum": "The value is not one of the allowed values.",
-    "type": "The value is not of the column's type (whole number, true/false).",
-    "range": "A number is outside its allowed range.",
-    "length": "A text is shorter or longer than allowed.",
-    "pattern": "A text has characters or a shape the API refuses.",
+    "type": "The value is not of the column's type (whole number, true/false), or Excel made it a date.",
+    "range": "A number is outside its range (port 1-65535, nodes 1-32, auto-stop days 14-100).",
+    "length": "A text is shorter or longer than allowed (name 4-50, description up to 256).",
+    "pattern": "Characters or a shape the API refuses (name starts with a letter; description without !<>'&\"\\).",
     "uuid": "The value is not a UUID.",
     "ip": "The value is not an IPv4 or IPv6 address.",
-    "base64": "The value is not valid Base64.",
-    "tags": "The tags cell is not a valid list of key=value pairs.",
+    "base64": "The SSL certificate is not valid Base64.",
+    "tags": "Not key=value;..., over 20 tags, a key or value too long or with other characters, or a repeated key.",
     "enterprise_project": "More than one enterprise project, or an invalid one.",
     "duplicate_name": "Another row has the same task name (names are case-insensitive).",
     "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
     "unknown_column": "A column the template does not know; it is ignored.",
     "stale_template": "The workbook was made from an older template version.",
-    "default_applied": "A blank field was filled with the API's default.",
+    "default_applied": "A blank field was filled with the API's default (task_type: FULL_INCR_TRANS).",
 }
+
+#: Codes that never make a row INVALID (cross-field rules carry their own severity).
+WARNING_CODES: frozenset[str] = frozenset({"unknown_column", "stale_template", "default_applied"})
 
 
 @dataclass(frozen=True, slots=True)
