@@ -43,6 +43,14 @@ DESCRIPTION_FORBIDDEN = "!<>'&\"\\"
 #: send time and is not itself a secret.
 ENV_REFERENCE_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 
+#: What a secret cell that held a literal value shows wherever it is written or stored.
+SECRET_MASK = "******"
+
+
+def is_env_reference(value: object) -> bool:
+    """True for an `env:NAME` reference (surrounding spaces allowed): it names a secret, it is not one."""
+    return isinstance(value, str) and ENV_REFERENCE_RE.match(value.strip()) is not None
+
 
 class Kind(StrEnum):
     """How a cell is parsed and how its value goes on the wire."""

@@ -21,8 +21,8 @@ from datetime import date, datetime, time, timedelta
 from bulkimport import fields
 from bulkimport.fields import Field, Kind
 
-#: Shown instead of a secret in any written copy.
-MASK = "******"
+MASK = fields.SECRET_MASK
+is_env_reference = fields.is_env_reference
 
 
 class ParseError(ValueError):
@@ -178,10 +178,6 @@ def parse_cell(f: Field, value: object) -> object:
     if is_blank(value):
         return None
     return _PARSERS[f.kind](f, value)
-
-
-def is_env_reference(value: object) -> bool:
-    return isinstance(value, str) and fields.ENV_REFERENCE_RE.match(value.strip()) is not None
 
 
 def _shown(f: Field, value: object) -> str:

@@ -20,8 +20,8 @@ from bulkimport import fields
 from bulkimport.errors import InputError
 from bulkimport.fields import Kind
 
-#: What a secret that held a literal value looks like wherever it is shown or stored.
-MASK = "******"
+MASK = fields.SECRET_MASK
+is_env_reference = fields.is_env_reference
 
 T = TypeVar("T")
 
@@ -39,10 +39,6 @@ class UnresolvedSecret(InputError):
     """An `env:NAME` reference names an environment variable that is not set."""
 
 
-def is_env_reference(value: object) -> bool:
-    return isinstance(value, str) and fields.ENV_REFERENCE_RE.match(value) is not None
-
-
 def mask_secret(value: object) -> object:
     """The displayable form of a secret cell: env: references stay, anything else is MASK."""
     if value is None or value == "":
@@ -52,7 +48,7 @@ def mask_secret(value: object) -> object:
 
 def resolve_secret(value: str, env: Mapping[str, str], *, where: str = "") -> str:
     """The real secret behind a cell: the cell itself, or the variable an env: reference names."""
-    match = fields.ENV_REFERENCE_RE.match(value)
+    match = fields.ENV_REFERENCE_RE.match(value.strip())
     if match is None:
         return value
     name = match.group(1)
@@ -169,7 +165,7 @@ def env_references(row: Mapping[str, object]) -> list[tuple[str, str]]:
     for key in sorted(fields.SECRET_KEYS):
         value = row.get(key)
         if isinstance(value, str):
-            match = fields.ENV_REFERENCE_RE.match(value)
+            match = fields.ENV_REFERENCE_RE.match(value.strip())
             if match:
                 refs.append((key, match.group(1)))
     return refs

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bulkimport import fields
 from bulkimport import ledger as ledger_states
 from bulkimport.campaign import Campaign
 from bulkimport.drs import (
@@ -174,7 +175,7 @@ def scrubber(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
         if text is None:
             return None
         for value in values:
-            text = text.replace(value, "******")
+            text = text.replace(value, fields.SECRET_MASK)
         return text
 
     return scrub
