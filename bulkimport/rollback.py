@@ -31,14 +31,12 @@ from bulkimport.status import (
     campaign_tasks,
     default_out_path,
     follow_up_campaign,
-    make_client,
     open_ledger,
     query_states,
-    scrubber,
     watch_states,
     write_follow_up,
 )
-from bulkimport.submit import Target
+from bulkimport.target import Target, make_client, scrubber
 from bulkimport.workbook import WorkbookData, read_workbook, same_file
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).

@@ -21,16 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from bulkimport import fields
 from bulkimport import ledger as ledger_states
 from bulkimport.campaign import Campaign
 from bulkimport.drs import (
     DrsClient,
     RetryPolicy,
-    auth_from_env,
     normalise_endpoint,
-    project_id_from,
-    resolve_endpoint,
 )
 from bulkimport.errors import InputError
 from bulkimport.ledger import Ledger, LedgerEntry, LedgerError
@@ -47,7 +43,7 @@ from bulkimport.report import (
     task_health,
     write_report,
 )
-from bulkimport.submit import DEFAULT_LEDGER, SIMULATOR_ENDPOINT, Target, simulated_target
+from bulkimport.target import SIMULATOR_ENDPOINT, Target, cloud_target, make_client, scrubber, simulated_target
 from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
@@ -134,16 +130,12 @@ def follow_up_target(results_path: Path, *, endpoint: str | None = None, region:
                          "(and --simulator-state PATH)")
     if not (endpoint or region or recorded):
         raise InputError(f"{results_path}: no endpoint in its Summary sheet; give --endpoint URL or --region REGION")
-    url = resolve_endpoint(endpoint or (None if region else recorded), region)
-    project = project_id_from(project_id or (facts.project_id if facts else None), env)
-    verify: bool | str = False if insecure else (ca_bundle or True)
-    if ca_bundle and not insecure and not Path(ca_bundle).is_file():
-        raise InputError(f"--ca-bundle {ca_bundle}: no such file")
-    auth = auth_from_env(env, project_id=project, verify=verify)
-    secret_vars = ("OS_AUTH_TOKEN", "OS_PASSWORD", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN")
-    yield Target(endpoint=url, ledger_endpoint=url, project_id=project, auth=auth, verify=verify,
-                 ledger_path=ledger_path or DEFAULT_LEDGER, region=region or (facts.region if facts else ""),
-                 secrets=tuple(env[v] for v in secret_vars if env.get(v)))
+    target = cloud_target(endpoint=endpoint or (None if region else recorded), region=region,
+                          project_id=project_id or (facts.project_id if facts else None), env=env,
+                          ledger_path=ledger_path, ca_bundle=ca_bundle, insecure=insecure)
+    if not region and facts is not None:
+        target.region = facts.region
+    yield target
 
 
 @contextlib.contextmanager
@@ -159,26 +151,6 @@ def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger | No
         raise InputError(str(exc)) from exc
     with contextlib.closing(ledger):
         yield ledger
-
-
-def make_client(target: Target, retry: RetryPolicy | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> DrsClient:
-    return DrsClient(target.endpoint, target.project_id, target.auth, verify=target.verify, retry=retry,
-                     sleep=sleep)
-
-
-def scrubber(secrets: Iterable[str]) -> Callable[[str | None], str | None]:
-    """Server text is echoed into workbooks and reports: mask any credential it might repeat."""
-    values = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def scrub(text: str | None) -> str | None:
-        if text is None:
-            return None
-        for value in values:
-            text = text.replace(value, fields.SECRET_MASK)
-        return text
-
-    return scrub
 
 
 def _created_here(entry: LedgerEntry | None) -> bool:

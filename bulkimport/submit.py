@@ -23,7 +23,6 @@ import contextlib
 import json
 import os
 import signal
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -49,14 +48,17 @@ from bulkimport.ledger import (
 )
 from bulkimport.outcomes import Result, exit_code_for
 from bulkimport.progress import NullProgress, Progress
+from bulkimport.target import (
+    DEMO_PROJECT_ID,
+    REPORTS_DIR,
+    SIMULATOR_ENDPOINT,
+    Target,
+    cloud_target,
+    scrubber,
+    simulated_target,
+    simulator_ledger_path,
+)
 
-#: Default output directory and ledger, relative to the current directory (DESIGN).
-REPORTS_DIR = Path("reports")
-DEFAULT_LEDGER = REPORTS_DIR / "ledger.sqlite"
-#: The project id `--simulate` uses when none is given (the API page's example project).
-DEMO_PROJECT_ID = "054ba152d480d55b2f5dc0069e7ddef0"
-#: The ledger's name for the simulator: its port changes every run, its identity does not.
-SIMULATOR_ENDPOINT = "http://simulator.localhost"
 #: Results that a failed-rows workbook carries (rows to fix and submit again).
 FAILED_RESULTS = frozenset({Result.INVALID, Result.REJECTED, Result.UNKNOWN, Result.NOT_SENT})
 #: Error code used for rows whose outcome the tool itself could not establish.
@@ -250,78 +252,15 @@ class SubmitOutcome:
 
 # -- where the requests go -------------------------------------------------------------------
 
-@dataclass
-class Target:
-    """Endpoint, project and credentials of one run. `ledger_endpoint` is the target's identity
-    in the ledger (the base URL, or SIMULATOR_ENDPOINT for the simulator, whose port varies)."""
-
-    endpoint: str
-    ledger_endpoint: str
-    project_id: str
-    auth: Any
-    verify: bool | str = True
-    #: None: no ledger at all (a simulated dry run with no state to sit beside).
-    ledger_path: Path | None = DEFAULT_LEDGER
-    region: str = ""
-    simulator: Any = None
-    secrets: tuple[str, ...] = ()
-    #: The ledger is a temporary file that disappears with the run (`--simulate` without state).
-    ledger_temporary: bool = False
-
-    @property
-    def display(self) -> str:
-        """How the plan line names the target."""
-        if self.simulator is not None:
-            return f"{self.endpoint} (simulator)"
-        return self.endpoint
-
-
-@contextlib.contextmanager
-def simulated_target(state_path: str | Path | None = None, *, project_id: str | None = None,
-                     ledger_path: str | Path | None = None, faults: Any = None) -> Iterator[Target]:
-    """The in-process simulator as a Target, for `--simulate` in submit, status, report and rollback.
-
-    It listens on a free loopback port with a generated token and no faults. Its state is
-    kept in `state_path` when given (so a later `--simulate --simulator-state PATH` sees the
-    same tasks), else it lives in memory for this run only. The ledger defaults to a file
-    beside the state (`<state>.ledger.sqlite`) or to a temporary file: never the campaign's
-    real ledger.
-    """
-    from bulkimport.drs import TokenAuth
-    from bulkimport.simulator import FaultConfig, Simulator
-
-    with contextlib.ExitStack() as stack:
-        temporary = ledger_path is None and state_path is None
-        if ledger_path is None:
-            if state_path is not None:
-                state = Path(state_path)
-                ledger_path = state.with_name(state.name + ".ledger.sqlite")
-            else:
-                ledger_path = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bulkimport-sim-"))) / \
-                    "ledger.sqlite"
-        if state_path is not None:
-            Path(state_path).parent.mkdir(parents=True, exist_ok=True)
-        simulator = Simulator(token=None, state_path=state_path, faults=faults or FaultConfig())
-        stack.enter_context(simulator)
-        stack.callback(simulator.close)
-        yield Target(endpoint=simulator.base_url, ledger_endpoint=SIMULATOR_ENDPOINT,
-                     project_id=project_id or DEMO_PROJECT_ID, auth=TokenAuth(simulator.token), verify=True,
-                     ledger_path=Path(ledger_path), region="simulated", simulator=simulator,
-                     secrets=(simulator.token,), ledger_temporary=temporary)
-
-
 @contextlib.contextmanager
 def _target(options: SubmitOptions, env: Mapping[str, str], *, need_auth: bool) -> Iterator[Target]:
     """The Target the options describe; starts the simulator for `--simulate` (except for a
     dry run, which sends nothing)."""
-    from bulkimport.drs import auth_from_env, project_id_from, resolve_endpoint
-
     if options.simulate:
         if not need_auth:
             ledger_path = options.ledger
             if ledger_path is None and options.simulator_state is not None:
-                state = Path(options.simulator_state)
-                ledger_path = state.with_name(state.name + ".ledger.sqlite")
+                ledger_path = simulator_ledger_path(options.simulator_state)
             yield Target(endpoint=SIMULATOR_ENDPOINT, ledger_endpoint=SIMULATOR_ENDPOINT,
                          project_id=options.project_id or DEMO_PROJECT_ID, auth=None,
                          ledger_path=ledger_path, region="simulated")
@@ -330,16 +269,9 @@ def _target(options: SubmitOptions, env: Mapping[str, str], *, need_auth: bool) 
                               ledger_path=options.ledger) as target:
             yield target
         return
-    endpoint = resolve_endpoint(options.endpoint, options.region)
-    project_id = project_id_from(options.project_id, env)
-    verify: bool | str = False if options.insecure else (options.ca_bundle or True)
-    if options.ca_bundle and not options.insecure and not Path(options.ca_bundle).is_file():
-        raise InputError(f"--ca-bundle {options.ca_bundle}: no such file")
-    auth = auth_from_env(env, project_id=project_id, verify=verify) if need_auth else None
-    secret_vars = ("OS_AUTH_TOKEN", "OS_PASSWORD", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_SECURITY_TOKEN")
-    yield Target(endpoint=endpoint, ledger_endpoint=endpoint, project_id=project_id, auth=auth, verify=verify,
-                 ledger_path=options.ledger or DEFAULT_LEDGER, region=options.region or "",
-                 secrets=tuple(env[v] for v in secret_vars if env.get(v)))
+    yield cloud_target(endpoint=options.endpoint, region=options.region, project_id=options.project_id, env=env,
+                       ledger_path=options.ledger, ca_bundle=options.ca_bundle, insecure=options.insecure,
+                       need_auth=need_auth)
 
 
 # -- Ctrl-C ----------------------------------------------------------------------------------
@@ -369,22 +301,6 @@ def stop_on_interrupt(on_first: Callable[[], None] | None = None) -> Iterator[th
 
 
 # -- the engine ------------------------------------------------------------------------------
-
-class _Scrubber:
-    """Replaces known secret values in server text: a server that echoes a password in an
-    error message must not make the tool write it to a workbook or the ledger."""
-
-    def __init__(self, secrets: Sequence[str]) -> None:
-        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str | None) -> str | None:
-        if text is None:
-            return None
-        text = " ".join(str(text).split())
-        for secret in self.secrets:
-            text = text.replace(secret, payload.MASK)
-        return text
-
 
 @dataclass
 class _Item:
@@ -424,7 +340,7 @@ class _Engine:
     """Sends the items of one run and produces their outcomes; one instance per run."""
 
     def __init__(self, client: Any, ledger: Ledger, target: Target, options: SubmitOptions, stop: threading.Event,
-                 progress: Progress, scrub: _Scrubber, timings: Timings) -> None:
+                 progress: Progress, scrub: Callable[[str | None], str | None], timings: Timings) -> None:
         from bulkimport.drs import RetryPolicy
 
         self.client = client
@@ -997,7 +913,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
         if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
             progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
                           "the simulator gets a placeholder instead")
-        scrub = _Scrubber([*secrets, *target.secrets])
+        scrub = scrubber([*secrets, *target.secrets])
         client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language,
                            verify=target.verify, timeout=(options.connect_timeout, options.timeout),
                            pool_size=options.concurrency + 2,

@@ -26,7 +26,7 @@ from bulkimport.rollback import (
 )
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.simulator.testing import make_job
-from bulkimport.submit import SIMULATOR_ENDPOINT, Target
+from bulkimport.target import SIMULATOR_ENDPOINT, Target
 from bulkimport.workbook import read_workbook, write_results
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

@@ -18,8 +18,8 @@ from bulkimport.ledger import CREATED, Ledger, Reply
 from bulkimport.report import summarise, summary_sheet_rows
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.simulator.testing import make_job
-from bulkimport.status import query_states, refresh_status, scrubber
-from bulkimport.submit import SIMULATOR_ENDPOINT, Target
+from bulkimport.status import query_states, refresh_status
+from bulkimport.target import SIMULATOR_ENDPOINT, Target, scrubber
 from bulkimport.workbook import read_workbook, write_results
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

@@ -24,7 +24,8 @@ from bulkimport.errors import InputError
 from bulkimport.ledger import Ledger
 from bulkimport.outcomes import RESULT_COLUMNS, Result
 from bulkimport.simulator import FaultConfig, Simulator
-from bulkimport.submit import SubmitOptions, SubmitOutcome, simulated_target, submit_workbook
+from bulkimport.submit import SubmitOptions, SubmitOutcome, submit_workbook
+from bulkimport.target import simulated_target
 from bulkimport.template import write_template
 
 PROJECT = "0123456789abcdef0123456789abcdef"
