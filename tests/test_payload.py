@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from fixtures.sdk import to_sdk_job
 
 from bulkimport import fields, payload
 from bulkimport.errors import InputError
@@ -130,18 +131,6 @@ def test_chunks_never_exceed_the_api_limit() -> None:
         payload.batch_body([{}] * (fields.MAX_JOBS_PER_REQUEST + 1))
 
 
-def _sdk_job(job: dict) -> object:
-    from huaweicloudsdkdrs.v3 import CreateJobReq, Endpoint, ResourceTag
-
-    job = dict(job)
-    job["source_endpoint"] = Endpoint(**job["source_endpoint"])
-    job["target_endpoint"] = Endpoint(**job["target_endpoint"])
-    for key in ("tags", "sys_tags"):
-        if key in job:
-            job[key] = [ResourceTag(**t) for t in job[key]]
-    return CreateJobReq(**job)
-
-
 def test_every_filled_column_loads_into_the_official_sdk_model() -> None:
     from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
 
@@ -150,6 +139,6 @@ def test_every_filled_column_loads_into_the_official_sdk_model() -> None:
         if row.get(field.key) is None:
             row[field.key] = {Kind.INTEGER: 2, Kind.BOOLEAN: True, Kind.INTEGER_STRING: 20}.get(field.kind, "x-1")
     job = payload.build_job(row)
-    model = _sdk_job(job)
+    model = to_sdk_job(job)
     assert sanitize_for_serialization(model) == json.loads(json.dumps(job))
 

@@ -13,6 +13,7 @@ import pytest
 
 pytest.importorskip("huaweicloudsdkdrs")
 
+from fixtures.sdk import to_sdk_job
 from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
 from huaweicloudsdkcore.http.http_handler import HttpHandler  # noqa: E402
@@ -24,13 +25,10 @@ from huaweicloudsdkdrs.v3 import (  # noqa: E402
     BatchListJobDetailsRequest,
     BatchListJobStatusRequest,
     BatchQueryJobReqPage,
-    CreateJobReq,
     DeleteJobReq,
     DrsClient,
-    Endpoint,
     PageReq,
     QueryJobsReq,
-    ResourceTag,
     ShowJobListRequest,
 )
 
@@ -58,18 +56,8 @@ def sdk_client(sim: Simulator, ak: str = AK, sk: str = SK, handler: HttpHandler 
     return builder.build()
 
 
-def to_model(job: dict[str, Any]) -> CreateJobReq:
-    values = dict(job)
-    values["source_endpoint"] = Endpoint(**values["source_endpoint"])
-    values["target_endpoint"] = Endpoint(**values["target_endpoint"])
-    for key in ("tags", "sys_tags"):
-        if key in values:
-            values[key] = [ResourceTag(**tag) for tag in values[key]]
-    return CreateJobReq(**values)
-
-
 def create_request(*jobs: dict[str, Any]) -> BatchCreateJobsRequest:
-    return BatchCreateJobsRequest(x_language="en-us", body=BatchCreateJobReq(jobs=[to_model(j) for j in jobs]))
+    return BatchCreateJobsRequest(x_language="en-us", body=BatchCreateJobReq(jobs=[to_sdk_job(j) for j in jobs]))
 
 
 @pytest.mark.parametrize("key", sorted(API_PAGE_EXAMPLES))

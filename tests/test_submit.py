@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 import requests
 from click.testing import CliRunner
+from fixtures.sdk import to_sdk_job
 
 from bulkimport import ledger as ledger_mod
 from bulkimport.cli import cli
@@ -308,18 +309,6 @@ def test_declined_confirmation_sends_nothing(sim: Simulator, tmp_path: Path) -> 
 
 # -- dry run ---------------------------------------------------------------------------------
 
-def _sdk_job(job: dict) -> object:
-    from huaweicloudsdkdrs.v3 import CreateJobReq, Endpoint, ResourceTag
-
-    job = dict(job)
-    job["source_endpoint"] = Endpoint(**job["source_endpoint"])
-    job["target_endpoint"] = Endpoint(**job["target_endpoint"])
-    for key in ("tags", "sys_tags"):
-        if key in job:
-            job[key] = [ResourceTag(**t) for t in job[key]]
-    return CreateJobReq(**job)
-
-
 def test_dry_run_writes_masked_bodies_the_sdk_accepts_and_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
     from huaweicloudsdkcore.utils.http_utils import sanitize_for_serialization
 
@@ -334,7 +323,7 @@ def test_dry_run_writes_masked_bodies_the_sdk_accepts_and_sends_nothing(sim: Sim
     assert document["url"] == f"{sim.base_url}/v3/{PROJECT}/jobs/batch-creation"
     for request in document["requests"]:
         for job in request["jobs"]:
-            model = _sdk_job(job)
+            model = to_sdk_job(job)
             assert sanitize_for_serialization(model) == job  # no key lost, none unknown
             assert job["source_endpoint"]["db_password"] == "******"
             assert job["source_endpoint"]["db_port"] == 3306 and job["expired_days"] == "20"
