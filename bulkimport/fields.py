@@ -86,12 +86,17 @@ GROUP_LABELS: dict[Group, dict[str, str]] = {
     Group.TAGS: {"en-us": "Tags and enterprise project", "zh-cn": "标签与企业项目"},
 }
 
-GROUP_HELP: dict[Group, str] = {
-    Group.TASK: "What the task is: its unique name, scenario, engine, direction, mode and options.",
-    Group.NETWORK: "How the DRS instance reaches the databases: network type, EIP, subnet, flavor and AZs.",
-    Group.SOURCE: "Where data comes from: the source database's type, instance, address and credentials.",
-    Group.TARGET: "Where data goes: the destination database's type, instance, address and credentials.",
-    Group.TAGS: "Bookkeeping: resource tags and the enterprise project the task is billed to.",
+GROUP_HELP: dict[Group, dict[str, str]] = {
+    Group.TASK: {"en-us": "What the task is: its unique name, scenario, engine, direction, mode and options.",
+                 "zh-cn": "任务是什么：唯一名称、场景、引擎、方向、迁移模式及其他选项。"},
+    Group.NETWORK: {"en-us": "How the DRS instance reaches the databases: network type, EIP, subnet, flavor and AZs.",
+                    "zh-cn": "DRS实例如何连接数据库：网络类型、EIP、子网、规格和可用区。"},
+    Group.SOURCE: {"en-us": "Where data comes from: the source database's type, instance, address and credentials.",
+                   "zh-cn": "数据从哪里来：源数据库的类型、实例、地址和登录信息。"},
+    Group.TARGET: {"en-us": "Where data goes: the destination database's type, instance, address and credentials.",
+                   "zh-cn": "数据到哪里去：目标数据库的类型、实例、地址和登录信息。"},
+    Group.TAGS: {"en-us": "Bookkeeping: resource tags and the enterprise project the task is billed to.",
+                 "zh-cn": "管理信息：资源标签和任务所属的企业项目。"},
 }
 
 
@@ -430,43 +435,63 @@ class Rule:
     columns: tuple[str, ...]
     text: str
     severity: str = "error"
+    text_zh: str = ""
+
+    def text_for(self, language: str) -> str:
+        return self.text_zh if language == "zh-cn" and self.text_zh else self.text
 
 
 RULES: tuple[Rule, ...] = (
     Rule("cross_field.engine_scenario", ("engine_type", "db_use_type"),
          "The engine must serve the scenario: " + "; ".join(
-             f"{e}: {'/'.join(s)}" for e, s in ENGINE_SCENARIOS.items())),
+             f"{e}: {'/'.join(s)}" for e, s in ENGINE_SCENARIOS.items()),
+         text_zh="引擎类型须与场景匹配：mysql用于迁移或同步；mongodb用于迁移；cloudDataGuard-mysql用于灾备；mysql-to-taurus和postgresql用于同步。"),
     Rule("cross_field.engine_db_type",
          ("source_endpoint.db_type", "target_endpoint.db_type"),
          "Endpoint DB types must fit the engine: " + "; ".join(
-             f"{e}: {s}->{t}" for e, (s, t) in ENGINE_DB_TYPES.items())),
-    Rule("cross_field.eip_bind", ("bind_eip",), "Network type eip needs Bind EIP = true."),
-    Rule("cross_field.dr_no_vpc", ("net_type",), "Network type vpc is not allowed for disaster recovery."),
-    Rule("cross_field.dr_multi_write", ("multi_write",), "Disaster recovery needs Dual-active DR (true/false)."),
+             f"{e}: {s}->{t}" for e, (s, t) in ENGINE_DB_TYPES.items()),
+         text_zh="源库和目标库的数据库类型须与引擎类型匹配。"),
+    Rule("cross_field.eip_bind", ("bind_eip",), "Network type eip needs Bind EIP = true.",
+         text_zh="网络类型为eip时，绑定EIP须为true。"),
+    Rule("cross_field.dr_no_vpc", ("net_type",), "Network type vpc is not allowed for disaster recovery.",
+         text_zh="灾备场景不能选择vpc网络。"),
+    Rule("cross_field.dr_multi_write", ("multi_write",), "Disaster recovery needs Dual-active DR (true/false).",
+         text_zh="灾备场景须填写双主灾备（true/false）。"),
     Rule("cross_field.single_active_task_type", ("task_type",),
-         f"Single-active DR (multi_write false) allows only {SINGLE_ACTIVE_DR_TASK_TYPE}."),
+         f"Single-active DR (multi_write false) allows only {SINGLE_ACTIVE_DR_TASK_TYPE}.",
+         text_zh="单主灾备（multi_write为false）只支持FULL_INCR_TRANS。"),
     Rule("cross_field.cloud_side_instance",
          ("target_endpoint.region", "target_endpoint.inst_id", "source_endpoint.region", "source_endpoint.inst_id"),
-         "Direction up needs the destination's region and instance ID; down needs the source's."),
+         "Direction up needs the destination's region and instance ID; down needs the source's.",
+         text_zh="方向为up时须填写目标库的区域和实例ID；方向为down时须填写源库的。"),
     Rule("cross_field.dr_standby_readonly", ("is_target_readonly",),
-         "DR with direction up (this cloud is the standby) needs Destination read-only = true."),
+         "DR with direction up (this cloud is the standby) needs Destination read-only = true.",
+         text_zh="灾备场景方向为up（本云为备）时，目标库只读须为true。"),
     Rule("cross_field.readonly_scope", ("is_target_readonly",),
-         "Destination read-only applies only to a MySQL destination with direction up."),
+         "Destination read-only applies only to a MySQL destination with direction up.",
+         text_zh="目标库只读仅适用于目标为MySQL且方向为up的任务。"),
     Rule("cross_field.az_mysql_only", ("master_az", "slave_az"),
-         "Primary/standby task AZs are supported for MySQL engines only (" + ", ".join(AZ_ENGINES) + ")."),
+         "Primary/standby task AZs are supported for MySQL engines only (" + ", ".join(AZ_ENGINES) + ").",
+         text_zh="主/备任务可用区仅支持MySQL类引擎。"),
     Rule("cross_field.az_pair", ("master_az", "slave_az"),
-         "Primary and standby task AZs take effect only together.", severity="warning"),
+         "Primary and standby task AZs take effect only together.", severity="warning",
+         text_zh="主、备任务可用区须同时填写才生效。"),
     Rule("cross_field.ssl_checksum", ("source_endpoint.ssl_cert_check_sum",),
-         "SSL to the source needs the certificate checksum."),
+         "SSL to the source needs the certificate checksum.",
+         text_zh="源库启用SSL时须填写证书校验值。"),
     Rule("cross_field.ssl_password_p12",
          ("source_endpoint.ssl_cert_name", "target_endpoint.ssl_cert_name"),
-         "An SSL certificate password goes with a .p12 certificate name."),
+         "An SSL certificate password goes with a .p12 certificate name.",
+         text_zh="填写SSL证书密码时，证书名称须为.p12文件。"),
     Rule("cross_field.cluster_mode_mongodb",
          ("source_endpoint.cluster_mode", "target_endpoint.cluster_mode"),
-         "Cluster mode applies to MongoDB endpoints only."),
+         "Cluster mode applies to MongoDB endpoints only.",
+         text_zh="集群模式仅适用于MongoDB数据库。"),
     Rule("cross_field.mongodb_cluster_nodes", ("node_num",),
-         "A MongoDB cluster source (cluster mode set) needs Nodes / shards."),
-    Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive)."),
+         "A MongoDB cluster source (cluster mode set) needs Nodes / shards.",
+         text_zh="源库为MongoDB集群（填写了集群模式）时须填写节点数。"),
+    Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive).",
+         text_zh="任务名称在工作簿中不能重复（不区分大小写）。"),
 )
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 

@@ -159,8 +159,7 @@ _TEXT: dict[str, dict[str, str]] = {
 def _instructions(language: str) -> list[tuple[str, str]]:
     """(style, text) lines of the Instructions sheet; styles: title, heading, text, group:<Group>.
 
-    The Chinese column-group lines carry only the group label: `GROUP_HELP` is English-only
-    and restating it here would fork the catalogue.
+    Column-group descriptions come from the catalogue (`GROUP_HELP`) in both languages.
     """
     version = fields.TEMPLATE_VERSION
     last = LAST_VALIDATED_ROW
@@ -187,7 +186,7 @@ def _instructions(language: str) -> list[tuple[str, str]]:
             ("text", f"结果工作簿保存在 reports/ 目录，每行右侧追加以下列：{results}。"),
             ("text", "bulkimport status 结果工作簿.xlsx —— 刷新任务状态；bulkimport report —— 生成签核报告。"),
             ("heading", "列分组"),
-            *[(f"group:{g}", fields.GROUP_LABELS[g][language]) for g in Group],
+            *[(f"group:{g}", f"{fields.GROUP_LABELS[g][language]}：{fields.GROUP_HELP[g][language]}") for g in Group],
             ("text", f"“{FIELDS_SHEET}”工作表列出每一列的类型、可选值、限制和说明，以及跨字段规则。"),
         ]
     else:
@@ -218,7 +217,7 @@ def _instructions(language: str) -> list[tuple[str, str]]:
             ("text", "bulkimport status RESULTS.xlsx refreshes task statuses; bulkimport report builds the "
                      "sign-off report."),
             ("heading", "Column groups"),
-            *[(f"group:{g}", f"{fields.GROUP_LABELS[g][language]}: {fields.GROUP_HELP[g]}") for g in Group],
+            *[(f"group:{g}", f"{fields.GROUP_LABELS[g][language]}: {fields.GROUP_HELP[g][language]}") for g in Group],
             ("text", f"The '{FIELDS_SHEET}' sheet lists every column with its type, allowed values, limits and "
                      "help, and the cross-field rules."),
         ]
@@ -471,7 +470,7 @@ def _write_fields(sheet: Worksheet, formats: _Formats, columns: tuple[Field, ...
         sheet.write_string(row, col, words[head], formats.table_head)
     row += 1
     for rule in fields.RULES:
-        for col, value in enumerate([rule.code, ", ".join(rule.columns), rule.text, rule.severity]):
+        for col, value in enumerate([rule.code, ", ".join(rule.columns), rule.text_for(language), rule.severity]):
             sheet.write_string(row, col, value, formats.wrap)
         row += 1
     sheet.freeze_panes(2, 0)

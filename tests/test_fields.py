@@ -63,3 +63,12 @@ def test_secrets_are_the_passwords_and_keys() -> None:
 def test_every_rule_names_real_columns() -> None:
     for rule in fields.RULES:
         assert set(rule.columns) <= set(fields.KEYS), rule.code
+
+
+def test_chinese_texts_exist_for_every_label_help_group_and_rule() -> None:
+    for f in fields.CATALOGUE:
+        assert f.label_zh and f.help_zh, f.key
+    for group in fields.Group:
+        assert set(fields.GROUP_HELP[group]) == {"en-us", "zh-cn"}
+    for rule in fields.RULES:
+        assert rule.text_zh and rule.text_for("zh-cn") != rule.text_for("en-us"), rule.code
