@@ -18,6 +18,7 @@ from bulkimport.cli import main
 from bulkimport.findings import CODES
 
 REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 EXAMPLES = REPO / "templates" / "examples"
 SECRET = "Sup3r-Secret!"  # base_row's source password
 
@@ -159,6 +160,16 @@ def test_unusable_input_through_the_real_command_has_no_traceback(tmp_path: Path
     assert proc.returncode == 2
     assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
     assert UNUSABLE[case] in proc.stderr
+
+
+def test_a_real_password_protected_workbook_is_refused_in_one_line(tmp_path: Path) -> None:
+    """tests/fixtures/encrypted.xlsx is the API-page example encrypted by msoffcrypto-tool
+    (password 'open-sesame'): the OLE container Excel writes for a password-protected file."""
+    proc = subprocess.run([sys.executable, "-m", "bulkimport", "validate", str(FIXTURES / "encrypted.xlsx")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == "" and len(proc.stderr.strip().splitlines()) == 1
+    assert "password-protected" in proc.stderr
 
 
 def test_refuses_to_overwrite_the_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
