@@ -8,7 +8,7 @@ payload builder) beside every finding, so a row is sent only when no error names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -94,9 +94,10 @@ def _parse_columns(
 ) -> tuple[dict[int, dict[str, object]], list[Finding], dict[str, list[object]]]:
     """Parse column by column (the typed columns feed the schema's frame directly).
 
-    This loop touches every cell of the sheet, so the common cases (text, an enum already
-    in the API's spelling, a whole number, an Excel boolean) are handled inline and only
-    the rest goes through `parse`'s parsers.
+    This touches every cell of the sheet, so each column first gets a pass that settles
+    the common cells in one comprehension (text, an enum or boolean already in a known
+    spelling, a whole number); only the cells it leaves unsettled - and every cell of the
+    other kinds - go through `_parse_cell`, the complete per-cell parse.
     """
     row_numbers = list(book.cells)
     records = list(book.cells.values())
@@ -105,32 +106,25 @@ def _parse_columns(
     columns: dict[str, list[object]] = {}
     for key in book.field_keys:
         f = fields.FIELDS[key]
+        values = list(map(itemgetter(key), records))
+        blanks = values.count(None)
+        if blanks == n:
+            columns[key] = values  # an empty column: nothing to parse
+            continue
         fast, spellings, parser = _fast_kind(f), _enum_spellings(f), parse.parser_for(f)
-        out: list[object] = [None] * n
-        for i, value in enumerate(map(itemgetter(key), records)):
+        out = _settle_common(fast, spellings, values)
+        if out is None:
+            out, pending = [None] * n, range(n)
+        elif out.count(None) == blanks:
+            pending = range(0)  # every non-blank cell settled
+        else:
+            pending = [i for i, (o, v) in enumerate(zip(out, values, strict=True)) if o is None and v is not None]
+        for i in pending:
+            value = values[i]
             if value is None:
                 continue
-            kind = type(value)
-            if kind is str:
-                value = value.strip()
-                if not value:
-                    continue
-                if fast == _TEXT or (fast == _SECRET and value != parse.MASK):
-                    out[i] = value
-                    continue
-                if fast in (_ENUM, _BOOL):
-                    known = spellings.get(value)
-                    if known is not None:
-                        out[i] = known
-                        continue
-            elif kind is float and fast == _INT and value.is_integer():
-                out[i] = int(value)
-                continue
-            elif kind is bool and fast == _BOOL:
-                out[i] = value
-                continue
             try:
-                out[i] = parser(f, value)
+                out[i] = _parse_cell(f, fast, spellings, parser, value)
             except parse.ParseError as exc:
                 findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label} ({key}): {exc}"))
         columns[key] = out
@@ -150,6 +144,49 @@ def _parse_columns(
     rows = {r: dict(zip(keys, values, strict=True)) for r, values in zip(row_numbers, zip(*ordered, strict=True),
                                                                           strict=True)}
     return rows, findings, columns
+
+
+def _settle_common(fast: int, spellings: Mapping[str, object], values: list[object]) -> list[object] | None:
+    """The column's common cells typed in one pass; None where a cell is left to `_parse_cell`
+    (blank, or not in a common shape). Each value here is what `_parse_cell` gives that cell.
+    Returns None for kinds without a common shape."""
+    if fast == _TEXT:
+        return [v.strip() or None if type(v) is str else None for v in values]
+    if fast == _SECRET:
+        out = [v.strip() or None if type(v) is str else None for v in values]
+        if parse.MASK in out:  # a masked secret copied from a results workbook: reported by the parser
+            out = [None if v == parse.MASK else v for v in out]
+        return out
+    if fast in (_ENUM, _BOOL):
+        get = spellings.get
+        return [get(v.strip()) if type(v) is str else None for v in values]
+    if fast == _INT:
+        return [int(v) if type(v) is float and v.is_integer() else None for v in values]
+    return None
+
+
+def _parse_cell(
+    f: fields.Field, fast: int, spellings: Mapping[str, object],
+    parser: Callable[[fields.Field, object], object], value: object,
+) -> object:
+    """One non-blank raw cell -> its typed value (None for a cell of only spaces); raises
+    parse.ParseError. The common cases are handled inline before the column's parser."""
+    kind = type(value)
+    if kind is str:
+        value = value.strip()  # type: ignore[attr-defined]
+        if not value:
+            return None
+        if fast == _TEXT or (fast == _SECRET and value != parse.MASK):
+            return value
+        if fast in (_ENUM, _BOOL):
+            known = spellings.get(value)  # type: ignore[call-overload]
+            if known is not None:
+                return known
+    elif kind is float and fast == _INT and value.is_integer():  # type: ignore[attr-defined]
+        return int(value)  # type: ignore[call-overload]
+    elif kind is bool and fast == _BOOL:
+        return value
+    return parser(f, value)
 
 
 _TEXT, _ENUM, _INT, _BOOL, _SECRET, _OTHER = range(6)
