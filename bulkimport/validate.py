@@ -104,9 +104,14 @@ def _parse_columns(
     n = len(records)
     findings: list[Finding] = []
     columns: dict[str, list[object]] = {}
-    for key in book.field_keys:
+    keys = book.field_keys
+    if len(keys) > 1 and records:  # every column at once: one C-level pass over the rows, then a transpose
+        raw_columns = dict(zip(keys, map(list, zip(*map(itemgetter(*keys), records), strict=True)), strict=True))
+    else:
+        raw_columns = {k: list(map(itemgetter(k), records)) for k in keys}
+    for key in keys:
         f = fields.FIELDS[key]
-        values = list(map(itemgetter(key), records))
+        values = raw_columns.pop(key)
         blanks = values.count(None)
         if blanks == n:
             columns[key] = values  # an empty column: nothing to parse
@@ -139,10 +144,10 @@ def _parse_columns(
                     row_numbers[i], f.key, "default_applied",
                     f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
                 ))
-    keys = fields.KEYS
-    ordered = [columns[k] for k in keys]
-    rows = {r: dict(zip(keys, values, strict=True)) for r, values in zip(row_numbers, zip(*ordered, strict=True),
-                                                                          strict=True)}
+    catalogue_keys = fields.KEYS
+    ordered = [columns[k] for k in catalogue_keys]
+    rows = {r: dict(zip(catalogue_keys, values, strict=True))
+            for r, values in zip(row_numbers, zip(*ordered, strict=True), strict=True)}
     return rows, findings, columns
 
 
