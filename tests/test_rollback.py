@@ -7,16 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
-import xlsxwriter
 from click.testing import CliRunner
+from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
 
-from bulkimport import fields
-from bulkimport.campaign import Campaign
 from bulkimport.cli import rollback as rollback_cli
-from bulkimport.drs import DrsClient, RetryPolicy, TokenAuth
+from bulkimport.drs import DrsClient, TokenAuth
 from bulkimport.errors import InputError
-from bulkimport.ledger import CREATED, DELETE_FAILED, DELETED, Ledger, Reply
-from bulkimport.report import summarise, summary_sheet_rows
+from bulkimport.ledger import DELETE_FAILED, DELETED, Ledger
 from bulkimport.rollback import (
     ALREADY_GONE,
     DELETE,
@@ -25,15 +22,10 @@ from bulkimport.rollback import (
     plan_rollback,
 )
 from bulkimport.simulator import FaultConfig, Simulator
-from bulkimport.simulator.testing import make_job
 from bulkimport.target import SIMULATOR_ENDPOINT, Target
-from bulkimport.workbook import read_workbook, write_results
+from bulkimport.workbook import read_workbook
 
-PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 TOKEN = "rollback-test-token-456"
-FILLER = {"job_direction": "up", "net_type": "eip", "customize_sutnet_id": "352ad828-3467-4f03-987a-c55a5a9dd417",
-          "node_type": "high", "db_use_type": "migration", "engine_type": "mysql"}
-FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01)
 QUICK = {"interval": 0.02, "max_interval": 0.05, "retry": FAST}
 
 
@@ -48,40 +40,6 @@ def target_for(sim: Simulator, tmp_path: Path) -> Target:
     """The simulator addressed as a real endpoint (the --simulate path has its own test)."""
     return Target(endpoint=sim.base_url, ledger_endpoint=sim.base_url, project_id=PROJECT,
                   auth=TokenAuth(TOKEN), ledger_path=tmp_path / "ledger.sqlite", secrets=(TOKEN,))
-
-
-def create_tasks(sim: Simulator, names: list[str], *, fail: bool = False) -> dict[str, str]:
-    sim.set_faults(create_failure_rate=1.0 if fail else 0.0)
-    with DrsClient(sim.base_url, PROJECT, TokenAuth(TOKEN), retry=FAST) as client:
-        reply = client.send_batch([make_job(n) for n in names])
-    return {r.name: r.id for r in reply.results}
-
-
-def record_created(target: Target, ids: dict[str, str]) -> None:
-    with Ledger(target.ledger_path) as ledger:
-        ledger.record_sending(target.ledger_endpoint, target.project_id, [make_job(n) for n in ids])
-        ledger.record_reply(target.ledger_endpoint, target.project_id,
-                            [Reply(n, CREATED, task_id=i, task_status="CREATING") for n, i in ids.items()])
-
-
-def write_results_workbook(tmp_path: Path, rows: list[dict], target: Target) -> Path:
-    source = tmp_path / "wave.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    ws = wb.add_worksheet("Jobs")
-    for col, key in enumerate(fields.REQUIRED_COLUMNS):
-        ws.write_string(0, col, fields.FIELDS[key].label)
-        ws.write_string(1, col, key)
-        for r, row in enumerate(rows, start=2):
-            ws.write_string(r, col, str(row.get(key) or FILLER[key]))
-    wb.close()
-    book = read_workbook(source)
-    appended = {x: {k: row.get(k) for k in ("result", "task_id", "task_status", "error_code", "error_msg")}
-                for x, row in zip(book.cells, rows, strict=True)}
-    campaign = Campaign(command="submit", input_file=source.name, endpoint=target.ledger_endpoint,
-                        project_id=target.project_id)
-    summary = summarise(campaign, [{**r, "source_row": x} for x, r in zip(book.cells, rows, strict=True)])
-    return write_results(tmp_path / "wave-results.xlsx", book, appended, [],
-                         extra_sheets={"Summary": summary_sheet_rows(summary)})
 
 
 def by_name(path: Path) -> dict[str, dict]:

@@ -6,27 +6,19 @@ import json
 from pathlib import Path
 
 import pytest
-import xlsxwriter
 from click.testing import CliRunner
+from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
 
-from bulkimport import fields
-from bulkimport.campaign import Campaign
 from bulkimport.cli.status import command as status_command
-from bulkimport.drs import DrsClient, RetryPolicy, TokenAuth
+from bulkimport.drs import TokenAuth
 from bulkimport.errors import InputError
-from bulkimport.ledger import CREATED, Ledger, Reply
-from bulkimport.report import summarise, summary_sheet_rows
+from bulkimport.ledger import Ledger
 from bulkimport.simulator import FaultConfig, Simulator
-from bulkimport.simulator.testing import make_job
 from bulkimport.status import query_states, refresh_status
 from bulkimport.target import SIMULATOR_ENDPOINT, Target, scrubber
-from bulkimport.workbook import read_workbook, write_results
+from bulkimport.workbook import read_workbook
 
-PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 TOKEN = "status-test-token-123"
-FILLER = {"job_direction": "up", "net_type": "eip", "customize_sutnet_id": "352ad828-3467-4f03-987a-c55a5a9dd417",
-          "node_type": "high", "db_use_type": "migration", "engine_type": "mysql"}
-FAST = RetryPolicy(attempts=2, base_delay=0.01, max_delay=0.01)
 
 
 @pytest.fixture
@@ -40,46 +32,6 @@ def target_for(sim: Simulator, tmp_path: Path) -> Target:
     return Target(endpoint=sim.base_url, ledger_endpoint=SIMULATOR_ENDPOINT, project_id=PROJECT,
                   auth=TokenAuth(TOKEN), ledger_path=tmp_path / "ledger.sqlite", region="simulated",
                   secrets=(TOKEN,))
-
-
-def create_tasks(sim: Simulator, names: list[str], *, fail: bool = False) -> dict[str, str]:
-    """Create tasks on the simulator; `fail` makes them end in CREATE_FAILED. name -> task id."""
-    sim.set_faults(create_failure_rate=1.0 if fail else 0.0)
-    ids = {}
-    with DrsClient(sim.base_url, PROJECT, TokenAuth(TOKEN), retry=FAST) as client:
-        for start in range(0, len(names), 10):
-            reply = client.send_batch([make_job(n) for n in names[start:start + 10]])
-            ids.update({r.name: r.id for r in reply.results})
-    return ids
-
-
-def record_created(target: Target, ids: dict[str, str]) -> None:
-    """The ledger as submit leaves it after creating these tasks."""
-    with Ledger(target.ledger_path) as ledger:
-        ledger.record_sending(target.ledger_endpoint, target.project_id, [make_job(n) for n in ids])
-        ledger.record_reply(target.ledger_endpoint, target.project_id,
-                            [Reply(n, CREATED, task_id=i, task_status="CREATING") for n, i in ids.items()])
-
-
-def write_results_workbook(tmp_path: Path, rows: list[dict], target: Target, stem: str = "wave") -> Path:
-    """A results workbook as submit writes it (operator columns, result columns, Summary)."""
-    source = tmp_path / f"{stem}.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    ws = wb.add_worksheet("Jobs")
-    for col, key in enumerate(fields.REQUIRED_COLUMNS):
-        ws.write_string(0, col, fields.FIELDS[key].label)
-        ws.write_string(1, col, key)
-        for r, row in enumerate(rows, start=2):
-            ws.write_string(r, col, str(row.get(key) or FILLER[key]))
-    wb.close()
-    book = read_workbook(source)
-    appended = {x: {k: row.get(k) for k in ("result", "task_id", "task_status", "error_code", "error_msg")}
-                for x, row in zip(book.cells, rows, strict=True)}
-    campaign = Campaign(command="submit", input_file=source.name, input_sha256=book.sha256,
-                        endpoint=target.ledger_endpoint, project_id=target.project_id, region=target.region)
-    summary = summarise(campaign, [{**r, "source_row": x} for x, r in zip(book.cells, rows, strict=True)])
-    return write_results(tmp_path / f"{stem}-results.xlsx", book, appended, [],
-                         extra_sheets={"Summary": summary_sheet_rows(summary)})
 
 
 def created_rows(ids: dict[str, str], status: str = "CREATING") -> list[dict]:
