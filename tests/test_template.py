@@ -372,6 +372,28 @@ def test_cli_writes_the_template_creating_folders_and_replacing_a_file(tmp_path:
     assert tuple(c.value for c in ws[template.KEY_ROW]) == fields.KEYS
 
 
+def test_cli_never_replaces_an_operators_filled_workbook_without_force(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    filled = tmp_path / "wave3.xlsx"
+    shutil.copy(EXAMPLES_DIR / "campaign-example.xlsx", filled)
+    before = filled.read_bytes()
+    with pytest.raises(SystemExit) as stop:
+        main(["template", str(filled)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--force" in err
+    assert filled.read_bytes() == before
+
+    other = tmp_path / "notes.xlsx"
+    other.write_text("not a workbook")
+    with pytest.raises(SystemExit) as stop:
+        main(["template", str(other)])
+    assert stop.value.code == 2 and other.read_text() == "not a workbook"
+
+    assert CliRunner().invoke(cli, ["template", str(filled), "--force"]).exit_code == 0
+    assert template.filled_rows(filled) == 0
+
+
 def test_cli_default_path_is_under_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["template", "--language", "zh-cn"])

@@ -1,7 +1,8 @@
-"""`bulkimport template [PATH] [--language en-us|zh-cn]`: writes the blank Excel template.
+"""`bulkimport template [PATH] [--language en-us|zh-cn] [--force]`: writes the blank Excel template.
 
-Overwriting is deliberate: a template holds nothing of the operator's, and regenerating it
-in place is how it follows the catalogue.
+Replacing a blank template is deliberate (regenerating it in place is how it follows the
+catalogue), but a file that holds task rows, or is not a workbook at all, is an operator's
+work: it is only replaced with `--force`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from pathlib import Path
 import click
 
 from bulkimport import fields
+from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
-from bulkimport.template import DEFAULT_LANGUAGE, DEFAULT_PATH, LANGUAGES, write_template
+from bulkimport.template import DEFAULT_LANGUAGE, DEFAULT_PATH, LANGUAGES, filled_rows, write_template
 
 
 @click.command(name="template")
@@ -20,11 +22,20 @@ from bulkimport.template import DEFAULT_LANGUAGE, DEFAULT_PATH, LANGUAGES, write
                 type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--language", type=click.Choice(LANGUAGES), default=DEFAULT_LANGUAGE, show_default=True,
               help="Language of labels, help, instructions and the Fields sheet (row-2 keys never change).")
-def command(path: Path, language: str) -> int:
+@click.option("--force", is_flag=True, help="Replace PATH even when it holds task rows or is not a workbook.")
+def command(path: Path, language: str, force: bool) -> int:
     """Write the blank Excel template to PATH (default templates/drs-jobs-template.xlsx).
 
-    Parent folders are created and an existing file is replaced.
+    Parent folders are created. An existing blank template is replaced; a file holding task
+    rows (or anything that is not a workbook) only with --force.
     """
+    if path.is_file() and not force:
+        rows = filled_rows(path)
+        if rows is None:
+            raise InputError(f"{path} exists and is not a workbook; not replacing it (use --force)")
+        if rows:
+            raise InputError(f"{path} holds {rows} filled row(s); not replacing it with a blank template "
+                             "(use another path, or --force)")
     written = write_template(path, language=language)
     click.echo(f"wrote {written} ({len(fields.KEYS)} columns, {language}, template version "
                f"{fields.TEMPLATE_VERSION})")
