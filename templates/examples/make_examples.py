@@ -23,82 +23,16 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from bulkimport.simulator.testing import API_PAGE_EXAMPLES
 from bulkimport.template import write_template
 
 HERE = Path(__file__).resolve().parent
 PAGE_EXAMPLES = "api-page-examples.xlsx"
 CAMPAIGN_EXAMPLE = "campaign-example.xlsx"
 
-#: The request bodies' `jobs` items of the API page's four examples, verbatim.
-API_PAGE_JOBS: list[dict[str, object]] = [
-    {
-        "name": "DRS-9228",
-        "node_type": "high",
-        "engine_type": "mysql",
-        "net_type": "eip",
-        "job_direction": "up",
-        "db_use_type": "migration",
-        "task_type": "FULL_INCR_TRANS",
-        "customize_sutnet_id": "352ad828-3467-4f03-987a-c55a5a9dd417",
-        "source_endpoint": {"db_type": "mysql"},
-        "target_endpoint": {"region": "eu-de", "db_type": "mysql", "inst_id": "e05a3679efe241d8b5dee80b17c1a863in01"},
-        "is_target_readonly": False,
-        "bind_eip": True,
-    },
-    {
-        "name": "DRS-api-test",
-        "engine_type": "cloudDataGuard-mysql",
-        "net_type": "eip",
-        "node_type": "high",
-        "job_direction": "up",
-        "source_endpoint": {"db_type": "mysql"},
-        "target_endpoint": {
-            "region": "eu-de",
-            "db_type": "mysql",
-            "inst_id": "e05a3679efe241d8b5dee80b17c1a863in01",
-            "project_id": "054ba152d480d55b2f5dc0069e7ddef0",
-        },
-        "is_target_readonly": True,
-        "bind_eip": True,
-        "db_use_type": "cloudDataGuard",
-        "task_type": "FULL_INCR_TRANS",
-        "customize_sutnet_id": "352ad828-3467-4f03-987a-c55a5a9dd417",
-        "multi_write": False,
-    },
-    {
-        "name": "DRS-3371-linxiaolu",
-        "node_type": "high",
-        "engine_type": "mongodb",
-        "net_type": "eip",
-        "job_direction": "up",
-        "db_use_type": "migration",
-        "task_type": "FULL_INCR_TRANS",
-        "customize_sutnet_id": "faf513f3-7a88-4a5c-bec7-238699c29c17",
-        "source_endpoint": {"db_type": "mongodb"},
-        "target_endpoint": {"region": "eu-de", "db_type": "mongodb", "inst_id": "3cadd5a0ef724f55ac7fa5bcb5f4fc5fin02"},
-        "bind_eip": True,
-    },
-    {
-        "name": "DRS-linxiaolu-test3",
-        "engine_type": "mysql",
-        "net_type": "eip",
-        "node_type": "high",
-        "job_direction": "up",
-        "source_endpoint": {"db_type": "mysql"},
-        "target_endpoint": {
-            "region": "eu-de",
-            "db_type": "mysql",
-            "inst_id": "64e8d7a31afa476ca85609a17af83765in01",
-            "project_id": "054ba152d480d55b2f5dc0069e7ddef0",
-        },
-        "bind_eip": True,
-        "db_use_type": "sync",
-        "task_type": "FULL_INCR_TRANS",
-        "customize_sutnet_id": "0cf77cfb-3785-4065-a9c4-74b7bb2df071",
-        "master_az": "az2xahz",
-        "slave_az": "az3xahz",
-    },
-]
+#: The request bodies' `jobs` items of the API page's four examples, verbatim. The simulator
+#: keeps the one copy of them (it never imports the tool; the tool may read its test data).
+API_PAGE_JOBS: list[dict[str, object]] = [body["jobs"][0] for body in API_PAGE_EXAMPLES.values()]
 
 
 def flatten_job(job: Mapping[str, object]) -> dict[str, object]:
