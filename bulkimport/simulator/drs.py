@@ -34,6 +34,18 @@ BUSY = ("DRS.M01504", "Another operation is running on the task, or the task is 
 BAD_PAGE = ("DRS.M00210", "Invalid page value.")
 
 
+def _jobs_body(raw: bytes) -> Mapping[str, Any] | Reply:
+    """A JSON object with a non-empty `jobs` (batch-status, batch-detail, batch delete), or the
+    400 the service answers instead."""
+    try:
+        body = _json_body(raw)
+    except BadBody:
+        return error(400, wire_schema.CODE_UNPARSABLE, "Invalid request parameter: the body is not JSON.")
+    if not isinstance(body, Mapping) or not body.get("jobs"):
+        return error(400, wire_schema.CODE_EMPTY, "The parameter jobs is empty.")
+    return body
+
+
 def _json_body(raw: bytes) -> Any:
     return parse_json(raw) if raw.strip() else None
 
@@ -215,12 +227,9 @@ class DrsService:
     # -- batch-status and batch-detail -----------------------------------------------------------
 
     def _query_ids(self, raw: bytes) -> tuple[list[str], int, int] | Reply:
-        try:
-            body = _json_body(raw)
-        except BadBody:
-            return error(400, wire_schema.CODE_UNPARSABLE, "Invalid request parameter: the body is not JSON.")
-        if not isinstance(body, Mapping) or not body.get("jobs"):
-            return error(400, wire_schema.CODE_EMPTY, "The parameter jobs is empty.")
+        body = _jobs_body(raw)
+        if isinstance(body, Reply):
+            return body
         ids = body["jobs"]
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
             return error(400, wire_schema.CODE_INVALID, "The value of jobs is invalid: a list of task IDs is expected.")
@@ -303,12 +312,9 @@ class DrsService:
 
     def batch_delete(self, project_id: str, raw: bytes) -> Reply:
         """DELETE /v3/{project_id}/jobs/batch-jobs: stop (terminate) or delete, per item."""
-        try:
-            body = _json_body(raw)
-        except BadBody:
-            return error(400, wire_schema.CODE_UNPARSABLE, "Invalid request parameter: the body is not JSON.")
-        if not isinstance(body, Mapping) or not body.get("jobs"):
-            return error(400, wire_schema.CODE_EMPTY, "The parameter jobs is empty.")
+        body = _jobs_body(raw)
+        if isinstance(body, Reply):
+            return body
         items = body["jobs"]
         if not isinstance(items, list):
             return error(400, wire_schema.CODE_INVALID, "The value of jobs is invalid.")
