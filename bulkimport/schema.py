@@ -166,6 +166,20 @@ def _tags_ok(tags: object) -> bool:
     return len({tag["key"].casefold() for tag in tags}) == len(tags)
 
 
+def _tags_vector(s: pd.Series) -> pd.Series:
+    """`_tags_ok` per cell, judged once per distinct tags list: equal cells share one parsed
+    list (the parser memoises by cell text), so most rows of a campaign are a lookup."""
+    verdicts: dict[int, bool] = {}
+
+    def ok(tags: object) -> bool:
+        verdict = verdicts.get(id(tags))
+        if verdict is None:
+            verdict = verdicts[id(tags)] = _tags_ok(tags)
+        return verdict
+
+    return _true_on_na(s, s.map(ok, na_action="ignore"))
+
+
 def tags_problem(tags: object) -> str | None:
     """Why a parsed tags list breaks Table 6's limits, or None when it is fine."""
     if not isinstance(tags, list):
@@ -224,8 +238,7 @@ def cell_checks(f: Field) -> list[CellCheck]:
                          "or env:NAME)",
         ))
     if f.kind is Kind.TAGS:
-        checks.append(CellCheck("tags", _tags_ok,
-                                lambda f, v: tags_problem(v) or "invalid tags"))
+        checks.append(CellCheck("tags", _tags_ok, lambda f, v: tags_problem(v) or "invalid tags", _tags_vector))
     if f.kind is Kind.ENTERPRISE_PROJECT:
         checks.append(CellCheck(
             "enterprise_project", lambda v: ENTERPRISE_PROJECT_RE.match(str(v)) is not None,
@@ -327,9 +340,7 @@ def _blank(frame: pd.DataFrame, key: str) -> pd.Series:
 def _endpoint_type(frame: pd.DataFrame, side: str) -> pd.Series:
     """An endpoint's DB type: its own cell, else what the engine implies."""
     position = 0 if side == SOURCE else 1
-    implied = frame["engine_type"].map(
-        lambda e: fields.ENGINE_DB_TYPES[e][position] if e in fields.ENGINE_DB_TYPES else None
-    )
+    implied = frame["engine_type"].map({e: types[position] for e, types in fields.ENGINE_DB_TYPES.items()})
     own = frame[f"{side}.db_type"]
     return own.where(own.isin(fields.DB_TYPES), implied)
 

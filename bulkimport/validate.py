@@ -8,7 +8,7 @@ payload builder) beside every finding, so a row is sent only when no error names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -30,7 +30,7 @@ class Validation:
 
     book: WorkbookData
     #: Excel row -> typed row (every catalogue key present; None for blank), input order.
-    rows: dict[int, dict[str, object]]
+    rows: Mapping[int, dict[str, object]]
     findings: list[Finding]
     #: Excel rows with at least one error.
     invalid: set[int] = field(default_factory=set)
@@ -82,16 +82,46 @@ class Validation:
         }
 
 
-def parse_rows(book: WorkbookData) -> tuple[dict[int, dict[str, object]], list[Finding]]:
+def parse_rows(book: WorkbookData) -> tuple[Mapping[int, dict[str, object]], list[Finding]]:
     """Raw cells -> typed rows, with a finding for each cell that cannot be typed and a
     `default_applied` warning for each blank cell given its default."""
     rows, findings, _ = _parse_columns(book)
     return rows, findings
 
 
+class TypedRows(Mapping[int, dict[str, object]]):
+    """Excel row -> typed row (every catalogue key, in catalogue order), over the parsed columns.
+
+    A row's dict is built when it is first asked for and then kept: validate itself looks
+    only at the rows a rule fails on, so building 50,000 dicts up front would be a tenth of
+    its own work (and their memory); submit asks for every valid row anyway.
+    """
+
+    def __init__(self, row_numbers: list[int], columns: Mapping[str, list[object]]) -> None:
+        self._position = {r: i for i, r in enumerate(row_numbers)}
+        self._columns = [columns[k] for k in fields.KEYS]
+        self._built: dict[int, dict[str, object]] = {}
+
+    def __getitem__(self, row: int) -> dict[str, object]:
+        built = self._built.get(row)
+        if built is None:
+            i = self._position[row]
+            built = self._built[row] = dict(zip(fields.KEYS, [c[i] for c in self._columns], strict=True))
+        return built
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._position)
+
+    def __len__(self) -> int:
+        return len(self._position)
+
+    def __contains__(self, row: object) -> bool:
+        return row in self._position
+
+
 def _parse_columns(
     book: WorkbookData,
-) -> tuple[dict[int, dict[str, object]], list[Finding], dict[str, list[object]]]:
+) -> tuple[TypedRows, list[Finding], dict[str, list[object]]]:
     """Parse column by column (the typed columns feed the schema's frame directly).
 
     This touches every cell of the sheet, so each column first gets a pass that settles
@@ -124,14 +154,26 @@ def _parse_columns(
             pending = range(0)  # every non-blank cell settled
         else:
             pending = [i for i, (o, v) in enumerate(zip(out, values, strict=True)) if o is None and v is not None]
+        # Equal cells parse alike: a column repeats few distinct values (tags, enterprise
+        # projects, ports), so each distinct text is parsed once. Equal cells then share one
+        # typed value, which nothing downstream mutates (the payload builder copies).
+        memo: dict[object, object] = {}
         for i in pending:
             value = values[i]
             if value is None:
                 continue
-            try:
-                out[i] = _parse_cell(f, fast, spellings, parser, value)
-            except parse.ParseError as exc:
-                findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label} ({key}): {exc}"))
+            memo_key = (type(value), value)  # 1, 1.0 and True are equal keys but different cells
+            known = memo.get(memo_key, _UNPARSED)
+            if known is _UNPARSED:
+                try:
+                    known = _parse_cell(f, fast, spellings, parser, value)
+                except parse.ParseError as exc:
+                    known = exc
+                memo[memo_key] = known
+            if isinstance(known, parse.ParseError):
+                findings.append(Finding(row_numbers[i], key, known.code, f"{f.label} ({key}): {known}"))
+            else:
+                out[i] = known
         columns[key] = out
     for f in fields.CATALOGUE:
         column = columns.setdefault(f.key, [None] * n)
@@ -144,11 +186,7 @@ def _parse_columns(
                     row_numbers[i], f.key, "default_applied",
                     f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
                 ))
-    catalogue_keys = fields.KEYS
-    ordered = [columns[k] for k in catalogue_keys]
-    rows = {r: dict(zip(catalogue_keys, values, strict=True))
-            for r, values in zip(row_numbers, zip(*ordered, strict=True), strict=True)}
-    return rows, findings, columns
+    return TypedRows(row_numbers, columns), findings, columns
 
 
 def _settle_common(fast: int, spellings: Mapping[str, object], values: list[object]) -> list[object] | None:
@@ -195,6 +233,7 @@ def _parse_cell(
 
 
 _TEXT, _ENUM, _INT, _BOOL, _SECRET, _OTHER = range(6)
+_UNPARSED = object()
 
 
 def _fast_kind(f: fields.Field) -> int:

@@ -126,6 +126,18 @@ def test_several_enterprise_projects_and_bad_tags_are_cell_errors(tmp_path: Path
     assert codes(v, 4) == {("tags", "tags")}
 
 
+def test_repeated_cells_are_each_reported_on_their_own_row(tmp_path: Path) -> None:
+    # Equal cells are parsed and checked once per distinct value; every row still gets its own verdict.
+    bad_tags, long_tag = "owner=dba;just-a-word", f"owner={'x' * 44}"
+    rows = [base_row(name=f"DRS-{i:04d}", tags=tags) for i, tags in enumerate(
+        ["owner=dba;wave=7", bad_tags, "owner=dba;wave=7", bad_tags, long_tag, long_tag, "owner=dba;wave=7"])]
+    v = validate_workbook(write_book(tmp_path / "a.xlsx", rows))
+    tag_codes = {f.row: f.code for f in v.findings if f.column == "tags"}
+    assert tag_codes == {4: "tags", 6: "tags", 7: "tags", 8: "tags"}
+    assert v.rows[3]["tags"] == v.rows[5]["tags"] == [{"key": "owner", "value": "dba"}, {"key": "wave", "value": "7"}]
+    assert v.invalid == {4, 6, 7, 8}
+
+
 def test_a_date_in_a_text_column_is_reported_not_silently_converted(tmp_path: Path) -> None:
     import datetime
 
