@@ -377,9 +377,7 @@ def _engine_scenario_explain(_: int, row: Mapping[str, object], __: object) -> E
 def _engine_db_type_fails(df: pd.DataFrame) -> pd.Series:
     bad = pd.Series(False, index=df.index)
     for position, side in enumerate(fields.ENDPOINTS):
-        expected = df["engine_type"].map(
-            lambda e, p=position: fields.ENGINE_DB_TYPES[e][p] if e in fields.ENGINE_DB_TYPES else None
-        )
+        expected = df["engine_type"].map({e: types[position] for e, types in fields.ENGINE_DB_TYPES.items()})
         own = df[f"{side}.db_type"]
         bad |= (own.isin(fields.DB_TYPES) & expected.notna() & own.ne(expected)).fillna(False).astype(bool)
     return bad
@@ -483,8 +481,11 @@ def _ssl_checksum_fails(df: pd.DataFrame) -> pd.Series:
 def _ssl_p12_fails(df: pd.DataFrame) -> pd.Series:
     bad = pd.Series(False, index=df.index)
     for side in fields.ENDPOINTS:
+        password = _set(df, f"{side}.ssl_cert_password")
+        if not password.any():
+            continue  # the usual case: no certificate password, nothing to judge
         name = df[f"{side}.ssl_cert_name"].map(lambda v: isinstance(v, str) and v.lower().endswith(".p12"))
-        bad |= _set(df, f"{side}.ssl_cert_password") & ~name.astype(bool)
+        bad |= password & ~name.astype(bool)
     return bad
 
 
