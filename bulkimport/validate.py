@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from operator import itemgetter
 from pathlib import Path
 
 from bulkimport import fields, parse, schema
@@ -130,15 +129,11 @@ def _parse_columns(
     other kinds - go through `_parse_cell`, the complete per-cell parse.
     """
     row_numbers = list(book.cells)
-    records = list(book.cells.values())
-    n = len(records)
+    n = len(row_numbers)
     findings: list[Finding] = []
     columns: dict[str, list[object]] = {}
     keys = book.field_keys
-    if len(keys) > 1 and records:  # every column at once: one C-level pass over the rows, then a transpose
-        raw_columns = dict(zip(keys, map(list, zip(*map(itemgetter(*keys), records), strict=True)), strict=True))
-    else:
-        raw_columns = {k: list(map(itemgetter(k), records)) for k in keys}
+    raw_columns = book.cells.columns(keys)
     for key in keys:
         f = fields.FIELDS[key]
         values = raw_columns.pop(key)

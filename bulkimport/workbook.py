@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import is_not, itemgetter, ne
+from operator import itemgetter, ne
 from pathlib import Path, PurePosixPath
 from typing import Literal
 from xml.etree import ElementTree
@@ -65,6 +65,63 @@ class Column:
     kind: ColumnKind
 
 
+class RawRows(Mapping[int, dict[str, object]]):
+    """Excel row -> {column key: raw value, None for a blank cell}, over the sheet's own rows.
+
+    Each row stays the tuple the reader gave (blank cells are ""), and a row's dict is made
+    only when asked for: a dict per row would cost validate more than reading the sheet's
+    cells into Python does, and three times a tuple's memory. The hot paths - parsing and
+    writing copies - take the tuples through `columns()` and `values_of()` instead.
+    """
+
+    def __init__(self, keys: Sequence[str], rows: dict[int, tuple[object, ...]]) -> None:
+        self.keys: list[str] = list(keys)  # in the sheet's column order, as every tuple
+        self._position = {k: i for i, k in enumerate(self.keys)}
+        self._rows = rows
+
+    def __getitem__(self, row: int) -> dict[str, object]:
+        return dict(zip(self.keys, [None if v == "" else v for v in self._rows[row]], strict=True))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, row: object) -> bool:
+        return row in self._rows
+
+    def values_of(self, row: int) -> tuple[object, ...]:
+        """The row's cells in `keys` order; a blank cell is ""."""
+        return self._rows[row]
+
+    def value(self, row: int, key: str) -> object:
+        """One cell, None when blank or when the sheet has no such column."""
+        i = self._position.get(key)
+        v = self._rows[row][i] if i is not None else None
+        return None if v == "" else v
+
+    def columns(self, keys: Sequence[str]) -> dict[str, list[object]]:
+        """Column key -> its cells in row order (None for blank): one C-level transpose."""
+        n = len(self._rows)
+        if not keys:
+            return {}
+        if not n:
+            return {k: [] for k in keys}
+        positions = [self._position[k] for k in keys]
+        pick = itemgetter(*positions) if len(positions) > 1 else (lambda values: (values[positions[0]],))
+        out: dict[str, list[object]] = {}
+        for key, column in zip(keys, zip(*map(pick, self._rows.values()), strict=True), strict=True):
+            blanks = column.count("")
+            if not blanks:
+                out[key] = list(column)
+            elif blanks == n:
+                out[key] = [None] * n
+            else:
+                out[key] = [None if v == "" else v for v in column]
+        return out
+
+
 @dataclass
 class WorkbookData:
     """A task sheet as read: raw cells by Excel row, columns in the operator's order."""
@@ -75,7 +132,7 @@ class WorkbookData:
     template_version: str | None
     columns: list[Column]
     #: Excel row number -> column key -> raw value (str/int/float/bool/date/datetime or None)
-    cells: dict[int, dict[str, object]]
+    cells: RawRows
     findings: list[Finding] = field(default_factory=list)
     key_row: int = 2
     #: Excel row number -> the operator's original row (a results workbook's `source_row`
@@ -432,22 +489,20 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
 
     indices = [c.index for c in columns]
     keys = [c.key for c in columns]
-    cells: dict[int, dict[str, object]] = {}
+    kept_rows: dict[int, tuple[object, ...]] = {}
     formula_cells: set[tuple[int, str]] = set()
     pick = itemgetter(*indices) if len(indices) > 1 else (lambda row: (row[indices[0]],))
-    template = dict.fromkeys(keys)
     for offset, row in enumerate(grid[key_row + 1:]):
         excel_row = key_row + 2 + offset
         flagged = formula_rows.get(excel_row)
         if len(row) < width:
             row = list(row) + [""] * (width - len(row))
         values = pick(row)
-        # C-level filtering (this loop sees every cell): only "" is blank, 0 and False are values.
-        kept = list(compress(zip(keys, values, strict=True), map(ne, values, repeat(""))))
-        if not flagged and all(type(v) is str and not v.strip() for _, v in kept):
-            continue  # entirely blank (or only spaces)
-        cells[excel_row] = record = template.copy()
-        record.update(kept)
+        # Only "" is blank (0 and False are values); a row of blanks and spaces is dropped.
+        # The test stops at the first real value, the first cell in a filled row.
+        if not flagged and all(type(v) is str and not v.strip() for v in compress(values, map(ne, values, repeat("")))):
+            continue
+        kept_rows[excel_row] = values
         for column in flagged or ():
             formula_cells.add((excel_row, column.key))
             if column.kind == "field":
@@ -457,10 +512,11 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
                     "type the value itself (or open and save the file in Excel)",
                 ))
 
+    cells = RawRows(keys, kept_rows)
     source_rows: dict[int, int] = {}
-    if any(c.key == "source_row" for c in columns):
-        for excel_row, values in cells.items():
-            number = parse.whole_number(values.get("source_row"))
+    if "source_row" in keys:
+        for excel_row in cells:
+            number = parse.whole_number(cells.value(excel_row, "source_row"))
             source_rows[excel_row] = number if number is not None and number > 0 else excel_row
     else:
         source_rows = {r: r for r in cells}
@@ -655,6 +711,7 @@ def _write_results(
         plan_of[c.key] = (i, f, shown, text_format)
     for name in extra:
         ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
+    all_keys = book.cells.keys  # the order of every row's tuple
 
     # constant_memory: a row is final once a later row is written, so row 1 first, then row 2.
     headers = [(c.label, c.key) for c in operator_cols] + [(name, name) for name in extra]
@@ -680,9 +737,9 @@ def _write_results(
     write_string = ws.write_string
     for excel_row in out_rows:
         r = out_row_of[excel_row]
-        raw = book.cells[excel_row]
+        raw = book.cells.values_of(excel_row)
         new = appended.get(excel_row, {})
-        values_extra = {name: new[name] if name in new else raw.get(name) for name in extra}
+        values_extra = {name: new[name] if name in new else book.cells.value(excel_row, name) for name in extra}
         values_extra["source_row"] = book.source_row(excel_row)
         result = values_extra.get("result")
         if (result is None or result == "") and row_results:
@@ -700,7 +757,7 @@ def _write_results(
         # finding are written; strings go through write_string, never write(). A row with no
         # finding (most rows) takes the short path: its non-blank cells picked out in C.
         if row_findings is None:
-            for key, value in compress(raw.items(), map(is_not, raw.values(), repeat(None))):
+            for key, value in compress(zip(all_keys, raw, strict=True), map(ne, raw, repeat(""))):
                 info = plan_of.get(key)
                 if info is None:
                     continue  # a result column of a results workbook: rewritten below
@@ -712,9 +769,11 @@ def _write_results(
                 else:
                     _write_value(ws, r, i, value, text if text_format else plain)
         else:
-            for key, value in raw.items():
-                if value is None and key not in row_findings:
-                    continue
+            for key, value in zip(all_keys, raw, strict=True):
+                if value == "":
+                    if key not in row_findings:
+                        continue
+                    value = None
                 info = plan_of.get(key)
                 if info is None:
                     continue
