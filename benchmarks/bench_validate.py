@@ -8,6 +8,7 @@ Rust reader and pandas allocate).
 
     .venv/bin/python benchmarks/bench_validate.py                 # 1000,10000,50000 rows
     .venv/bin/python benchmarks/bench_validate.py --sizes 1000,10000 --repeat 7
+    .venv/bin/python benchmarks/bench_validate.py --sizes 2000,8000 --instructions  # valgrind
 
 Targets: validate within 1.5x of the floor at 10,000 and 50,000 rows; 50,000 rows under
 1 GB peak; the 1,000-row workbook under 2 s wall through `python -m bulkimport validate`
@@ -18,13 +19,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,13 +144,14 @@ def _child(kind: str, path: Path, out: Path) -> None:
     """One measurement: libraries are imported first and timed apart, so `wall` is the work
     itself (read + check + write, or read + write) and `import` the start-up it needs."""
     start = time.perf_counter()
-    if kind == "validate":
+    if kind.startswith("validate"):
         import bulkimport.validate  # noqa: F401 - pandas and pandera come with it
     else:
         import python_calamine  # noqa: F401
         import xlsxwriter  # noqa: F401
     imported = time.perf_counter()
-    (_child_validate if kind == "validate" else _child_floor)(path, out)
+    if not kind.endswith("-imports"):  # "<kind>-imports": start-up only, the baseline of --instructions
+        (_child_validate if kind == "validate" else _child_floor)(path, out)
     wall = time.perf_counter() - imported
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"wall": wall, "import": imported - start, "peak_mb": peak_mb}))
@@ -160,22 +165,53 @@ def _run(kind: str, path: Path, out: Path) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _measure(path: Path, out: Path, repeat: int) -> dict[str, dict[str, float]]:
-    """Floor and validate, `repeat` runs each, alternating (floor, validate, floor, ...).
+def _measure(path: Path, out: Path, repeat: int) -> dict[str, object]:
+    """Floor and validate as `repeat` back-to-back pairs, the order flipped each time
+    (floor first, then validate first, ...).
 
-    A shared VM's CPU speed drifts by half from minute to minute here, so the two are
-    interleaved - a slow spell then slows both - and each is summarised by its best run
-    (the least disturbed) and its median.
+    This VM's CPU speed drifts by half over minutes, so separate best-of-N figures compare
+    different machines. Each pair runs under nearly the same conditions, so the verdict is
+    the median of the pairs' ratios; the best runs are shown beside it.
     """
     runs: dict[str, list[dict[str, float]]] = {"floor": [], "validate": []}
-    for _ in range(repeat):
-        for kind in runs:
+    for i in range(repeat):
+        order = ("floor", "validate") if i % 2 == 0 else ("validate", "floor")
+        for kind in order:
             runs[kind].append(_run(kind, path, out.with_name(f"{out.stem}-{kind}.xlsx")))
-    return {
-        kind: {"wall": min(r["wall"] for r in rs), "median": statistics.median(r["wall"] for r in rs),
-               "import": min(r["import"] for r in rs), "peak_mb": max(r["peak_mb"] for r in rs)}
+    ratios = sorted(v["wall"] / f["wall"] for f, v in zip(runs["floor"], runs["validate"], strict=True))
+    summary: dict[str, object] = {
+        kind: {"wall": min(r["wall"] for r in rs), "import": min(r["import"] for r in rs),
+               "peak_mb": max(r["peak_mb"] for r in rs)}
         for kind, rs in runs.items()
     }
+    summary["ratios"] = ratios
+    return summary
+
+
+def _instructions(kind: str, path: Path, out: Path) -> int:
+    """Instructions executed by one child under callgrind (`valgrind` must be installed)."""
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, __file__, "--child", kind, str(path), str(out)],
+        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise RuntimeError(f"callgrind printed no total for {kind}:\n{proc.stderr[-2000:]}")
+    return int(match.group(1))
+
+
+def _count(path: Path, out: Path) -> dict[str, int]:
+    """The work of floor and validate in instructions: each run minus its start-up-only
+    twin. Unlike wall time this does not drift with the machine (the same count run after
+    run), so it shows what a change did; it is a proxy - memory stalls are not counted.
+    Two runs at a time, one per core."""
+    kinds = ["floor", "floor-imports", "validate", "validate-imports"]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        counts = dict(zip(kinds, pool.map(lambda k: _instructions(k, path, out.with_name(f"{out.stem}-{k}.xlsx")),
+                                          kinds), strict=True))
+    return {"floor": counts["floor"] - counts["floor-imports"],
+            "validate": counts["validate"] - counts["validate-imports"]}
 
 
 def _cli_wall(path: Path, out: Path) -> tuple[float, int]:
@@ -190,12 +226,22 @@ def _cli_wall(path: Path, out: Path) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,50000", help="comma-separated row counts")
-    parser.add_argument("--repeat", type=int, default=5, help="runs of each, alternating; best and median shown")
+    parser.add_argument("--repeat", type=int, default=5, help="floor/validate pairs per size")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind instead of timing (slow: use sizes <= 10000)")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "PATH", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, path, out = args.child
         _child(kind, Path(path), Path(out))
+        return
+    if args.instructions:
+        print(f"{'rows':>7} {'floor G':>8} {'validate G':>10} {'ratio':>6}   (instructions, start-up excluded)")
+        with tempfile.TemporaryDirectory(prefix="bench-validate-") as tmp:
+            for n in (int(s) for s in args.sizes.split(",") if s.strip()):
+                counted = _count(make_workbook(Path(tmp) / f"jobs-{n}.xlsx", n), Path(tmp) / f"out-{n}.xlsx")
+                print(f"{n:>7} {counted['floor'] / 1e9:>8.2f} {counted['validate'] / 1e9:>10.2f} "
+                      f"{counted['validate'] / counted['floor']:>6.2f}", flush=True)
         return
 
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -204,21 +250,21 @@ def main() -> None:
         for n in sizes:
             src = make_workbook(Path(tmp) / f"jobs-{n}.xlsx", n)
             measured = _measure(src, Path(tmp) / f"out-{n}.xlsx", args.repeat)
-            floor, val = measured["floor"], measured["validate"]
+            floor, val, ratios = measured["floor"], measured["validate"], measured["ratios"]
             cli = min(_cli_wall(src, Path(tmp) / f"cli-{n}.xlsx") for _ in range(args.repeat)) if n <= 1000 else None
-            rows.append((n, src.stat().st_size, floor, val, cli))
+            rows.append((n, src.stat().st_size, floor, val, ratios, cli))
 
-    print(f"best and median of {args.repeat} alternating runs each; wall times exclude library imports "
-          "(shown apart); CLI wall is `python -m bulkimport validate`, start-up included")
-    print(f"{'rows':>7} {'file MB':>8} {'floor s':>8} {'validate s':>10} {'ratio':>6} {'median ratio':>12} "
+    print(f"{args.repeat} back-to-back pairs (floor, validate) per size; 'ratio' is the median of the pairs' "
+          "ratios, 'range' their spread; wall times are the best runs and exclude library imports (shown "
+          "apart); CLI wall is `python -m bulkimport validate`, start-up included")
+    print(f"{'rows':>7} {'file MB':>8} {'floor s':>8} {'validate s':>10} {'ratio':>6} {'range':>11} "
           f"{'import s':>8} {'floor MB':>9} {'validate MB':>11} {'CLI wall s':>10}")
-    for n, size, floor, val, cli in rows:
-        ratio = val["wall"] / floor["wall"] if floor["wall"] else float("nan")
-        median_ratio = val["median"] / floor["median"] if floor["median"] else float("nan")
+    for n, size, floor, val, ratios, cli in rows:
+        spread = f"{ratios[0]:.2f}-{ratios[-1]:.2f}"
         cli_text = f"{cli[0]:.2f}" if cli else "-"
-        print(f"{n:>7} {size / 1e6:>8.1f} {floor['wall']:>8.2f} {val['wall']:>10.2f} {ratio:>6.2f} "
-              f"{median_ratio:>12.2f} {val['import']:>8.2f} {floor['peak_mb']:>9.0f} {val['peak_mb']:>11.0f} "
-              f"{cli_text:>10}")
+        print(f"{n:>7} {size / 1e6:>8.1f} {floor['wall']:>8.2f} {val['wall']:>10.2f} "
+              f"{statistics.median(ratios):>6.2f} {spread:>11} {val['import']:>8.2f} {floor['peak_mb']:>9.0f} "
+              f"{val['peak_mb']:>11.0f} {cli_text:>10}")
 
 
 if __name__ == "__main__":
