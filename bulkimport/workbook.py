@@ -712,6 +712,7 @@ def _write_results(
     for name in extra:
         ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
     all_keys = book.cells.keys  # the order of every row's tuple
+    plans = [plan_of.get(k) for k in all_keys]  # None: an input result column, rewritten below
 
     # constant_memory: a row is final once a later row is written, so row 1 first, then row 2.
     headers = [(c.label, c.key) for c in operator_cols] + [(name, name) for name in extra]
@@ -734,7 +735,7 @@ def _write_results(
     comment_size = {"x_scale": 2.5, "y_scale": 1.5}
     extra_cols = [(name, col_of[name]) for name in extra]
     comments = 0
-    write_string = ws.write_string
+    write_string, write_number = ws.write_string, ws.write_number
     for excel_row in out_rows:
         r = out_row_of[excel_row]
         raw = book.cells.values_of(excel_row)
@@ -757,15 +758,17 @@ def _write_results(
         # finding are written; strings go through write_string, never write(). A row with no
         # finding (most rows) takes the short path: its non-blank cells picked out in C.
         if row_findings is None:
-            for key, value in compress(zip(all_keys, raw, strict=True), map(ne, raw, repeat(""))):
-                info = plan_of.get(key)
+            for info, value in compress(zip(plans, raw, strict=True), map(ne, raw, repeat(""))):
                 if info is None:
                     continue  # a result column of a results workbook: rewritten below
                 i, f, shown, text_format = info
                 if shown is not None:
                     value = shown.get(value) or _shown_value(shown, f, value)  # type: ignore[call-overload]
-                if type(value) is str:
+                kind = type(value)
+                if kind is str:
                     write_string(r, i, value, text if text_format else plain)
+                elif kind is float or kind is int:
+                    write_number(r, i, value, text if text_format else plain)
                 else:
                     _write_value(ws, r, i, value, text if text_format else plain)
         else:
