@@ -566,6 +566,14 @@ def same_file(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
+#: The copies' default cell format is Text (@): whatever an operator types over a cell or
+#: into a blank one stays exactly as typed ("0042", "1-2", "3306"); parsing types it. Being
+#: the default (style 0) rather than a style on each cell keeps it out of the sheet's XML:
+#: a style attribute on every text cell cost validate 7 % of its work. Values written as
+#: numbers stay numbers and show as numbers.
+TEXT_DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "num_format": 49}  # 49: Excel's built-in "@"
+
+
 class _Formats:
     """The handful of xlsxwriter formats a results sheet needs, created once."""
 
@@ -574,20 +582,13 @@ class _Formats:
         self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.key_header = wb.add_format({"italic": True, "font_color": "#595959", "bg_color": "#DDEBF7",
                                          "border": 1})
-        self._cache: dict[tuple[str | None, bool], object] = {}
+        self._cache: dict[str | None, object] = {}
 
-    def cell(self, fill: str | None, text: bool):  # noqa: ANN201
-        key = (fill, text)
-        fmt = self._cache.get(key)
+    def cell(self, fill: str | None):  # noqa: ANN201
+        """A cell filled with `fill` (Text, like every format here: see TEXT_DEFAULT_FORMAT)."""
+        fmt = self._cache.get(fill)
         if fmt is None:
-            props: dict[str, object] = {}
-            if fill:
-                props["bg_color"] = fill
-                props["pattern"] = 1
-            if text:
-                props["num_format"] = "@"
-            fmt = self.wb.add_format(props)
-            self._cache[key] = fmt
+            fmt = self._cache[fill] = self.wb.add_format({"bg_color": fill, "pattern": 1} if fill else {})
         return fmt
 
 
@@ -689,7 +690,8 @@ def _write_results(
 
     try:
         wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                             "strings_to_urls": False, "strings_to_numbers": False})
+                                             "strings_to_urls": False, "strings_to_numbers": False,
+                                             "default_format_properties": TEXT_DEFAULT_FORMAT})
     except Exception as exc:  # pragma: no cover - xlsxwriter opens lazily; kept for odd file systems
         raise InputError(f"{path}: cannot be written ({exc})") from None
     fmts = _Formats(wb)
@@ -698,17 +700,15 @@ def _write_results(
     # Per column: its index, field, text format, and for secrets and enums (whose shown value
     # differs from the cell) a memo of shown value by cell text: a column holds few distinct
     # values (env:NAME references, allowed values), and this runs on every cell.
-    plan_of: dict[str, tuple[int, fields.Field | None, dict[str, object] | None, bool]] = {}
+    plan_of: dict[str, tuple[int, fields.Field | None, dict[str, object] | None]] = {}
     for i, c in enumerate(operator_cols):
         f = fields.FIELDS.get(c.key) if c.kind == "field" else None
-        text_format = f is not None and f.text_format
-        # Text (@) as the column's format: a value typed later into a blank cell stays text.
-        ws.set_column(i, i, 22 if f is not None else 16, fmts.cell(None, True) if text_format else None)
+        ws.set_column(i, i, 22 if f is not None else 16)
         special = f is not None and (f.secret or f.kind is fields.Kind.ENUM)
         shown: dict[str, object] | None = None
         if special:
             shown = {v: v for v in f.allowed} if f.kind is fields.Kind.ENUM else {}  # type: ignore[union-attr]
-        plan_of[c.key] = (i, f, shown, text_format)
+        plan_of[c.key] = (i, f, shown)
     for name in extra:
         ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
     all_keys = book.cells.keys  # the order of every row's tuple
@@ -750,10 +750,10 @@ def _write_results(
         direct = tint is not None and not (by_conditional and str(result) in _CONDITIONAL_RESULTS
                                            and str(values_extra.get("result")) == str(result))
         if direct:
-            plain, text = fmts.cell(tint, False), fmts.cell(tint, True)
+            plain = fmts.cell(tint)
             ws.set_row(r, None, plain)  # blank cells of the row show the tint too
         else:
-            plain = text = None
+            plain = None
         # The hot loop (every cell of the sheet): only non-blank cells and cells with a
         # finding are written; strings go through write_string, never write(). A row with no
         # finding (most rows) takes the short path: its non-blank cells picked out in C.
@@ -761,16 +761,16 @@ def _write_results(
             for info, value in compress(zip(plans, raw, strict=True), map(ne, raw, repeat(""))):
                 if info is None:
                     continue  # a result column of a results workbook: rewritten below
-                i, f, shown, text_format = info
+                i, f, shown = info
                 if shown is not None:
                     value = shown.get(value) or _shown_value(shown, f, value)  # type: ignore[call-overload]
                 kind = type(value)
                 if kind is str:
-                    write_string(r, i, value, text if text_format else plain)
+                    write_string(r, i, value, plain)
                 elif kind is float or kind is int:
-                    write_number(r, i, value, text if text_format else plain)
+                    write_number(r, i, value, plain)
                 else:
-                    _write_value(ws, r, i, value, text if text_format else plain)
+                    _write_value(ws, r, i, value, plain)
         else:
             for key, value in zip(all_keys, raw, strict=True):
                 if value == "":
@@ -780,15 +780,14 @@ def _write_results(
                 info = plan_of.get(key)
                 if info is None:
                     continue
-                i, f, shown, text_format = info
+                i, f, shown = info
                 if shown is not None:
                     value = shown.get(value) or _shown_value(shown, f, value)  # type: ignore[call-overload]
                 found = row_findings.get(key)
                 if found:
-                    fill = ERROR_FILL if any(x.severity == Severity.ERROR for x in found) else WARNING_FILL
-                    fmt = fmts.cell(fill, text_format)
+                    fmt = fmts.cell(ERROR_FILL if any(x.severity == Severity.ERROR for x in found) else WARNING_FILL)
                 else:
-                    fmt = text if text_format else plain
+                    fmt = plain
                 if type(value) is str:
                     write_string(r, i, value, fmt)
                 else:

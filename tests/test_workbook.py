@@ -354,6 +354,24 @@ def test_text_is_written_as_text_and_secrets_are_masked(tmp_path: Path) -> None:
     assert b"<f>" not in xml and b"Sup3r-Secret!" not in xml
 
 
+def test_results_cells_are_text_formatted_so_retyped_values_stay_as_typed(tmp_path: Path) -> None:
+    # An operator fixing a copy retypes "0042" or types into a blank cell: Excel must keep the text.
+    rows = [base_row(**{"source_endpoint.db_user": "0042", PORT: 3306}), base_row(name="DRS-0004", **{PORT: "70000"})]
+    book = read_workbook(write_book(tmp_path / "in.xlsx", rows))
+    out = write_results(tmp_path / "out.xlsx", book, {3: {"result": "VALID"}, 4: {"result": "INVALID"}}, [])
+    ws = _load(out)["Jobs"]
+    user, port = ws.cell(3, _column_of(ws, "source_endpoint.db_user")), ws.cell(3, _column_of(ws, PORT))
+    assert (user.value, user.number_format) == ("0042", "@")
+    # Blank cells (no cell in the file) take style 0, the workbook's default: Text too.
+    with zipfile.ZipFile(out) as z:
+        styles = z.read("xl/styles.xml").decode()
+    default_xf = styles.split("<cellXfs", 1)[1].split("<xf ", 1)[1]
+    assert 'numFmtId="49"' in default_xf.split(">", 1)[0]  # 49 is Excel's built-in Text (@)
+    assert port.value == 3306 and port.data_type == "n" and port.number_format == "@"  # a number stays one
+    assert ws.cell(4, 1).number_format == "@"  # tinted rows too
+    assert read_workbook(out).cells.value(3, PORT) == 3306
+
+
 def test_comments_are_capped_but_every_bad_cell_stays_red(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import bulkimport.workbook as workbook
 
