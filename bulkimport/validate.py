@@ -8,7 +8,7 @@ payload builder) beside every finding, so a row is sent only when no error names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from bulkimport.errors import InputError
 from bulkimport.fields import Kind
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import Result
-from bulkimport.workbook import WorkbookData, paused_gc, read_workbook, same_file, write_results
+from bulkimport.workbook import LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
 
 #: Default location of the annotated copy, relative to the current directory.
 REPORTS_DIR = "reports"
@@ -88,7 +88,7 @@ def parse_rows(book: WorkbookData) -> tuple[Mapping[int, dict[str, object]], lis
     return rows, findings
 
 
-class TypedRows(Mapping[int, dict[str, object]]):
+class TypedRows(LazyRows):
     """Excel row -> typed row (every catalogue key, in catalogue order), over the parsed columns.
 
     A row's dict is built when it is first asked for and then kept: validate itself looks
@@ -97,7 +97,7 @@ class TypedRows(Mapping[int, dict[str, object]]):
     """
 
     def __init__(self, row_numbers: list[int], columns: Mapping[str, list[object]]) -> None:
-        self._position = {r: i for i, r in enumerate(row_numbers)}
+        self._position = self._by_row = {r: i for i, r in enumerate(row_numbers)}
         self._columns = [columns[k] for k in fields.KEYS]
         self._built: dict[int, dict[str, object]] = {}
 
@@ -107,15 +107,6 @@ class TypedRows(Mapping[int, dict[str, object]]):
             i = self._position[row]
             built = self._built[row] = dict(zip(fields.KEYS, [c[i] for c in self._columns], strict=True))
         return built
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._position)
-
-    def __len__(self) -> int:
-        return len(self._position)
-
-    def __contains__(self, row: object) -> bool:
-        return row in self._position
 
 
 def _parse_columns(

@@ -65,7 +65,23 @@ class Column:
     kind: ColumnKind
 
 
-class RawRows(Mapping[int, dict[str, object]]):
+class LazyRows(Mapping[int, dict[str, object]]):
+    """A read-only mapping of Excel row number -> row dict, each dict made on access from
+    whatever `_by_row` keeps per row (a tuple of cells, a position in parsed columns)."""
+
+    _by_row: Mapping[int, object]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._by_row)
+
+    def __len__(self) -> int:
+        return len(self._by_row)
+
+    def __contains__(self, row: object) -> bool:
+        return row in self._by_row
+
+
+class RawRows(LazyRows):
     """Excel row -> {column key: raw value, None for a blank cell}, over the sheet's own rows.
 
     Each row stays the tuple the reader gave (blank cells are ""), and a row's dict is made
@@ -75,24 +91,15 @@ class RawRows(Mapping[int, dict[str, object]]):
     """
 
     def __init__(self, keys: Sequence[str], rows: dict[int, tuple[object, ...]]) -> None:
-        self.keys: list[str] = list(keys)  # in the sheet's column order, as every tuple
-        self._position = {k: i for i, k in enumerate(self.keys)}
-        self._rows = rows
+        self.column_keys: list[str] = list(keys)  # the sheet's column order, as every tuple
+        self._position = {k: i for i, k in enumerate(self.column_keys)}
+        self._rows = self._by_row = rows
 
     def __getitem__(self, row: int) -> dict[str, object]:
-        return dict(zip(self.keys, [None if v == "" else v for v in self._rows[row]], strict=True))
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._rows)
-
-    def __len__(self) -> int:
-        return len(self._rows)
-
-    def __contains__(self, row: object) -> bool:
-        return row in self._rows
+        return dict(zip(self.column_keys, [None if v == "" else v for v in self._rows[row]], strict=True))
 
     def values_of(self, row: int) -> tuple[object, ...]:
-        """The row's cells in `keys` order; a blank cell is ""."""
+        """The row's cells in `column_keys` order; a blank cell is ""."""
         return self._rows[row]
 
     def value(self, row: int, key: str) -> object:
@@ -711,7 +718,7 @@ def _write_results(
         plan_of[c.key] = (i, f, shown)
     for name in extra:
         ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
-    all_keys = book.cells.keys  # the order of every row's tuple
+    all_keys = book.cells.column_keys  # the order of every row's tuple
     plans = [plan_of.get(k) for k in all_keys]  # None: an input result column, rewritten below
 
     # constant_memory: a row is final once a later row is written, so row 1 first, then row 2.

@@ -126,6 +126,15 @@ def test_several_enterprise_projects_and_bad_tags_are_cell_errors(tmp_path: Path
     assert codes(v, 4) == {("tags", "tags")}
 
 
+def test_rows_read_and_parsed_behave_as_plain_mappings(tmp_path: Path) -> None:
+    # Rows are kept lazily; callers still get ordinary mapping behaviour.
+    v = validate_workbook(write_book(tmp_path / "a.xlsx", [base_row(), {}, base_row(name="DRS-0005")]))
+    cells, rows = v.book.cells, v.rows
+    assert list(cells.keys()) == list(rows.keys()) == [3, 5] and len(cells) == 2 and 4 not in cells
+    assert dict(cells)[5]["name"] == "DRS-0005" and cells[3]["source_endpoint.inst_name"] is None
+    assert dict(rows)[5]["name"] == "DRS-0005" and rows[3] is rows[3]  # a typed row is built once
+
+
 def test_repeated_cells_are_each_reported_on_their_own_row(tmp_path: Path) -> None:
     # Equal cells are parsed and checked once per distinct value; every row still gets its own verdict.
     bad_tags, long_tag = "owner=dba;just-a-word", f"owner={'x' * 44}"
