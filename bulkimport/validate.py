@@ -297,9 +297,8 @@ def annotate(validation: Validation, out: str | Path) -> Path:
         raise InputError(f"{out}: is the input workbook; refusing to overwrite it (choose another --out)")
     with paused_gc():  # a dict per row below; see paused_gc
         messages = validation.row_messages()
-        valid, invalid = str(Result.VALID), str(Result.INVALID)
         appended = {
-            r: {"result": invalid if r in validation.invalid else valid, "error_msg": messages.get(r, "")}
+            r: {"result": str(validation.result_of(r)), "error_msg": messages.get(r, "")}
             for r in validation.rows
         }
         return write_results(out, validation.book, appended, validation.findings)
