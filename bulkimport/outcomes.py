@@ -1,4 +1,4 @@
-"""Per-row results and how they map to the command's exit code (DESIGN.md's contract)."""
+"""Per-row results and how they map to the command's exit code (docs/decisions.md "Exit codes and their precedence")."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def exit_code_for(results: Iterable[Result | str]) -> int:
     return ExitCode.OK
 
 
-#: Columns appended to every results workbook, in this order (DESIGN.md's contract);
+#: Columns appended to every results workbook, in this order (docs/decisions.md "Results workbooks");
 #: readers recognise them so a results workbook can be fed back to validate/submit/status.
 RESULT_COLUMNS: tuple[str, ...] = (
     "result",

@@ -108,7 +108,7 @@ _HEALTH_COLOURS = {HEALTHY: "#2e7d32", FAILED: "#c62828", PENDING: "#f9a825"}
 
 
 def task_health(status: str | None) -> str | None:
-    """Classify a DRS task status the way DESIGN.md does for `status`'s exit code.
+    """Classify a DRS task status the way docs/decisions.md does for `status`'s exit code.
 
     CREATING is still pending; any `*_FAILED` is a failure; CONFIGURATION and every later
     state that is not a failure is healthy. Blank (no task) has no health.

@@ -214,7 +214,8 @@ def _status_counts(states: Iterable[TaskState]) -> dict[str, int]:
 
 
 def exit_code_for_states(states: Iterable[TaskState]) -> int:
-    """3 when a task is still CREATING, else 1 when one failed, else 0 (DESIGN's precedence)."""
+    """3 when a task is still CREATING, else 1 when one failed, else 0 (the precedence of
+    docs/decisions.md "Exit codes and their precedence")."""
     healths = {s.health for s in states}
     if PENDING in healths:
         return ExitCode.INCOMPLETE

@@ -1,7 +1,7 @@
 """The `submit` command's library: validate, consult the ledger, send batches, reconcile,
 collect one outcome per row, write the results.
 
-Exactly once, without an idempotency key (DESIGN "Exactly once, precisely"):
+Exactly once, without an idempotency key (docs/decisions.md "Exactly once"):
 
 * every request is recorded in the ledger (rows `sending`) before it leaves and its answer
   right after it arrives, so a kill at any instant leaves each row either answered or

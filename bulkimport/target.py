@@ -19,7 +19,7 @@ from typing import Any
 from bulkimport import fields
 from bulkimport.errors import InputError
 
-#: Default output directory and ledger, relative to the current directory (DESIGN).
+#: Default output directory and ledger, relative to the current directory (docs/decisions.md "Outputs").
 REPORTS_DIR = Path("reports")
 DEFAULT_LEDGER = REPORTS_DIR / "ledger.sqlite"
 #: The project id `--simulate` uses when none is given (the API page's example project).

@@ -544,7 +544,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
 
 # --------------------------------------------------------------------------- writing
 
-#: Row tint by result (DESIGN: green / red / amber / grey).
+#: Row tint by result: green done, red failed, amber in doubt, grey not sent.
 RESULT_COLOURS: dict[str, str] = {
     Result.VALID: "#C6EFCE",
     Result.CREATED: "#C6EFCE",

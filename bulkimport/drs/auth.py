@@ -26,7 +26,7 @@ import requests
 
 from bulkimport.errors import InputError
 
-#: Environment variables, in the order they are consulted (DESIGN: Authentication).
+#: Environment variables, in the order they are consulted (docs/decisions.md "Authentication and endpoints").
 TOKEN_VAR = "OS_AUTH_TOKEN"
 PASSWORD_VARS = ("OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD")
 DOMAIN_VARS = ("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME")

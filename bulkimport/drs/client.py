@@ -391,8 +391,8 @@ class DrsClient:
     # -- batch creation ------------------------------------------------------------------
 
     def send_batch(self, jobs: list[dict]) -> BatchReply:
-        """ONE attempt of POST /v3/{project_id}/jobs/batch-creation, classified (DESIGN
-        "Exactly once, precisely"). Never raises for HTTP or network problems."""
+        """ONE attempt of POST /v3/{project_id}/jobs/batch-creation, classified (docs/decisions.md,
+        "Exactly once"). Never raises for HTTP or network problems."""
         if not isinstance(jobs, list) or not jobs:
             raise ValueError("send_batch needs a non-empty list of job dicts")
         exchange = self._exchange_with_auth("POST", "/jobs/batch-creation", {"jobs": jobs})
@@ -528,7 +528,7 @@ class DrsClient:
 
 
 def classify(exchange: _Exchange) -> BatchReply:
-    """What one batch-creation exchange means for its rows (DESIGN "Exactly once, precisely")."""
+    """What one batch-creation exchange means for its rows (docs/decisions.md "Exactly once")."""
     response = exchange.response
     if response is None:
         error = exchange.error or RuntimeError("no reply")
