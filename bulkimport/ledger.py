@@ -14,7 +14,9 @@ secret fields masked, and `record_sending` refuses a payload that still carries 
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +28,7 @@ from typing import Any
 
 from bulkimport import fields
 from bulkimport.drs.endpoints import normalise_endpoint
+from bulkimport.errors import InputError
 from bulkimport.payload import MASK, is_env_reference
 
 SCHEMA_VERSION = 1
@@ -148,6 +151,70 @@ def _has_secret(job: Mapping[str, Any]) -> bool:
     return False
 
 
+class LedgerBusy(InputError):
+    """Another bulkimport run holds the ledger: this one stops before sending anything (exit 2)."""
+
+
+#: Locks this process holds, by (lock file, thread): a command that opens its ledger twice
+#: (rollback plans, then executes) re-enters its own lock; another thread or process is refused.
+_HELD: dict[tuple[str, int], tuple[int, int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def lock_path_for(ledger_path: str | Path) -> Path:
+    """The lock file beside the ledger (`ledger.sqlite.lock`); it holds the owner's pid."""
+    path = Path(ledger_path)
+    return path.with_name(path.name + ".lock")
+
+
+@contextmanager
+def ledger_lock(ledger_path: str | Path) -> Iterator[None]:
+    """Hold the campaign's ledger exclusively for a whole command run.
+
+    Every command that writes the ledger (`submit`, `status`, `rollback`, `prepare`,
+    `start`) wraps its run in this, before its first request: two runs sharing a ledger
+    would otherwise both send, and the loser would overwrite the winner's `created` entries.
+    The lock is an advisory `flock` on `<ledger>.lock`, released by the kernel when the
+    process ends however it ends (kill -9 included), so a crashed run never leaves the
+    campaign locked. A second run raises LedgerBusy naming the holder's pid (exit 2).
+    Re-entrant within one thread of one process.
+    """
+    path = lock_path_for(ledger_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = (str(path.resolve()), threading.get_ident())
+    with _HELD_LOCK:
+        held = _HELD.get(key)
+        if held is not None:
+            _HELD[key] = (held[0], held[1] + 1)
+    if held is not None:
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                fd, depth = _HELD[key]
+                _HELD[key] = (fd, depth - 1)
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise LedgerBusy(f"ledger in use by another bulkimport run (pid {holder}): {ledger_path}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        with _HELD_LOCK:
+            _HELD[key] = (fd, 1)
+        try:
+            yield
+        finally:
+            with _HELD_LOCK:
+                del _HELD[key]
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
 class Ledger:
     """One SQLite file, safe to share between the submit engine's threads.
 
@@ -204,6 +271,12 @@ class Ledger:
             (at or _now(), *key, event, state, task_id, error_code, request_id),
         )
 
+    @staticmethod
+    def _state(db: sqlite3.Connection, key: tuple[str, str, str]) -> str | None:
+        row = db.execute("SELECT state FROM entries WHERE endpoint = ? AND project_id = ? AND name_key = ?",
+                         key).fetchone()
+        return None if row is None else str(row[0])
+
     def _update(self, db: sqlite3.Connection, key: tuple[str, str, str], values: Mapping[str, Any]) -> bool:
         assignments = ", ".join(f"{column} = ?" for column in values)
         cursor = db.execute(
@@ -228,6 +301,8 @@ class Ledger:
             for job in jobs:
                 name = str(job["name"])
                 key = self.key(endpoint, project_id, name)
+                if self._state(db, key) in EXISTING_STATES:
+                    raise LedgerError(f"refusing to send task {name!r} again: the ledger shows it created")
                 db.execute(
                     "INSERT INTO entries (endpoint, project_id, name_key, name, state, sent_at, updated_at,"
                     " attempts, payload_masked, error_code, error_msg)"
@@ -256,6 +331,12 @@ class Ledger:
                 if reply.state == CREATED:
                     values.update(task_id=reply.task_id, child_ids=json.dumps(list(reply.child_ids)),
                                   task_status=reply.task_status)
+                if self._state(db, key) in EXISTING_STATES:
+                    # Created stays created: only rollback's delete changes that. A late or foreign
+                    # answer about the name (e.g. "name already taken") is kept as an event only.
+                    self._event(db, key, "ignored_reply", reply.state, reply.task_id, reply.error_code,
+                                request_id, at)
+                    continue
                 if not self._update(db, key, values):
                     db.execute(
                         "INSERT INTO entries (endpoint, project_id, name_key, name, state, updated_at)"
@@ -271,6 +352,8 @@ class Ledger:
         with self._transaction() as db:
             for name in names:
                 key = self.key(endpoint, project_id, name)
+                if self._state(db, key) in EXISTING_STATES:
+                    continue
                 self._update(db, key, {"state": IN_DOUBT, "error_code": error_code, "error_msg": error_msg,
                                        "request_id": request_id, "updated_at": at})
                 self._event(db, key, "in_doubt", IN_DOUBT, None, error_code, request_id, at)
@@ -283,6 +366,11 @@ class Ledger:
         values = {"state": CREATED, "task_id": task_id, "child_ids": json.dumps(list(child_ids)),
                   "task_status": task_status, "error_code": None, "error_msg": None, "updated_at": at}
         with self._transaction() as db:
+            current = db.execute("SELECT state, task_id FROM entries WHERE endpoint = ? AND project_id = ?"
+                                 " AND name_key = ?", key).fetchone()
+            if current is not None and current[0] in EXISTING_STATES and current[1] != task_id:
+                raise LedgerError(f"refusing to adopt task {task_id} for {name!r}: the ledger records task "
+                                  f"{current[1]} for this name")
             if not self._update(db, key, values):
                 db.execute("INSERT INTO entries (endpoint, project_id, name_key, name, state, updated_at)"
                            " VALUES (?, ?, ?, ?, ?, ?)", (*key, name, CREATED, at))

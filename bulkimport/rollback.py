@@ -125,6 +125,13 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
                              "tool created (give --ledger PATH)")
         mine = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
         entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)}
+    claimed = [t for t in mine if not t.from_ledger]
+    if claimed and not any((e := entries.get(t.name.lower())) is not None and e.task_id == t.task_id
+                           for t in claimed):
+        # Not "nothing to roll back": this ledger is another campaign's (or another project's).
+        raise InputError(f"the ledger {target.ledger_path} knows none of the {len(claimed)} created task(s) of "
+                         f"{results_path.name} for project {target.project_id} at {target.ledger_endpoint}: "
+                         "it belongs to another campaign; give the campaign's --ledger")
     eligible = []
     skipped = []
     for task in mine:
@@ -191,6 +198,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     outcomes: dict[int, RowOutcome] = {}
     by_id = {item.task_id: item for item in plan.items}
     message = None
+    releasing: dict[int, tuple[str | None, str]] = {}
 
     def done(task_id: str, ok: bool, status: str | None, code: object = None, msg: object = None) -> None:
         outcomes[by_id[task_id].excel_row] = RowOutcome(Result.DELETED if ok else Result.DELETE_FAILED, status,
@@ -231,9 +239,10 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                     elif state.status is None:
                         done(task_id, False, None, state.error_code, state.error_msg)
                     else:
-                        done(task_id, False, state.status, None,
-                             f"still {state.status} after waiting {release_timeout:g}s for the release; "
-                             "run rollback again later")
+                        # Still being released: not a failure, just not finished (exit 3).
+                        releasing[by_id[task_id].excel_row] = (
+                            state.status, f"still {state.status} after waiting {release_timeout:g}s for the "
+                            "release; run rollback again later")
             if ready:
                 progress.note(f"deleting {len(ready)} task(s)")
                 for task_id, (ok, code, msg) in _delete(client, ready, "delete").items():
@@ -244,12 +253,14 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                         outcomes[by_id[task_id].excel_row].task_status = state.status
         except DrsError as exc:
             message = f"rollback stopped: {scrub(str(exc))}"
+        left: list[str] = []
         if ledger is not None:
             for item in plan.items:
                 outcome = outcomes.get(item.excel_row)
                 if outcome is not None:
                     ledger.record_deleted(target.ledger_endpoint, target.project_id, item.name,
                                           outcome.result == Result.DELETED, outcome.error_code, outcome.error_msg)
+            left = [e.name for e in ledger.entries(target.ledger_endpoint, target.project_id) if e.exists]
 
     appended: dict[int, dict[str, object]] = {
         row: {"result": o.result, "task_status": o.task_status, "error_code": o.error_code, "error_msg": o.error_msg}
@@ -257,13 +268,21 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     }
     unfinished = [i for i in plan.items if i.excel_row not in outcomes]
     for item in unfinished:
-        appended[item.excel_row] = {"error_msg": message}
+        status, text = releasing.get(item.excel_row, (None, message))
+        appended[item.excel_row] = {"error_msg": text, **({"task_status": status} if status else {})}
     campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target)
     files = write_follow_up(plan.book, appended, campaign, out_path, report_dir)
     results = [o.result for o in outcomes.values()]
     exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)
+    if exit_code == ExitCode.OK and left:
+        # Exit 0 means the campaign is gone: tasks the ledger still shows created are not.
+        exit_code = ExitCode.SOME_FAILED
+        shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
+        message = (f"{len(left)} task(s) of this campaign are still on the server and not in this workbook's "
+                   f"rollback: {shown}")
     counts = {str(r): results.count(r) for r in (Result.DELETED, Result.DELETE_FAILED)}
     counts["unfinished"] = len(unfinished)
+    counts["left"] = len(left)
     return RollbackOutcome(out_path, files, outcomes, exit_code, message, counts)
 
 

@@ -29,7 +29,7 @@ from bulkimport.drs import (
     normalise_endpoint,
 )
 from bulkimport.errors import InputError
-from bulkimport.ledger import Ledger, LedgerEntry, LedgerError
+from bulkimport.ledger import Ledger, LedgerEntry, LedgerError, ledger_lock
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import (
@@ -120,7 +120,7 @@ def follow_up_target(results_path: Path, *, endpoint: str | None = None, region:
     facts = read_summary_facts(results_path)
     if simulate:
         with simulated_target(simulator_state, project_id=project_id or (facts.project_id if facts else None),
-                              ledger_path=ledger_path) as target:
+                              ledger_path=ledger_path) as target, _locked(target):
             yield target
         return
     recorded = facts.endpoint if facts else ""
@@ -135,7 +135,18 @@ def follow_up_target(results_path: Path, *, endpoint: str | None = None, region:
                           ledger_path=ledger_path, ca_bundle=ca_bundle, insecure=insecure)
     if not region and facts is not None:
         target.region = facts.region
-    yield target
+    with _locked(target):
+        yield target
+
+
+@contextlib.contextmanager
+def _locked(target: Target) -> Iterator[None]:
+    """The campaign's ledger, held for the whole follow-up run (when there is a ledger)."""
+    if target.ledger_path is None or not target.ledger_path.exists():
+        yield
+        return
+    with ledger_lock(target.ledger_path):
+        yield
 
 
 @contextlib.contextmanager

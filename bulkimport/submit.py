@@ -45,6 +45,7 @@ from bulkimport.ledger import (
     LedgerEntry,
     LedgerError,
     Reply,
+    ledger_lock,
 )
 from bulkimport.outcomes import Result, exit_code_for
 from bulkimport.progress import NullProgress, Progress
@@ -779,7 +780,11 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     interrupted = False
     plan: Plan | None = None
     dry_run_path: Path | None = None
-    with _target(options, env, need_auth=not options.dry_run) as target:
+    with contextlib.ExitStack() as stack:
+        target = stack.enter_context(_target(options, env, need_auth=not options.dry_run))
+        if not options.dry_run and target.ledger_path is not None:
+            # One run per ledger, from before the first request to the last ledger write.
+            stack.enter_context(ledger_lock(target.ledger_path))
         campaign.endpoint, campaign.project_id, campaign.region = (
             target.ledger_endpoint, target.project_id, target.region)
         ledger_exists = target.ledger_path is not None and target.ledger_path.exists()

@@ -141,3 +141,21 @@ def test_a_commit_survives_a_killed_process(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code], check=False)
     with Ledger(path) as led:
         assert led.get(EP, PROJECT, "task-kill").state == L.SENDING
+
+
+def test_created_never_goes_back_to_anything_but_deleted(ledger: Ledger) -> None:
+    ledger.record_sending(EP, PROJECT, [job("kept")])
+    ledger.record_reply(EP, PROJECT, [Reply("kept", L.CREATED, task_id="t-1")])
+    # A late or foreign answer about the name cannot demote it ...
+    ledger.record_reply(EP, PROJECT, [Reply("KEPT", L.REJECTED, error_code="DRS.M00277",
+                                            error_msg="name already taken by task t-1")])
+    ledger.mark_in_doubt(EP, PROJECT, ["kept"])
+    with pytest.raises(LedgerError, match="created"):
+        ledger.record_sending(EP, PROJECT, [job("kept")])
+    with pytest.raises(LedgerError, match="t-1"):
+        ledger.adopt(EP, PROJECT, "kept", "t-other")
+    entry = ledger.get(EP, PROJECT, "kept")
+    assert (entry.state, entry.task_id) == (L.CREATED, "t-1")
+    # ... only rollback's delete does.
+    ledger.record_deleted(EP, PROJECT, "kept", ok=True)
+    assert ledger.get(EP, PROJECT, "kept").state == L.DELETED

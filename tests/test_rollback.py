@@ -13,7 +13,7 @@ from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write
 from bulkimport.cli import rollback as rollback_cli
 from bulkimport.drs import DrsClient, TokenAuth
 from bulkimport.errors import InputError
-from bulkimport.ledger import DELETE_FAILED, DELETED, Ledger
+from bulkimport.ledger import CREATED, DELETED, Ledger
 from bulkimport.rollback import (
     ALREADY_GONE,
     DELETE,
@@ -121,19 +121,22 @@ def test_rollback_deletes_exactly_the_campaigns_tasks(sim: Simulator, campaign: 
     assert report["campaign"]["command"] == "submit, rollback"
 
 
-def test_release_timeout_fails_the_row_and_a_rerun_finishes(sim: Simulator, campaign: dict, tmp_path: Path) -> None:
+def test_a_release_still_running_at_the_timeout_is_unfinished_not_failed(sim: Simulator, campaign: dict,
+                                                                         tmp_path: Path) -> None:
     sim.set_faults(transition_delay=0.4)
     target = campaign["target"]
     plan = plan_rollback(campaign["results"], target, retry=FAST)
     first = execute_rollback(plan, target, out_path=tmp_path / "rb1.xlsx", report_dir=tmp_path,
                              release_timeout=0.05, **QUICK)
-    assert first.exit_code == 1
+    assert first.exit_code == 3  # not finished, not failed: run it again
+    assert first.counts["unfinished"] == 2 and first.counts["DELETE_FAILED"] == 0
     rows = by_name(tmp_path / "rb1.xlsx")
-    assert rows["mine-ready-1"]["result"] == "DELETE_FAILED"
+    assert rows["mine-ready-1"]["result"] == "CREATED"  # the task still exists, being released
+    assert rows["mine-ready-1"]["task_status"] == "RELEASE_RESOURCE_STARTED"
     assert "RELEASE_RESOURCE_STARTED" in rows["mine-ready-1"]["error_msg"]
     assert rows["mine-failed"]["result"] == "DELETED"
     with Ledger(target.ledger_path) as ledger:
-        assert ledger.get(target.ledger_endpoint, PROJECT, "mine-ready-1").state == DELETE_FAILED
+        assert ledger.get(target.ledger_endpoint, PROJECT, "mine-ready-1").state == CREATED
 
     time.sleep(0.45)  # the release completes on the server
     again = plan_rollback(tmp_path / "rb1.xlsx", target, retry=FAST)
@@ -249,3 +252,26 @@ def test_command_simulate_with_persisted_state(tmp_path: Path) -> None:
     with Simulator(token=TOKEN, state_path=state) as later:
         assert all(t["deleted"] for t in later.tasks(PROJECT))
     later.close()
+
+
+def test_exit_0_only_when_no_task_of_the_campaign_is_left(sim: Simulator, campaign: dict, tmp_path: Path) -> None:
+    target = campaign["target"]
+    rows = [{"name": "mine-failed", "result": "ALREADY_CREATED", "task_id": campaign["failed"]["mine-failed"]}]
+    partial = write_results_workbook(tmp_path, rows, target, stem="part")  # the other two are not listed
+    outcome = execute_rollback(plan_rollback(partial, target, retry=FAST), target, out_path=tmp_path / "rb.xlsx",
+                               report_dir=tmp_path, release_timeout=5, **QUICK)
+    assert outcome.counts["DELETED"] == 1 and outcome.counts["left"] == 2
+    assert outcome.exit_code == 1
+    assert "2 task(s) of this campaign are still on the server" in (outcome.message or "")
+    assert "mine-ready-1" in (outcome.message or "")
+
+
+def test_a_ledger_that_knows_none_of_the_created_rows_is_refused(sim: Simulator, campaign: dict,
+                                                                tmp_path: Path) -> None:
+    target = campaign["target"]
+    other = Target(endpoint=target.endpoint, ledger_endpoint=target.ledger_endpoint, project_id=PROJECT,
+                   auth=target.auth, ledger_path=tmp_path / "other-campaign.sqlite")
+    record_created(other, {"someone-else": "0000-other"})
+    with pytest.raises(InputError, match="knows none of the 4 created task"):
+        plan_rollback(campaign["results"], other, retry=FAST)
+    assert delete_requests(sim) == []
