@@ -31,9 +31,9 @@ def _option(spec: Any) -> Any:
 
 def _build() -> click.Command:
     def callback(**values: Any) -> int:
-        faults = faults_from_options(values)
         server = {s.name: values[s.name] for s in cli_options() if s.group == "server"}
         try:
+            faults = faults_from_options(values)
             return run_from_options(faults=faults, echo=lambda line: click.echo(line, err=True), **server)
         except (ValueError, OSError) as exc:
             raise click.UsageError(str(exc)) from None

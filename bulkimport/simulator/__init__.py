@@ -21,6 +21,8 @@ from bulkimport.simulator.options import OptionSpec, cli_options, faults_from_op
 from bulkimport.simulator.server import DEFAULT_PORT, Simulator, serve
 from bulkimport.simulator.wire_schema import (
     check_batch,
+    check_launch,
+    launch_field_names,
     load_schema,
     sdk_only_field_names,
     wire_enums,
@@ -35,8 +37,10 @@ __all__ = [
     "OptionSpec",
     "Simulator",
     "check_batch",
+    "check_launch",
     "cli_options",
     "faults_from_options",
+    "launch_field_names",
     "load_schema",
     "run_from_options",
     "sdk_only_field_names",

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, unquote
 from bulkimport.simulator.drs import DrsService
 from bulkimport.simulator.faults import FaultConfig, FaultPlan
 from bulkimport.simulator.iam import Authenticator, Caller
+from bulkimport.simulator.launch import LaunchService, launch_view
 from bulkimport.simulator.redaction import redact_body, redact_headers
 from bulkimport.simulator.replies import ACTION_CLOSE, ACTION_RESET, BadBody, Reply, error, parse_json
 from bulkimport.simulator.state import Store, Task
@@ -31,6 +32,12 @@ _DRS_ROUTES: list[tuple[re.Pattern[str], str, str]] = [
     (re.compile(r"^(?P<project>[^/]+)/jobs/batch-detail$"), "POST", "detail"),
     (re.compile(r"^(?P<project>[^/]+)/jobs/batch-jobs$"), "DELETE", "delete"),
     (re.compile(r"^(?P<project>[^/]+)/jobs$"), "POST", "list"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-connection$"), "POST", "connect"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-select-objects$"), "PUT", "objects"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-precheck$"), "POST", "precheck"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-precheck-result$"), "POST", "precheck_result"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-starting$"), "POST", "start"),
+    (re.compile(r"^(?P<project>[^/]+)/jobs/batch-progress$"), "POST", "progress"),
 ]
 
 THROTTLED = ("APIG.0308",
@@ -57,11 +64,12 @@ class SimulatorApp:
 
     def __init__(self, store: Store, plan: FaultPlan, auth: Authenticator, drs: DrsService,
                  initial_faults: FaultConfig, clock: Callable[[], float] = time.time,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, launch: LaunchService | None = None) -> None:
         self.store = store
         self.plan = plan
         self.auth = auth
         self.drs = drs
+        self.launch = launch if launch is not None else LaunchService(store, plan, drs.max_jobs, drs.clock)
         self.initial_faults = initial_faults
         self.clock = clock
         self.sleep = sleep
@@ -145,7 +153,12 @@ class SimulatorApp:
             return self.drs.batch_status(project_id, body)
         if kind == "detail":
             return self.drs.batch_detail(project_id, body)
-        return self.drs.batch_delete(project_id, body)
+        if kind == "delete":
+            return self.drs.batch_delete(project_id, body)
+        launch_calls = {"connect": self.launch.test_connections, "objects": self.launch.select_objects,
+                        "precheck": self.launch.precheck, "precheck_result": self.launch.precheck_results,
+                        "start": self.launch.start, "progress": self.launch.progress}
+        return launch_calls[kind](project_id, body)
 
     # -- request log -------------------------------------------------------------------------
 
@@ -218,5 +231,5 @@ def _task_view(task: Task, now: int) -> dict[str, Any]:
     return {
         "project_id": task.project_id, "id": task.id, "name": task.name, "status": task.status(now),
         "deleted": task.deleted, "create_time": str(task.created_ms), "error_code": code,
-        "error_message": message, "job": task.job,
+        "error_message": message, "job": task.job, "launch": launch_view(task),
     }

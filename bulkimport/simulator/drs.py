@@ -16,6 +16,7 @@ from typing import Any
 
 from bulkimport.simulator import wire_schema
 from bulkimport.simulator.faults import FaultConfig, FaultPlan
+from bulkimport.simulator.launch import password_digests
 from bulkimport.simulator.redaction import redact_body, strip_endpoint_secrets
 from bulkimport.simulator.replies import BadBody, Reply, error, parse_json
 from bulkimport.simulator.state import DELETABLE, Store, Task
@@ -166,6 +167,7 @@ class DrsService:
             fate="CREATE_FAILED" if fails else "CONFIGURATION", job=redact_body(job),
             error_code=CREATE_FAILED_REASON[0] if fails else None,
             error_message=CREATE_FAILED_REASON[1] if fails else None,
+            launch={"pw": digests} if (digests := password_digests(job)) else {},
         )
         self.store.insert_task(task)
         return {"id": task.id, "name": name, "status": "CREATING", "create_time": str(now)}

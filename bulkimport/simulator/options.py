@@ -68,7 +68,7 @@ def _fault_specs() -> tuple[OptionSpec, ...]:
         default = getattr(defaults, f.name)
         if f.name in _CHOICES:
             kind = "choice"
-        elif f.name == "next":
+        elif isinstance(default, list):
             kind = "multiple"
         else:
             kind = {bool: "bool", int: "int", float: "float"}[type(default)]
@@ -84,7 +84,8 @@ def cli_options() -> list[OptionSpec]:
 def faults_from_options(values: Mapping[str, Any]) -> FaultConfig:
     """Build a FaultConfig from parsed option values (keys = FaultConfig field names; others ignored)."""
     names = {f.name for f in fields(FaultConfig)}
-    changes = {k: (list(v) if k == "next" else v) for k, v in values.items() if k in names and v is not None}
+    changes = {k: (list(v) if isinstance(v, list | tuple) else v) for k, v in values.items()
+               if k in names and v is not None}
     return FaultConfig.from_dict(changes)
 
 

@@ -7,6 +7,9 @@ passes through here first.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -44,3 +47,18 @@ def strip_endpoint_secrets(endpoint: Any) -> Any:
     if not isinstance(endpoint, Mapping):
         return endpoint
     return {k: v for k, v in endpoint.items() if k not in ENDPOINT_SECRETS}
+
+
+def secret_digest(value: str, salt: str | None = None) -> str:
+    """A salted SHA-256 digest (``salt$hex``) of a secret, so it can be compared later without being kept.
+
+    The simulator keeps the passwords a task was created with only in this form, to tell a
+    right password from a wrong one in a connection test.
+    """
+    salt = salt if salt is not None else secrets.token_hex(8)
+    return f"{salt}${hashlib.sha256((salt + value).encode('utf-8')).hexdigest()}"
+
+
+def secret_matches(value: str, digest: str) -> bool:
+    salt, _, _ = digest.partition("$")
+    return hmac.compare_digest(secret_digest(value, salt), digest)

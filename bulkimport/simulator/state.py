@@ -16,9 +16,11 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bulkimport.simulator import timeline
 
 #: Bumped whenever _SCHEMA changes; a state file of another version is refused, not half-used.
 SCHEMA_VERSION = 1
@@ -38,7 +40,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     release_ms INTEGER,
     released_ms INTEGER,
     deleted_ms INTEGER,
-    job TEXT NOT NULL
+    job TEXT NOT NULL,
+    launch TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_live_name ON tasks (project_id, name_key) WHERE deleted_ms IS NULL;
 CREATE TABLE IF NOT EXISTS requests (
@@ -86,6 +89,9 @@ class Task:
     release_ms: int | None = None  # when a terminate started
     released_ms: int | None = None  # when the release completes
     deleted_ms: int | None = None
+    #: what the launch calls did to the task: password digests ("pw"), connection tests ("conn"),
+    #: object selection ("objects"), the latest pre-check ("precheck") and the start ("start")
+    launch: dict[str, Any] = field(default_factory=dict)
 
     @property
     def deleted(self) -> bool:
@@ -99,13 +105,21 @@ class Task:
             return "RELEASE_RESOURCE_COMPLETE" if now_ms >= done else "RELEASE_RESOURCE_STARTED"
         if now_ms < self.ready_ms:
             return "CREATING"
+        start = self.launch.get("start")
+        if self.fate == "CONFIGURATION" and start is not None:
+            return timeline.started_status(start, self.task_type, now_ms)
         return self.fate
 
+    @property
+    def task_type(self) -> str:
+        return str(self.job.get("task_type") or "FULL_INCR_TRANS")
+
     def failure(self, now_ms: int) -> tuple[str | None, str | None]:
-        """(error_code, error_message) when the task is in CREATE_FAILED, else (None, None)."""
-        if self.status(now_ms) == "CREATE_FAILED":
+        """(error_code, error_message) when the task is in a failed state, else (None, None)."""
+        status = self.status(now_ms)
+        if status == "CREATE_FAILED":
             return self.error_code, self.error_message
-        return None, None
+        return timeline.FAILED_STATES.get(status, (None, None))
 
 
 @dataclass
@@ -123,7 +137,7 @@ def _task_from_row(row: sqlite3.Row) -> Task:
         id=row["id"], project_id=row["project_id"], name=row["name"], created_ms=row["created_ms"],
         ready_ms=row["ready_ms"], fate=row["fate"], job=json.loads(row["job"]), error_code=row["error_code"],
         error_message=row["error_message"], release_ms=row["release_ms"], released_ms=row["released_ms"],
-        deleted_ms=row["deleted_ms"],
+        deleted_ms=row["deleted_ms"], launch=json.loads(row["launch"]) if row["launch"] else {},
     )
 
 
@@ -148,6 +162,9 @@ class Store:
                 self._conn.close()
                 raise ValueError(f"{self.path} is not a simulator state file of version {SCHEMA_VERSION}")
             self._conn.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(tasks)")}
+            if "launch" not in columns:  # a state file written before the launch calls existed
+                self._conn.execute("ALTER TABLE tasks ADD COLUMN launch TEXT")
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
@@ -190,12 +207,17 @@ class Store:
         with self.lock:
             self._conn.execute(
                 "INSERT INTO tasks (id, project_id, name, name_key, created_ms, ready_ms, fate, error_code,"
-                " error_message, release_ms, released_ms, deleted_ms, job)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " error_message, release_ms, released_ms, deleted_ms, job, launch)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task.id, task.project_id, task.name, task.name.lower(), task.created_ms, task.ready_ms, task.fate,
                  task.error_code, task.error_message, task.release_ms, task.released_ms, task.deleted_ms,
-                 json.dumps(task.job)),
+                 json.dumps(task.job), json.dumps(task.launch)),
             )
+
+    def set_launch(self, task_id: str, launch: dict[str, Any]) -> None:
+        """Replace a task's launch record (callers hold a transaction for read-modify-write)."""
+        with self.lock:
+            self._conn.execute("UPDATE tasks SET launch = ? WHERE id = ?", (json.dumps(launch), task_id))
 
     def get_task(self, project_id: str, task_id: str) -> Task | None:
         with self.lock:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -273,3 +274,153 @@ def wire_enums() -> dict[str, set[str]]:
             if key in endpoint_keys and "enum" in spec:
                 enums[f"{side}.{key}"] = set(spec["enum"])
     return enums
+
+
+# -- the launch calls --------------------------------------------------------------------------
+
+#: Endpoint kind -> the $defs entry describing its request body (named after the SDK's model).
+LAUNCH_BODIES: dict[str, str] = {
+    "connect": "BatchTestConnectionReq",
+    "objects": "BatchUpdateDatabaseObjectReq",
+    "precheck": "BatchPrecheckReq",
+    "precheck_result": "BatchQueryPrecheckResultReq",
+    "start": "BatchStartJobReq",
+    "progress": "BatchQueryProgressReq",
+}
+
+
+def _launch_schema(kind: str, max_jobs: int, draft07: bool = False) -> dict[str, Any]:
+    """A standalone schema for one launch body: a $ref to its definition plus every definition."""
+    defs = copy.deepcopy(load_schema()["$defs"])
+    defs[LAUNCH_BODIES[kind]]["properties"]["jobs"]["maxItems"] = max_jobs
+    if draft07:
+        return {"$schema": "http://json-schema.org/draft-07/schema#", "definitions": defs,
+                "$ref": f"#/definitions/{LAUNCH_BODIES[kind]}"}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$defs": defs,
+            "$ref": f"#/$defs/{LAUNCH_BODIES[kind]}"}
+
+
+@cache
+def _launch_validator(kind: str, max_jobs: int) -> Any:
+    return _StrictValidator(_launch_schema(kind, max_jobs))
+
+
+@cache
+def _launch_fast_validator(kind: str, max_jobs: int) -> Any:
+    text = json.dumps(_launch_schema(kind, max_jobs, draft07=True)).replace('"#/$defs/', '"#/definitions/')
+    return fastjsonschema.compile(json.loads(text))
+
+
+def warm_launch(max_jobs: int = DEFAULT_MAX_JOBS) -> None:
+    """Build the launch bodies' validators ahead of the first request."""
+    for kind in LAUNCH_BODIES:
+        _launch_validator(kind, max_jobs)
+        _launch_fast_validator(kind, max_jobs)
+
+
+def _resolve(node: Any) -> Any:
+    while isinstance(node, Mapping) and "$ref" in node:
+        node = load_schema()["$defs"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def _launch_rule(kind: str, error: ValidationError) -> dict[str, Any] | None:
+    """The allOf rule (with x-rule/x-message) an error of a launch body came from, if any.
+
+    jsonschema reports paths through a $ref as if the target were inline, so the path is
+    walked from the body's definition, resolving each $ref on the way.
+    """
+    node: Any = load_schema()["$defs"][LAUNCH_BODIES[kind]]
+    rule = None
+    parts = list(error.absolute_schema_path)
+    if parts and parts[0] == "$ref":
+        parts = parts[1:]
+    index = 0
+    while index < len(parts):
+        node = _resolve(node)
+        part = parts[index]
+        if part == "allOf":
+            rule = node["allOf"][parts[index + 1]]
+            node = rule
+            index += 2
+            continue
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            break
+        index += 1
+    return rule if isinstance(rule, Mapping) and "x-rule" in rule else None
+
+
+def _launch_item_problem(kind: str, error: ValidationError, index: int, label: str | None) -> Problem:
+    inner = list(error.path)[2:]  # drop "jobs", index
+    rule = _launch_rule(kind, error)
+    if error.validator == "required":
+        # jsonschema reports one error per missing key; the message names that key.
+        missing = re.match(r"^'([^']*)' is a required property", error.message)
+        field_path = _dotted([*inner, missing.group(1) if missing else "?"])
+        detail = f" ({rule['x-message']})" if rule else ""
+        return Problem(CODE_EMPTY, field_path, f"the parameter {field_path} is empty{detail}", index, label,
+                       rule["x-rule"] if rule else None)
+    if rule is not None:
+        field_path = _dotted(inner) if inner else rule["x-field"]
+        return Problem(CODE_INVALID, field_path, f"the value of {field_path} is invalid: {rule['x-message']}",
+                       index, label, rule["x-rule"])
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        field_path = _dotted([*inner, extra[0]]) if extra else _dotted(inner)
+        return Problem(CODE_INVALID, field_path, f"unknown parameter {field_path}", index, label)
+    field_path = _dotted(inner)
+    what = f"the value of {field_path}" if field_path else "the item"
+    return Problem(CODE_INVALID, field_path, f"{what} is invalid: {error.message}", index, label)
+
+
+def check_launch(kind: str, body: Any, max_jobs: int = DEFAULT_MAX_JOBS, *, fast: bool = True) -> BatchCheck:
+    """Check a parsed launch-call body (``kind`` is a key of LAUNCH_BODIES) as the simulator answers it.
+
+    Request-level problems (not an object, no or empty ``jobs``, too many items, unknown
+    top-level key, repeated IDs where they must be unique) win over item problems.
+    Item problems are keyed by the item's index; ``job_name`` holds the item's task ID.
+    """
+    result = BatchCheck()
+    if fast and not _has_float(body):
+        try:
+            _launch_fast_validator(kind, max_jobs)(body)
+            return result
+        except fastjsonschema.JsonSchemaException:
+            pass
+    if not isinstance(body, Mapping):
+        result.request_problem = Problem(CODE_PARAMETER_ERROR, "", "Parameter error: the body must be a JSON object.")
+        return result
+    item_errors: list[ValidationError] = []
+    for error in _launch_validator(kind, max_jobs).iter_errors(body):
+        path = list(error.path)
+        if len(path) >= 2 and path[0] == "jobs":
+            item_errors.append(error)
+        elif result.request_problem is None:
+            if path == ["jobs"] and error.validator == "uniqueItems":
+                result.request_problem = Problem("DRS.M00301", "jobs", "There are duplicate task IDs in request.")
+            else:
+                result.request_problem = _request_problem(error)
+    if result.request_problem is not None:
+        return result
+    jobs = body.get("jobs")
+    assert isinstance(jobs, list)
+    for error in sorted(item_errors, key=lambda e: [str(p) for p in e.path]):
+        index = error.path[1]
+        item = jobs[index]
+        label = None
+        if isinstance(item, Mapping):
+            value = item.get("job_id", item.get("id"))
+            label = value if isinstance(value, str) else None
+        elif isinstance(item, str):
+            label = item
+        result.job_problems.setdefault(index, []).append(_launch_item_problem(kind, error, index, label))
+    return result
+
+
+def launch_field_names() -> dict[str, set[str]]:
+    """Keys each launch definition knows, SDK-only keys included (for the SDK referee tests)."""
+    defs = load_schema()["$defs"]
+    names = ("TestEndPoint", "UpdateDatabaseObjectReq", "DatabaseInfo", "PreCheckInfo", "StartInfo")
+    return {name: set(defs[name]["properties"]) for name in names}
