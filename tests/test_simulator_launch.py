@@ -553,3 +553,13 @@ def test_state_files_from_before_the_launch_calls_still_open(tmp_path: Path, clo
         assert Api(sim).status(task_id) == "CONFIGURATION"
         assert sim.tasks()[0]["launch"] == {}
     sim.close()
+
+
+def test_bad_launch_flag_is_a_usage_error_not_a_traceback() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "bulkimport", "simulator", "--port", "0",
+                           "--connection-fail", "db.example:99999"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    assert "connection_fail" in proc.stderr and "Traceback" not in proc.stderr

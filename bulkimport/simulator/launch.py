@@ -147,20 +147,27 @@ class LaunchService:
             return error(400, DUPLICATES[0], DUPLICATES[1].format(what=what))
         return items
 
-    def _task(self, project_id: str, task_id: str, now: int) -> Task | tuple[str, str]:
-        """The live task, or the reason (code, message) it cannot be used."""
-        task = self.store.get_task(project_id, task_id)
+    @staticmethod
+    def _task(found: Mapping[str, Task], task_id: str) -> Task | tuple[str, str]:
+        """The live task among those fetched for a request, or the reason (code, message) it cannot be used."""
+        task = found.get(task_id)
         if task is None:
             return NOT_FOUND
         if task.deleted:
             return TASK_GONE
         return task
 
-    def _configurable(self, project_id: str, task_id: str, now: int) -> Task | tuple[str, str]:
-        task = self._task(project_id, task_id, now)
+    def _configurable(self, found: Mapping[str, Task], task_id: str, now: int) -> Task | tuple[str, str]:
+        task = self._task(found, task_id)
         if isinstance(task, Task) and task.status(now) != "CONFIGURATION":
             return WRONG_STATUS
         return task
+
+    @staticmethod
+    def _record(task: Task, launch: dict[str, Any], changed: dict[str, dict[str, Any]]) -> None:
+        """Note a task's new launch record; later items of the same request see it too."""
+        task.launch = launch
+        changed[task.id] = launch
 
     # -- batch-connection ----------------------------------------------------------------------
 
@@ -171,10 +178,12 @@ class LaunchService:
             return items
         config = self.plan.config
         results = []
+        changed: dict[str, dict[str, Any]] = {}
         with self.store.transaction():
             now = self.now_ms()
+            found = self.store.tasks_by_id(project_id, [i["id"] for i in items])
             for item in items:
-                task = self._configurable(project_id, item["id"], now)
+                task = self._configurable(found, item["id"], now)
                 if not isinstance(task, Task):
                     results.append(_failed("id", item["id"], task, status="failed", success=False))
                     continue
@@ -184,11 +193,12 @@ class LaunchService:
                 launch.setdefault("conn", {})[side] = {"ok": reason is None, "at_ms": now,
                                                        "error_code": reason[0] if reason else None}
                 launch.pop("precheck", None)
-                self.store.set_launch(task.id, launch)
+                self._record(task, launch, changed)
                 if reason is None:
                     results.append({"id": task.id, "status": "success", "success": True})
                 else:
                     results.append(_failed("id", task.id, reason, status="failed", success=False))
+            self.store.set_launches(changed)
         return Reply(200, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -223,10 +233,12 @@ class LaunchService:
         if isinstance(items, Reply):
             return items
         results = []
+        changed: dict[str, dict[str, Any]] = {}
         with self.store.transaction():
             now = self.now_ms()
+            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
             for item in items:
-                task = self._configurable(project_id, item["job_id"], now)
+                task = self._configurable(found, item["job_id"], now)
                 if isinstance(task, Task) and task.job.get("db_use_type") == "cloudDataGuard":
                     task = NO_OBJECTS_FOR_DR
                 elif isinstance(task, Task) and not self._connected(task):
@@ -239,8 +251,9 @@ class LaunchService:
                                      "sync_database": item.get("sync_database"),
                                      "job": item.get("job") or [], "at_ms": now}
                 launch.pop("precheck", None)
-                self.store.set_launch(task.id, launch)
+                self._record(task, launch, changed)
                 results.append({"job_id": task.id, "status": True})
+            self.store.set_launches(changed)
         return Reply(202, {"all_counts": len(results), "results": results})
 
     # -- batch-precheck and batch-precheck-result --------------------------------------------------
@@ -252,10 +265,12 @@ class LaunchService:
             return items
         config = self.plan.config
         results = []
+        changed: dict[str, dict[str, Any]] = {}
         with self.store.transaction():
             now = self.now_ms()
+            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
             for item in items:
-                task = self._configurable(project_id, item["job_id"], now)
+                task = self._configurable(found, item["job_id"], now)
                 if isinstance(task, Task) and not self._connected(task):
                     task = NOT_CONNECTED
                 if not isinstance(task, Task):
@@ -263,8 +278,9 @@ class LaunchService:
                     continue
                 launch = dict(task.launch)
                 launch["precheck"] = self._new_precheck(task, item["precheck_mode"], config, now)
-                self.store.set_launch(task.id, launch)
+                self._record(task, launch, changed)
                 results.append({"id": task.id, "precheck_id": task.id, "status": "success"})
+            self.store.set_launches(changed)
         return Reply(200, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -292,9 +308,10 @@ class LaunchService:
         if isinstance(ids, Reply):
             return ids
         now = self.now_ms()
+        found = self.store.tasks_by_id(project_id, ids)
         results = []
         for task_id in ids:
-            task = self._task(project_id, task_id, now)
+            task = self._task(found, task_id)
             if not isinstance(task, Task):
                 results.append(_failed("precheck_id", task_id, task))
                 continue
@@ -336,10 +353,12 @@ class LaunchService:
             return items
         config = self.plan.config
         results = []
+        changed: dict[str, dict[str, Any]] = {}
         with self.store.transaction():
             now = self.now_ms()
+            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
             for item in items:
-                task = self._configurable(project_id, item["job_id"], now)
+                task = self._configurable(found, item["job_id"], now)
                 if isinstance(task, Task) and not self._precheck_passed(task, now):
                     task = NOT_PRECHECKED
                 elif isinstance(task, Task) and config.names_task("start_refuse", task.name):
@@ -349,8 +368,9 @@ class LaunchService:
                     continue
                 launch = dict(task.launch)
                 launch["start"] = self._new_start(task, item.get("start_time") or "", config, now)
-                self.store.set_launch(task.id, launch)
+                self._record(task, launch, changed)
                 results.append({"id": task.id, "status": "success"})
+            self.store.set_launches(changed)
         return Reply(202, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -374,9 +394,10 @@ class LaunchService:
         if isinstance(ids, Reply):
             return ids
         now = self.now_ms()
+        found = self.store.tasks_by_id(project_id, ids)
         results = []
         for task_id in ids:
-            task = self.store.get_task(project_id, task_id)
+            task = found.get(task_id)
             if task is None:
                 results.append(_failed("job_id", task_id, NOT_FOUND))
                 continue

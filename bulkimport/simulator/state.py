@@ -214,16 +214,29 @@ class Store:
                  json.dumps(task.job), json.dumps(task.launch)),
             )
 
-    def set_launch(self, task_id: str, launch: dict[str, Any]) -> None:
-        """Replace a task's launch record (callers hold a transaction for read-modify-write)."""
-        with self.lock:
-            self._conn.execute("UPDATE tasks SET launch = ? WHERE id = ?", (json.dumps(launch), task_id))
 
     def get_task(self, project_id: str, task_id: str) -> Task | None:
         with self.lock:
             row = self._conn.execute(
                 "SELECT * FROM tasks WHERE project_id = ? AND id = ?", (project_id, task_id)).fetchone()
         return _task_from_row(row) if row else None
+
+    def tasks_by_id(self, project_id: str, task_ids: list[str]) -> dict[str, Task]:
+        """The project's tasks among ``task_ids`` (deleted ones included), by ID: one query per batch."""
+        unique = list(dict.fromkeys(task_ids))
+        if not unique:
+            return {}
+        marks = ",".join("?" * len(unique))
+        with self.lock:
+            rows = self._conn.execute(f"SELECT * FROM tasks WHERE project_id = ? AND id IN ({marks})",
+                                      (project_id, *unique)).fetchall()
+        return {row["id"]: _task_from_row(row) for row in rows}
+
+    def set_launches(self, launches: dict[str, dict[str, Any]]) -> None:
+        """Replace several tasks' launch records at once (callers hold a transaction)."""
+        with self.lock:
+            self._conn.executemany("UPDATE tasks SET launch = ? WHERE id = ?",
+                                   [(json.dumps(launch), task_id) for task_id, launch in launches.items()])
 
     def tasks(self, project_id: str | None = None) -> list[Task]:
         """All tasks (deleted included), oldest first."""
