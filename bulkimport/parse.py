@@ -203,7 +203,7 @@ def display_value(f: Field | None, value: object) -> object:
     if f is not None and f.secret:
         if is_blank(value):
             return None
-        return value.strip() if is_env_reference(value) else MASK  # type: ignore[union-attr]
+        return value.strip() if isinstance(value, str) and is_env_reference(value) else MASK
     if f is not None and f.kind is Kind.ENUM and not isinstance(value, bool):
         return _enum(f, value)
     if isinstance(value, float) and math.isfinite(value) and value == int(value) and abs(value) < 2**53:

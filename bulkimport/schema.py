@@ -289,7 +289,7 @@ def frame_from_columns(row_numbers: list[int], columns: Mapping[str, Sequence[ob
         if dtype == "object":
             data[f.key] = pd.Series(values, index=index, dtype=object)
         else:
-            data[f.key] = pd.Series(pd.array(values, dtype=dtype), index=index)
+            data[f.key] = pd.Series(pd.array(values, dtype=dtype), index=index)  # type: ignore[call-overload]
     return pd.DataFrame(data, index=index)
 
 
@@ -314,7 +314,7 @@ class CrossCheck:
         return fields.RULES_BY_CODE[self.code]
 
 
-def _is(frame: pd.DataFrame, key: str, value: object) -> pd.Series:
+def _is(frame: pd.DataFrame, key: str, value: str | bool) -> pd.Series:
     return frame[key].eq(value).fillna(False).astype(bool)
 
 
@@ -341,10 +341,10 @@ def _endpoint_type(frame: pd.DataFrame, side: str) -> pd.Series:
 def _row_endpoint_type(row: Mapping[str, object], side: str) -> str | None:
     own = row.get(f"{side}.db_type")
     if own in fields.DB_TYPES:
-        return own  # type: ignore[return-value]
+        return own
     engine = row.get("engine_type")
     if engine in fields.ENGINE_DB_TYPES:
-        return fields.ENGINE_DB_TYPES[engine][0 if side == SOURCE else 1]  # type: ignore[index]
+        return fields.ENGINE_DB_TYPES[engine][0 if side == SOURCE else 1]
     return None
 
 
@@ -525,7 +525,7 @@ def _name_groups(df: pd.DataFrame) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for excel_row, name in df["name"].items():
         if isinstance(name, str):
-            groups.setdefault(name.casefold(), []).append(int(excel_row))
+            groups.setdefault(name.casefold(), []).append(int(excel_row))  # type: ignore[call-overload]
     return groups
 
 

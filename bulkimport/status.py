@@ -153,11 +153,12 @@ def _locked(target: Target) -> Iterator[None]:
 def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger | None]:
     """The campaign's ledger, or None when there is none and `create` is False (a follow-up
     command must not leave an empty ledger behind in a directory that never had one)."""
-    if not create and not target.ledger_path.exists():
+    path = target.ledger_path
+    if path is None or (not create and not path.exists()):
         yield None
         return
     try:
-        ledger = Ledger(target.ledger_path)
+        ledger = Ledger(path)
     except LedgerError as exc:
         raise InputError(str(exc)) from exc
     with contextlib.closing(ledger):
@@ -188,7 +189,8 @@ def campaign_tasks(book: WorkbookData, ledger: Ledger | None, endpoint: str, pro
         entry = known.get(name.lower()) if name else None
         if result in TRACKED_RESULTS and task_id:
             tasks.append(CampaignTask(excel_row, book.source_row(excel_row), name, task_id, result))
-        elif (result in TRACKED_RESULTS or result in FILLABLE_RESULTS) and _created_here(entry):
+        elif (result in TRACKED_RESULTS or result in FILLABLE_RESULTS) and entry is not None and entry.task_id \
+                and _created_here(entry):
             filled = result if result in TRACKED_RESULTS else Result.CREATED
             tasks.append(CampaignTask(excel_row, book.source_row(excel_row), name, entry.task_id, filled,
                                       from_ledger=True))

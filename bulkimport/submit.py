@@ -651,7 +651,7 @@ class _Engine:
         and a stop, so one broken batch cannot lose the outcomes of the others."""
         try:
             self.run_batch(batch)
-        except Exception as exc:  # noqa: BLE001 - reported per row and as the run's message
+        except Exception as exc:
             text = f"{type(exc).__name__}: {exc}"
             self.fatal = self.fatal or f"stopped after an internal error: {text}"
             self.stop.set()
@@ -850,6 +850,8 @@ def _login(auth: Any) -> None:
 
 
 def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntry]:
+    if target.ledger_path is None:
+        return {}
     try:
         with Ledger(target.ledger_path) as ledger:
             return ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
@@ -862,7 +864,7 @@ def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOu
     it now (typically the ****** a results workbook shows for its password) does not matter:
     it is ALREADY_CREATED, which lets an operator feed a results workbook straight back."""
     invalid = {o.name.strip().lower(): o for o in outcomes.values() if o.result is Result.INVALID and o.name}
-    if not invalid:
+    if not invalid or target.ledger_path is None:
         return
     try:
         with Ledger(target.ledger_path) as ledger:

@@ -97,7 +97,8 @@ class TypedRows(LazyRows):
     """
 
     def __init__(self, row_numbers: list[int], columns: Mapping[str, list[object]]) -> None:
-        self._position = self._by_row = {r: i for i, r in enumerate(row_numbers)}
+        self._position: dict[int, int] = {r: i for i, r in enumerate(row_numbers)}
+        self._by_row = self._position
         self._columns = [columns[k] for k in fields.KEYS]
         self._built: dict[int, dict[str, object]] = {}
 
@@ -135,9 +136,9 @@ def _parse_columns(
         fast, spellings, parser = _fast_kind(f), _enum_spellings(f), parse.parser_for(f)
         out = _settle_common(fast, spellings, values)
         if out is None:
-            out, pending = [None] * n, range(n)
+            out, pending = [None] * n, list(range(n))
         elif out.count(None) == blanks:
-            pending = range(0)  # every non-blank cell settled
+            pending = []  # every non-blank cell settled
         else:
             pending = [i for i, (o, v) in enumerate(zip(out, values, strict=True)) if o is None and v is not None]
         # Equal cells parse alike: a column repeats few distinct values (tags, enterprise
@@ -182,7 +183,7 @@ def _settle_common(fast: int, spellings: Mapping[str, object], values: list[obje
     if fast == _TEXT:
         return [v.strip() or None if type(v) is str else None for v in values]
     if fast == _SECRET:
-        out = [v.strip() or None if type(v) is str else None for v in values]
+        out: list[object] = [v.strip() or None if type(v) is str else None for v in values]
         if parse.MASK in out:  # a masked secret copied from a results workbook: reported by the parser
             out = [None if v == parse.MASK else v for v in out]
         return out
@@ -281,7 +282,7 @@ def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
     findings = list(book.findings) + parse_findings + schema.check_rows(rows, already, frame=frame)  # type: ignore[arg-type]
     findings = _order(book, findings)
     invalid = {f.row for f in findings if f.row is not None and f.severity == Severity.ERROR}
-    return Validation(book=book, rows=rows, findings=findings, invalid=invalid)  # type: ignore[arg-type]
+    return Validation(book=book, rows=rows, findings=findings, invalid=invalid)
 
 
 def default_output_path(workbook: str | Path, base: str | Path | None = None) -> Path:

@@ -209,7 +209,7 @@ def _sniff(path: Path) -> None:
     raise InputError(f"{path}: is not an Excel workbook (it looks like text or CSV); save it as .xlsx")
 
 
-def _open(path: Path):  # noqa: ANN202 - calamine's types are not exported usefully
+def _open(path: Path):
     import python_calamine
 
     try:
@@ -231,7 +231,7 @@ def _find_key_row(grid: Sequence[Sequence[object]]) -> int | None:
     return None
 
 
-def _choose_sheet(book, path: Path, sheet: str | None) -> str:  # noqa: ANN001
+def _choose_sheet(book, path: Path, sheet: str | None) -> str:
     names: list[str] = list(book.sheet_names)
     if sheet is not None:
         if sheet in names:
@@ -323,7 +323,7 @@ def _map_columns(
     return columns, findings
 
 
-def _template_version(book) -> str | None:  # noqa: ANN001
+def _template_version(book) -> str | None:
     for name in book.sheet_names:
         if name.casefold() == META_SHEET.casefold():
             try:
@@ -584,14 +584,14 @@ TEXT_DEFAULT_FORMAT = {"font_name": "Calibri", "font_size": 11, "num_format": 49
 class _Formats:
     """The handful of xlsxwriter formats a results sheet needs, created once."""
 
-    def __init__(self, wb) -> None:  # noqa: ANN001
+    def __init__(self, wb) -> None:
         self.wb = wb
         self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.key_header = wb.add_format({"italic": True, "font_color": "#595959", "bg_color": "#DDEBF7",
                                          "border": 1})
         self._cache: dict[str | None, object] = {}
 
-    def cell(self, fill: str | None):  # noqa: ANN201
+    def cell(self, fill: str | None):
         """A cell filled with `fill` (Text, like every format here: see TEXT_DEFAULT_FORMAT)."""
         fmt = self._cache.get(fill)
         if fmt is None:
@@ -599,7 +599,7 @@ class _Formats:
         return fmt
 
 
-def _write_value(ws, row: int, col: int, value: object, fmt) -> None:  # noqa: ANN001
+def _write_value(ws, row: int, col: int, value: object, fmt) -> None:
     """Strings always as text: an echoed value starting with = + - @ must not become a formula."""
     kind = type(value)
     if kind is str:
@@ -691,9 +691,9 @@ def _write_results(
 
     findings = list(findings)
     by_cell: dict[tuple[int, str | None], list[Finding]] = defaultdict(list)
-    for f in findings:
-        if f.row is not None and f.row in out_row_of:
-            by_cell[(f.row, f.column if f.column in col_of else None)].append(f)
+    for finding in findings:
+        if finding.row is not None and finding.row in out_row_of:
+            by_cell[(finding.row, finding.column if finding.column in col_of else None)].append(finding)
 
     try:
         wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
@@ -737,8 +737,8 @@ def _write_results(
         _tint_by_result(wb, ws, first_data, first_data + len(out_rows) - 1, n_op + len(extra) - 1,
                         _column_name(col_of["result"]))
     by_row: dict[int, dict[str | None, list[Finding]]] = defaultdict(dict)
-    for (excel_row, column), found in by_cell.items():
-        by_row[excel_row][column] = found
+    for (excel_row, column), cell_findings in by_cell.items():
+        by_row[excel_row][column] = cell_findings
     comment_size = {"x_scale": 2.5, "y_scale": 1.5}
     extra_cols = [(name, col_of[name]) for name in extra]
     comments = 0
@@ -815,9 +815,9 @@ def _write_results(
     for sheet_name, sheet_rows in (extra_sheets or {}).items():
         sheet = wb.add_worksheet(sheet_name)
         for r, values in enumerate(sheet_rows):
-            for c, value in enumerate(values):
+            for col, value in enumerate(values):
                 if value is not None:
-                    _write_value(sheet, r, c, value, None)
+                    _write_value(sheet, r, col, value, None)
     if book.template_version:
         meta = wb.add_worksheet(META_SHEET)
         meta.write_string(0, 0, META_VERSION_KEY)
@@ -830,7 +830,7 @@ def _write_results(
     return path
 
 
-def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: str) -> None:  # noqa: ANN001
+def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: str) -> None:
     """One formula-based conditional format per colour over the data rows."""
     by_colour: dict[str, list[str]] = defaultdict(list)
     for result, colour in RESULT_COLOURS.items():
@@ -851,7 +851,7 @@ def _comment(findings: Sequence[Finding]) -> str:
 
 
 def _write_findings_sheet(
-    wb, fmts: _Formats, book: WorkbookData, findings: Sequence[Finding],  # noqa: ANN001
+    wb, fmts: _Formats, book: WorkbookData, findings: Sequence[Finding],
     out_row_of: Mapping[int, int], col_of: Mapping[str, int],
 ) -> None:
     """One line per finding, each with a link to its cell in the Jobs sheet."""

@@ -196,7 +196,7 @@ def cli_args(campaign: dict, tmp_path: Path, *extra: str) -> list[str]:
             "--release-timeout", "10", "-q", *extra]
 
 
-def run(args: list[str], **kwargs: object):  # noqa: ANN201 - click's Result
+def run(args: list[str], **kwargs: object):
     return CliRunner().invoke(rollback_cli.command, args, standalone_mode=False, env={"OS_AUTH_TOKEN": TOKEN},
                               **kwargs)
 

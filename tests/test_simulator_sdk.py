@@ -14,10 +14,10 @@ import pytest
 pytest.importorskip("huaweicloudsdkdrs")
 
 from fixtures.sdk import to_sdk_job
-from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
-from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException  # noqa: E402
-from huaweicloudsdkcore.http.http_handler import HttpHandler  # noqa: E402
-from huaweicloudsdkdrs.v3 import (  # noqa: E402
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.http.http_handler import HttpHandler
+from huaweicloudsdkdrs.v3 import (
     BatchCreateJobReq,
     BatchCreateJobsRequest,
     BatchDeleteJobReq,
@@ -32,8 +32,8 @@ from huaweicloudsdkdrs.v3 import (  # noqa: E402
     ShowJobListRequest,
 )
 
-from bulkimport.simulator import FaultConfig, Simulator  # noqa: E402
-from bulkimport.simulator.testing import API_PAGE_EXAMPLES, PROJECT_ID, example_body, make_job  # noqa: E402
+from bulkimport.simulator import FaultConfig, Simulator
+from bulkimport.simulator.testing import API_PAGE_EXAMPLES, PROJECT_ID, example_body, make_job
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

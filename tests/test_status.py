@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
+from fixtures.clock import ManualClock
 
 from bulkimport.cli.status import command as status_command
 from bulkimport.drs import TokenAuth
@@ -22,8 +23,14 @@ TOKEN = "status-test-token-123"
 
 
 @pytest.fixture
-def sim():
-    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0.3)) as simulator:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sim(clock: ManualClock):
+    """Tasks leave CREATING 0.3 s after creation on the test's clock, never on the wall clock."""
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0.3), clock=clock) as simulator:
         yield simulator
     simulator.close()
 
@@ -61,7 +68,7 @@ def test_one_refresh_sees_creating_and_exits_3(sim: Simulator, tmp_path: Path) -
     assert {r["task_status"] for r in by_name(tmp_path / "out.xlsx").values()} == {"CREATING"}
 
 
-def test_watch_reaches_configuration_and_create_failed(sim: Simulator, tmp_path: Path,
+def test_watch_reaches_configuration_and_create_failed(sim: Simulator, clock: ManualClock, tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     target = target_for(sim, tmp_path)
@@ -71,7 +78,7 @@ def test_watch_reaches_configuration_and_create_failed(sim: Simulator, tmp_path:
     results = write_results_workbook(tmp_path, created_rows({**good, **bad}), target)
 
     outcome = refresh_status(results, target, report_dir=tmp_path / "rep", watch=True, interval=0.05,
-                             max_interval=0.1, timeout=10, retry=FAST)
+                             max_interval=0.1, timeout=10, retry=FAST, sleep=clock.sleep, clock=clock)
 
     assert outcome.results_path == Path("reports") / "wave-results-status.xlsx"
     assert outcome.exit_code == 1 and not outcome.timed_out and outcome.rounds > 1
@@ -195,7 +202,7 @@ def test_scrubber_masks_credentials_in_server_text() -> None:
 # -- the command -------------------------------------------------------------------------------------
 
 def test_command_with_endpoint_from_summary_and_token_from_env(sim: Simulator, tmp_path: Path) -> None:
-    sim.set_faults(transition_delay=0.1)
+    sim.set_faults(transition_delay=0)
     target = Target(endpoint=sim.base_url, ledger_endpoint=sim.base_url, project_id=PROJECT, auth=TokenAuth(TOKEN),
                     ledger_path=tmp_path / "ledger.sqlite")
     ids = create_tasks(sim, ["cli-1", "cli-2"])

@@ -202,7 +202,7 @@ def _annotated(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[open
     return openpyxl.load_workbook(out), out
 
 
-def _col(ws, key: str) -> int:  # noqa: ANN001
+def _col(ws, key: str) -> int:
     return [c.value for c in ws[2]].index(key) + 1
 
 
@@ -280,7 +280,7 @@ def test_annotated_copy_validates_again_with_the_same_findings(
                            capsys)[1])
     again = json.loads(doc)
 
-    def cells(d: dict, secret: bool) -> set:  # noqa: ANN001
+    def cells(d: dict, secret: bool) -> set:
         return {(f["source_row"], f["column"], f["code"]) for f in d["findings"]
                 if (f["column"] in fields.SECRET_KEYS) is secret}
 

@@ -24,7 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 PORT = "source_endpoint.db_port"
 
 
-def codes(validation, row: int | None = None) -> set[tuple[str | None, str]]:  # noqa: ANN001
+def codes(validation, row: int | None = None) -> set[tuple[str | None, str]]:
     return {(f.column, f.code) for f in validation.findings if row is None or f.row == row}
 
 
@@ -280,7 +280,7 @@ def _load(path: Path) -> openpyxl.Workbook:
     return openpyxl.load_workbook(path)
 
 
-def _column_of(ws, key: str) -> int:  # noqa: ANN001
+def _column_of(ws, key: str) -> int:
     return next(c.column for c in ws[2] if c.value == key)
 
 

@@ -18,7 +18,7 @@ def _is_terminal() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
 
-def _confirm(plan) -> bool:  # noqa: ANN001 - a submit.Plan; imported lazily
+def _confirm(plan) -> bool:
     """Ask on the terminal; Ctrl-C at the prompt aborts as usual (the graceful handler is for sending)."""
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -37,7 +37,7 @@ def command(workbook: Path, out: Path | None, as_json: bool, sheet: str | None) 
     return ExitCode.SOME_FAILED if validation.invalid else ExitCode.OK
 
 
-def summary(validation, target: Path) -> str:  # noqa: ANN001 - a Validation; imported lazily
+def summary(validation, target: Path) -> str:
     """The human summary for stderr: counts, findings by code, the first few findings."""
     total = len(validation.rows)
     invalid = len(validation.invalid)

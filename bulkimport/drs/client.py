@@ -418,8 +418,11 @@ class DrsClient:
             if (results_on_400 and response is not None and response.status_code == 400
                     and isinstance(body, dict) and isinstance(body.get("results"), list)):
                 return body
-            code, msg = _error_of(body, response) if response is not None else (None, _describe(exchange.error))
-            status = exchange.status
+            if response is not None:
+                code, msg = _error_of(body, response)
+            else:
+                code, msg = None, _describe(exchange.error) if exchange.error is not None else "no reply"
+            status = response.status_code if response is not None else 0
             retryable = (response is None or _is_throttle(status, code) or status >= 500
                          or (200 <= status < 300))  # a 2xx with an unreadable body: try again
             if not retryable:
