@@ -17,8 +17,8 @@ import requests
 
 pytest.importorskip("huaweicloudsdkdrs")
 
-from huaweicloudsdkcore.auth.credentials import BasicCredentials  # noqa: E402
-from huaweicloudsdkdrs.v3 import (  # noqa: E402
+from huaweicloudsdkcore.auth.credentials import BasicCredentials
+from huaweicloudsdkdrs.v3 import (
     BatchCheckJobsRequest,
     BatchCheckJobsResponse,
     BatchCheckResultsRequest,
@@ -47,15 +47,15 @@ from huaweicloudsdkdrs.v3 import (
     TestEndPoint as SdkTestEndPoint,
 )
 
-from bulkimport.simulator import FaultConfig, Simulator  # noqa: E402
-from bulkimport.simulator.testing import (  # noqa: E402
+from bulkimport.simulator import FaultConfig, Simulator
+from bulkimport.simulator.testing import (
     PROJECT_ID,
     alarm_precheck,
     endpoint_item,
     fast_launch_faults,
     make_job,
 )
-from bulkimport.simulator.wire_schema import launch_field_names  # noqa: E402
+from bulkimport.simulator.wire_schema import launch_field_names
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

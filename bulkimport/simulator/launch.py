@@ -75,7 +75,7 @@ def _failed(key: str, item_id: str | None, reason: tuple[str, str], **extra: Any
 
 def _endpoint_hosts(item: Mapping[str, Any]) -> list[tuple[str, int | None]]:
     """The (host, port) pairs a TestEndPoint names: MongoDB lists ``host:port,host:port`` in ``ip``."""
-    pairs = []
+    pairs: list[tuple[str, int | None]] = []
     for part in (p.strip() for p in str(item.get("ip", "")).split(",")):
         if not part:
             continue
@@ -133,6 +133,7 @@ class LaunchService:
             label = f" ({first.job_name})" if first.job_name else ""
             return error(400, first.code, f"Item jobs[{first.job_index}]{label}: {first.message}.",
                          errors=[p.as_dict() for p in problems])
+        assert isinstance(body, dict)  # the schema check above refuses anything else
         items: list[Any] = body["jobs"]
         if kind == "connect":
             keys = [(i["id"], i["end_point_type"]) for i in items]

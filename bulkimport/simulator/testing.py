@@ -121,7 +121,8 @@ def fast_launch_faults(**changes: Any) -> dict[str, Any]:
 
 def _add(sim: FaultSwitch, field_name: str, *entries: str) -> FaultConfig:
     current = list(getattr(sim.faults, field_name))
-    return sim.set_faults(**{field_name: current + [e for e in entries if e not in current]})
+    changes: dict[str, Any] = {field_name: current + [e for e in entries if e not in current]}
+    return sim.set_faults(**changes)
 
 
 def fail_connection(sim: FaultSwitch, host: str | None = None, port: int | None = None) -> FaultConfig:

@@ -324,7 +324,7 @@ def _resolve(node: Any) -> Any:
     return node
 
 
-def _launch_rule(kind: str, error: ValidationError) -> dict[str, Any] | None:
+def _launch_rule(kind: str, error: ValidationError) -> Mapping[str, Any] | None:
     """The allOf rule (with x-rule/x-message) an error of a launch body came from, if any.
 
     jsonschema reports paths through a $ref as if the target were inline, so the path is
