@@ -19,7 +19,7 @@ from enum import StrEnum
 
 #: Bumped whenever a column, an allowed value or a rule changes, so that a workbook made
 #: from an older template gets a `stale_template` warning.
-TEMPLATE_VERSION = "2026.11.1"
+TEMPLATE_VERSION = "2026.11.2"
 
 #: Huawei's international API page: "You can call a maximum of 10 APIs in batches".
 #: The OTC page states no limit; 10 is safe on both clouds.
@@ -66,6 +66,16 @@ class Kind(StrEnum):
     BASE64 = "base64"
     TAGS = "tags"
     ENTERPRISE_PROJECT = "enterprise_project"
+    #: `;`-separated `database` / `database.table` entries (`objects`): what a task replicates.
+    OBJECTS = "objects"
+
+
+class Stage(StrEnum):
+    """Which API call a column feeds. Only CREATE columns go into the batch-creation body;
+    LAUNCH columns are read by `prepare` / `start` (e.g. `objects` -> batch-select-objects)."""
+
+    CREATE = "create"
+    LAUNCH = "launch"
 
 
 class Group(StrEnum):
@@ -76,6 +86,7 @@ class Group(StrEnum):
     SOURCE = "source"
     TARGET = "target"
     TAGS = "tags"
+    LAUNCH = "launch"
 
 
 GROUP_LABELS: dict[Group, dict[str, str]] = {
@@ -84,6 +95,7 @@ GROUP_LABELS: dict[Group, dict[str, str]] = {
     Group.SOURCE: {"en-us": "Source database", "zh-cn": "源数据库"},
     Group.TARGET: {"en-us": "Destination database", "zh-cn": "目标数据库"},
     Group.TAGS: {"en-us": "Tags and enterprise project", "zh-cn": "标签与企业项目"},
+    Group.LAUNCH: {"en-us": "Launch", "zh-cn": "启动"},
 }
 
 GROUP_HELP: dict[Group, dict[str, str]] = {
@@ -97,6 +109,9 @@ GROUP_HELP: dict[Group, dict[str, str]] = {
                    "zh-cn": "数据到哪里去：目标数据库的类型、实例、地址和登录信息。"},
     Group.TAGS: {"en-us": "Bookkeeping: resource tags and the enterprise project the task is billed to.",
                  "zh-cn": "管理信息：资源标签和任务所属的企业项目。"},
+    Group.LAUNCH: {"en-us": "What `prepare` and `start` need after creation: the objects to replicate. "
+                            "Not sent with batch-creation.",
+                   "zh-cn": "任务创建后prepare和start命令需要的信息：要迁移的对象。创建任务时不提交。"},
 }
 
 
@@ -125,6 +140,8 @@ class Field:
     text_format: bool = False
     #: Free-text rule shown on the Fields sheet (cross-field conditions live in RULES).
     rule: str = ""
+    #: Which API call the column feeds; only Stage.CREATE columns are in the creation body.
+    stage: Stage = Stage.CREATE
 
     @property
     def endpoint(self) -> str | None:
@@ -155,6 +172,20 @@ TASK_TYPES = ("FULL_TRANS", "FULL_INCR_TRANS", "INCR_TRANS")
 DB_TYPES = ("mysql", "mongodb", "taurus", "postgresql")
 CLUSTER_MODES = ("Sharding4.0+",)
 BOOLEAN_VALUES = ("true", "false")
+
+#: `objects`: entries are separated by ';', the parts of one entry by '.'.
+OBJECTS_SEPARATOR = ";"
+OBJECT_PART_SEPARATOR = "."
+#: Longest object name part: MySQL and MongoDB database names allow 64 characters and
+#: PostgreSQL identifiers 63; 64 is the common ceiling (a longer name cannot exist).
+OBJECT_NAME_MAX = 64
+#: Longest `objects` cell (a generous bound that keeps one request body reasonable).
+OBJECTS_MAX_LENGTH = 4000
+#: How deep an entry may go per engine: database[.table] (MongoDB: database[.collection]);
+#: PostgreSQL adds the schema level: database[.schema[.table]].
+OBJECT_DEPTH: dict[str, int] = {
+    "mysql": 2, "mongodb": 2, "cloudDataGuard-mysql": 2, "mysql-to-taurus": 2, "postgresql": 3,
+}
 
 #: Which scenarios each engine serves (Table 4, engine_type).
 ENGINE_SCENARIOS: dict[str, tuple[str, ...]] = {
@@ -407,6 +438,25 @@ def _tag_fields() -> list[Field]:
     ]
 
 
+def _launch_fields() -> list[Field]:
+    return [
+        Field(
+            "objects", "Objects to replicate", "迁移对象", Group.LAUNCH, Kind.OBJECTS,
+            max_length=OBJECTS_MAX_LENGTH, text_format=True, stage=Stage.LAUNCH,
+            help="Blank = the whole instance. Otherwise entries separated by ';': a database (sales) or "
+                 "database.table (sales.orders); MongoDB database.collection; PostgreSQL database, "
+                 "database.schema or database.schema.table (erp.public.orders). Names may not contain "
+                 f"'.' or ';' and are at most {OBJECT_NAME_MAX} characters; no entry twice. "
+                 "Used by 'bulkimport prepare' (object selection), not sent at creation.",
+            help_zh="留空表示整个实例。否则用;分隔多个对象：库（sales）或库.表（sales.orders）；MongoDB为"
+                    "库.集合；PostgreSQL为库、库.模式或库.模式.表（erp.public.orders）。名称不能包含.或;，"
+                    f"最长{OBJECT_NAME_MAX}个字符；同一对象不能重复。由prepare命令用于对象选择，创建任务时不提交。",
+            rule=f"db[.table] (PostgreSQL db[.schema[.table]]) separated by ';'; each name <= {OBJECT_NAME_MAX} "
+                 "chars, no '.' or ';'; no repeats; e.g. sales;crm.customers",
+        ),
+    ]
+
+
 def _build_catalogue() -> tuple[Field, ...]:
     return tuple(
         _task_fields()
@@ -414,6 +464,7 @@ def _build_catalogue() -> tuple[Field, ...]:
         + _endpoint_fields("source_endpoint")
         + _endpoint_fields("target_endpoint")
         + _tag_fields()
+        + _launch_fields()
     )
 
 
@@ -421,6 +472,8 @@ def _build_catalogue() -> tuple[Field, ...]:
 CATALOGUE: tuple[Field, ...] = _build_catalogue()
 FIELDS: dict[str, Field] = {f.key: f for f in CATALOGUE}
 KEYS: tuple[str, ...] = tuple(FIELDS)
+#: The columns of the batch-creation body (the API page's Tables 4-6), in template order.
+CREATION_KEYS: tuple[str, ...] = tuple(f.key for f in CATALOGUE if f.stage is Stage.CREATE)
 SECRET_KEYS: frozenset[str] = frozenset(f.key for f in CATALOGUE if f.secret)
 MANDATORY_KEYS: tuple[str, ...] = tuple(f.key for f in CATALOGUE if f.mandatory)
 #: Columns without which a workbook cannot be used at all (a blank task_type has a default).
@@ -490,6 +543,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cross_field.mongodb_cluster_nodes", ("node_num",),
          "A MongoDB cluster source (cluster mode set) needs Nodes / shards.",
          text_zh="源库为MongoDB集群（填写了集群模式）时须填写节点数。"),
+    Rule("cross_field.objects_depth", ("objects",),
+         "Objects entries must fit the engine: database or database.table (MongoDB database.collection); "
+         "PostgreSQL database, database.schema or database.schema.table.",
+         text_zh="迁移对象须符合引擎：库或库.表（MongoDB为库.集合）；PostgreSQL为库、库.模式或库.模式.表。"),
     Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive).",
          text_zh="任务名称在工作簿中不能重复（不区分大小写）。"),
 )

@@ -29,6 +29,8 @@ CODES: dict[str, str] = {
     "base64": "The SSL certificate is not valid Base64.",
     "tags": "Not key=value;..., over 20 tags, a key or value too long or with other characters, or a repeated key.",
     "enterprise_project": "More than one enterprise project, or an invalid one.",
+    "objects": "Objects to replicate are not database[.table] entries separated by ';', a name is too long, "
+               "or an entry is repeated or covered by another.",
     "duplicate_name": "Another row has the same task name (names are case-insensitive).",
     "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
     "unknown_column": "A column the template does not know; it is ignored.",

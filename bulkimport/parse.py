@@ -155,6 +155,35 @@ def _enterprise_project(f: Field, value: object) -> str:
     return parts[0] if parts else text
 
 
+def object_entries(text: str) -> list[tuple[str, ...]]:
+    """A typed `objects` value ("sales;crm.customers") -> its entries as name parts
+    ([("sales",), ("crm", "customers")]). Blank -> [] (the whole instance)."""
+    return [tuple(entry.split(fields.OBJECT_PART_SEPARATOR))
+            for entry in (text or "").split(fields.OBJECTS_SEPARATOR) if entry]
+
+
+def _objects(f: Field, value: object) -> str | None:
+    """`db;db.table` -> the same text with spaces around names and empty entries removed.
+    Only the shape is judged here (no empty name, at most three levels); name lengths,
+    repeats and the engine's depth are the schema's checks."""
+    text = _text(f, value)
+    entries = []
+    for raw in text.split(fields.OBJECTS_SEPARATOR):
+        if not raw.strip():
+            continue
+        parts = [part.strip() for part in raw.split(fields.OBJECT_PART_SEPARATOR)]
+        if any(not part for part in parts):
+            raise ParseError(
+                "objects", f"entry {raw.strip()!r} has an empty name; write database or database.table, "
+                           "entries separated by ';'")
+        if len(parts) > 3:
+            raise ParseError(
+                "objects", f"entry {raw.strip()!r} has {len(parts)} levels; at most database.schema.table "
+                           "(PostgreSQL) or database.table")
+        entries.append(fields.OBJECT_PART_SEPARATOR.join(parts))
+    return fields.OBJECTS_SEPARATOR.join(entries) or None
+
+
 _PARSERS: dict[Kind, Callable[[Field, object], object]] = {
     Kind.TEXT: _text,
     Kind.ENUM: _enum,
@@ -166,6 +195,7 @@ _PARSERS: dict[Kind, Callable[[Field, object], object]] = {
     Kind.BASE64: _text,
     Kind.TAGS: _tags,
     Kind.ENTERPRISE_PROJECT: _enterprise_project,
+    Kind.OBJECTS: _objects,
 }
 
 

@@ -138,6 +138,8 @@ def build_job(
     job: dict[str, Any] = {}
     endpoints: dict[str, dict[str, Any]] = {name: {} for name in fields.ENDPOINTS}
     for field in fields.CATALOGUE:
+        if field.stage is not fields.Stage.CREATE:
+            continue  # read by prepare/start, never part of the creation body
         value = row.get(field.key)
         if _blank(value):
             continue

@@ -196,6 +196,31 @@ def tags_problem(tags: object) -> str | None:
     return None
 
 
+def objects_problem(text: object) -> str | None:
+    """Why a parsed `objects` cell is not acceptable on its own (name length, an entry given
+    twice or inside another one), or None. The engine's depth is a cross-field rule."""
+    entries = parse.object_entries(str(text))
+    seen: set[tuple[str, ...]] = set()
+    for parts in entries:
+        entry = fields.OBJECT_PART_SEPARATOR.join(parts)
+        for part in parts:
+            if len(part) > fields.OBJECT_NAME_MAX:
+                return (f"name {part[:20]!r}... in entry {entry[:40]!r} is longer than "
+                        f"{fields.OBJECT_NAME_MAX} characters")
+        if parts in seen:
+            return f"entry {entry!r} is given twice"
+        for depth in range(1, len(parts)):
+            if parts[:depth] in seen:
+                return f"entry {entry!r} is already covered by {fields.OBJECT_PART_SEPARATOR.join(parts[:depth])!r}"
+        seen.add(parts)
+    for parts in seen:  # a whole database listed after one of its tables
+        for depth in range(1, len(parts)):
+            if parts[:depth] in seen:
+                covered = fields.OBJECT_PART_SEPARATOR.join(parts)
+                return f"entry {covered!r} is already covered by {fields.OBJECT_PART_SEPARATOR.join(parts[:depth])!r}"
+    return None
+
+
 def cell_checks(f: Field) -> list[CellCheck]:
     """Every single-cell rule of a column, derived from its catalogue entry."""
     checks: list[CellCheck] = []
@@ -232,6 +257,9 @@ def cell_checks(f: Field) -> list[CellCheck]:
         ))
     if f.kind is Kind.TAGS:
         checks.append(CellCheck("tags", _tags_ok, lambda f, v: tags_problem(v) or "invalid tags", _tags_vector))
+    if f.kind is Kind.OBJECTS:
+        checks.append(CellCheck("objects", lambda v: objects_problem(v) is None,
+                                lambda f, v: f"{_label(f.key)}: {objects_problem(v) or 'invalid entries'}"))
     if f.kind is Kind.ENTERPRISE_PROJECT:
         checks.append(CellCheck(
             "enterprise_project", lambda v: ENTERPRISE_PROJECT_RE.match(str(v)) is not None,
@@ -521,6 +549,33 @@ def _mongodb_nodes_fails(df: pd.DataFrame) -> pd.Series:
         df, "node_num")
 
 
+def _objects_too_deep(row_objects: object, engine: object) -> bool:
+    limit = fields.OBJECT_DEPTH.get(str(engine))
+    if limit is None or not isinstance(row_objects, str):
+        return False
+    return any(len(parts) > limit for parts in parse.object_entries(row_objects))
+
+
+def _objects_depth_fails(df: pd.DataFrame) -> pd.Series:
+    if not df["objects"].notna().any():
+        return pd.Series(False, index=df.index)
+    return pd.Series([_objects_too_deep(o, e) for o, e in zip(df["objects"], df["engine_type"], strict=True)],
+                     index=df.index, dtype=bool)
+
+
+def _objects_depth_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    engine = str(row.get("engine_type"))
+    limit = fields.OBJECT_DEPTH.get(engine, 2)
+    deep = [".".join(p) for p in parse.object_entries(str(row.get("objects"))) if len(p) > limit]
+    shape = "database, database.schema or database.table" if limit == 3 else "database or database.table"
+    if engine == "mongodb":
+        shape = "database or database.collection"
+    elif engine == "postgresql":
+        shape = "database, database.schema or database.schema.table"
+    return [("objects", f"{_label('objects')}: {', '.join(repr(d) for d in deep)} does not fit engine {engine}, "
+                        f"which takes {shape}")]
+
+
 def _name_groups(df: pd.DataFrame) -> dict[str, list[int]]:
     groups: dict[str, list[int]] = {}
     for excel_row, name in df["name"].items():
@@ -590,6 +645,8 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
                _mongodb_nodes_fails,
                _fixed("node_num", "a MongoDB source with a cluster mode is a cluster: Nodes / shards (node_num) "
                                   "is mandatory (the number of source shards, 1-32)")),
+    CrossCheck("cross_field.objects_depth", ("objects", "engine_type"), _objects_depth_fails,
+               _objects_depth_explain),
     CrossCheck("duplicate_name", ("name",), _duplicate_fails, _duplicate_explain, prepare=_name_groups),
 )}
 

@@ -93,6 +93,7 @@ _GROUP_COLOURS: dict[Group, tuple[str, str]] = {
     Group.SOURCE: ("#F8CBAD", "#FCE4D6"),
     Group.TARGET: ("#D9C3E9", "#EDE3F4"),
     Group.TAGS: ("#D9D9D9", "#EDEDED"),
+    Group.LAUNCH: ("#FFE699", "#FFF2CC"),
 }
 
 #: Words of the generated sheets, per language (the field texts come from the catalogue).

@@ -25,8 +25,10 @@ def test_every_api_field_has_exactly_one_column_per_place() -> None:
     expected = [f for f in job_fields if f not in ("source_endpoint", "target_endpoint", "sys_tags")]
     expected += ["enterprise_project_id"]  # sys_tags' one cell
     expected += [f"{ep}.{name}" for ep in fields.ENDPOINTS for name, _ in endpoint]
-    assert sorted(fields.KEYS) == sorted(expected)
+    assert sorted(fields.CREATION_KEYS) == sorted(expected)
     assert len(fields.KEYS) == len(set(fields.KEYS))
+    # Every other column feeds a later stage (prepare/start), never the creation body.
+    assert {f.key for f in fields.CATALOGUE if f.stage is not fields.Stage.CREATE} == {"objects"}
 
 
 def test_mandatory_api_fields_are_mandatory_columns() -> None:

@@ -101,7 +101,15 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, object]]] = [
      typed(tags=[{"key": "k", "value": "a"}, {"key": "j", "value": "b"}])),
     ("enterprise_project", "not an ID", typed(enterprise_project_id="my project"),
      typed(enterprise_project_id="0b3f2c2e-5a3c-4c8e-9a8e-1f2d3c4b5a69")),
+    ("objects", "an entry twice", typed(objects="sales;crm.customers;sales"), typed(objects="sales;crm.customers")),
+    ("objects", "a table inside a listed database", typed(objects="sales.orders;sales"),
+     typed(objects="sales;crm.orders")),
+    ("objects", "a name over 64 characters", typed(objects="s" * 65), typed(objects="s" * 64)),
     # cross-field rules (fields.RULES)
+    ("cross_field.objects_depth", "mysql takes database.table at most", typed(objects="erp.public.orders"),
+     typed(objects="erp.orders")),
+    ("cross_field.objects_depth", "mongodb takes database.collection at most", mongo(objects="app.a.b"),
+     mongo(objects="app.sessions")),
     ("cross_field.engine_scenario", "mongodb is migration only", mongo(db_use_type="sync"), mongo()),
     ("cross_field.engine_scenario", "postgresql is sync only",
      typed(engine_type="postgresql", db_use_type="migration", source_endpoint__db_type="postgresql",
@@ -173,6 +181,7 @@ def test_every_rule_and_field_code_has_a_case() -> None:
     tested = {c[0] for c in CASES} | {"duplicate_name"}
     row_codes = set(fields.RULES_BY_CODE) | {
         "missing", "enum", "length", "pattern", "uuid", "range", "ip", "base64", "tags", "enterprise_project",
+        "objects",
     }
     assert row_codes <= tested
     assert row_codes - set(fields.RULES_BY_CODE) <= set(CODES)

@@ -174,6 +174,8 @@ def _mysql_migration(host: Iterator[int]) -> list[dict[str, object]]:
             extra.update(master_az=AZS[0], slave_az=AZS[1])
         if app in ("billing", "payroll", "ledger"):
             extra["enterprise_project_id"] = ENTERPRISE_PROJECTS["finance"]
+        if i % 3 == 1:  # some tasks move a part of the instance only
+            extra["objects"] = f"{app.replace('-', '_')};{app.replace('-', '_')}_archive.invoices"
         if app == "billing":
             extra.update(_ssl_source(app, p12=False))
         if app == "payroll":
@@ -234,6 +236,8 @@ def _mongodb_migration(host: Iterator[int]) -> list[dict[str, object]]:
             extra["node_num"] = shards
         if i == 6:
             extra["task_type"] = "FULL_TRANS"
+        if i in (1, 4):
+            extra["objects"] = f"{app.replace('-', '_')}.documents;{app.replace('-', '_')}.indexes_meta"
         if i % 3 == 0:
             extra["enterprise_project_id"] = ENTERPRISE_PROJECTS["retail"]
         rows.append(_row(
@@ -313,6 +317,8 @@ def _postgresql_sync(host: Iterator[int]) -> list[dict[str, object]]:
         extra: dict[str, object] = {"description": f"Wave 6: sync {app} ({direction})"}
         if i == 3:
             extra["task_type"] = "FULL_TRANS"
+        if i in (0, 2):
+            extra["objects"] = f"{app};{app}_hist.public.events"
         rows.append(_row(
             name=f"w6-pg-sync-{app}", scenario="sync", engine="postgresql", direction=direction,
             source=source, target=target, net_type=("eip", "vpc", "vpn")[i % 3], lz=lz, wave=6, app=app, **extra,
