@@ -447,10 +447,10 @@ def _launch_fields() -> list[Field]:
                  "database.table (sales.orders); MongoDB database.collection; PostgreSQL database, "
                  "database.schema or database.schema.table (erp.public.orders). Names may not contain "
                  f"'.' or ';' and are at most {OBJECT_NAME_MAX} characters; no entry twice. "
-                 "Used by 'bulkimport prepare' (object selection), not sent at creation.",
+                 "Not for disaster recovery. Used by 'bulkimport prepare', not sent at creation.",
             help_zh="留空表示整个实例。否则用;分隔多个对象：库（sales）或库.表（sales.orders）；MongoDB为"
                     "库.集合；PostgreSQL为库、库.模式或库.模式.表（erp.public.orders）。名称不能包含.或;，"
-                    f"最长{OBJECT_NAME_MAX}个字符；同一对象不能重复。由prepare命令用于对象选择，创建任务时不提交。",
+                    f"最长{OBJECT_NAME_MAX}个字符；同一对象不能重复。灾备任务不填。由prepare命令使用，创建任务时不提交。",
             rule=f"db[.table] (PostgreSQL db[.schema[.table]]) separated by ';'; each name <= {OBJECT_NAME_MAX} "
                  "chars, no '.' or ';'; no repeats; e.g. sales;crm.customers",
         ),
@@ -547,6 +547,9 @@ RULES: tuple[Rule, ...] = (
          "Objects entries must fit the engine: database or database.table (MongoDB database.collection); "
          "PostgreSQL database, database.schema or database.schema.table.",
          text_zh="迁移对象须符合引擎：库或库.表（MongoDB为库.集合）；PostgreSQL为库、库.模式或库.模式.表。"),
+    Rule("cross_field.objects_dr", ("objects",),
+         "Disaster recovery replicates the whole instance: leave Objects to replicate blank.",
+         text_zh="灾备任务复制整个实例：迁移对象须留空。"),
     Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive).",
          text_zh="任务名称在工作簿中不能重复（不区分大小写）。"),
 )

@@ -74,6 +74,20 @@ CREATE TABLE IF NOT EXISTS entries (
     payload_masked TEXT,
     PRIMARY KEY (endpoint, project_id, name_key)
 );
+CREATE TABLE IF NOT EXISTS stages (
+    endpoint TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    state TEXT NOT NULL,
+    task_id TEXT,
+    detail TEXT NOT NULL DEFAULT '{}',
+    error_code TEXT,
+    error_msg TEXT,
+    request_id TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (endpoint, project_id, name_key, stage)
+);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -87,6 +101,28 @@ CREATE TABLE IF NOT EXISTS events (
     request_id TEXT
 );
 """
+
+#: Launch stages (prepare, start) and their states; one record per (task name, stage).
+STAGE_CONNECTION = "connection"
+STAGE_OBJECTS = "objects"
+STAGE_PRECHECK = "precheck"
+STAGE_START = "start"
+STAGES = (STAGE_CONNECTION, STAGE_OBJECTS, STAGE_PRECHECK, STAGE_START)
+#: connection / objects: the last attempt's verdict.
+STAGE_OK = "ok"
+STAGE_FAILED = "failed"
+#: precheck: asked for (`requested`, before the request), running, and its verdict.
+PRECHECK_REQUESTED = "requested"
+PRECHECK_RUNNING = "running"
+PRECHECK_PASSED = "passed"
+PRECHECK_FAILED = "failed"
+#: start: the request is on its way (or was, when the process died), its answer, or no answer.
+START_SENDING = "sending"
+START_STARTED = "started"
+START_FAILED = "start_failed"
+START_IN_DOUBT = "in_doubt"
+#: Keys a stage's `detail` may never hold (connection items carry passwords on the wire).
+_SECRET_DETAIL_KEYS = frozenset({"db_password", "ssl_cert_key", "ssl_cert_password"})
 
 _COLUMNS = ("name", "state", "task_id", "child_ids", "task_status", "error_code", "error_msg",
             "request_id", "sent_at", "updated_at", "attempts", "payload_masked")
@@ -135,6 +171,20 @@ class Reply:
     task_status: str | None = None
     error_code: str | None = None
     error_msg: str | None = None
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """The latest word on one launch stage of one task."""
+
+    stage: str
+    state: str
+    task_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    error_code: str | None = None
+    error_msg: str | None = None
+    request_id: str | None = None
+    updated_at: str | None = None
 
 
 class LedgerError(Exception):
@@ -213,6 +263,17 @@ def ledger_lock(ledger_path: str | Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _all_keys(value: Any) -> Iterator[str]:
+    """Every dict key at any depth of a JSON-like value."""
+    if isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield str(key)
+            yield from _all_keys(inner)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _all_keys(inner)
 
 
 class Ledger:
@@ -403,6 +464,56 @@ class Ledger:
             if found:
                 self._event(db, key, "deleted" if ok else "delete_failed", state, error_code=error_code, at=at)
             return found
+
+    # -- launch stages (prepare, start) ----------------------------------------------------
+
+    def record_stage(self, endpoint: str, project_id: str, name: str, stage: str, state: str, *,
+                     task_id: str | None = None, detail: Mapping[str, Any] | None = None,
+                     error_code: str | None = None, error_msg: str | None = None,
+                     request_id: str | None = None) -> None:
+        """One stage's new state for one task, committed before returning (so a start is on
+        record before its request leaves). Refuses a detail that names a secret field."""
+        self.record_stages(endpoint, project_id, [(name, task_id, detail or {}, error_code, error_msg)], stage,
+                           state, request_id=request_id)
+
+    def record_stages(self, endpoint: str, project_id: str,
+                      items: Iterable[tuple[str, str | None, Mapping[str, Any], str | None, str | None]],
+                      stage: str, state: str, *, request_id: str | None = None) -> None:
+        """Many tasks' new state of one stage in one transaction: items are
+        (name, task_id, detail, error_code, error_msg)."""
+        if stage not in STAGES:
+            raise ValueError(f"unknown launch stage {stage!r}")
+        items = list(items)
+        for name, _, detail, _, _ in items:
+            if _SECRET_DETAIL_KEYS & set(_all_keys(detail)):
+                raise LedgerError(f"refusing to store a secret field in the {stage} record of {name!r}")
+        at = _now()
+        with self._transaction() as db:
+            for name, task_id, detail, error_code, error_msg in items:
+                key = self.key(endpoint, project_id, name)
+                db.execute(
+                    "INSERT INTO stages (endpoint, project_id, name_key, stage, state, task_id, detail, error_code,"
+                    " error_msg, request_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (endpoint, project_id, name_key, stage) DO UPDATE SET state = excluded.state,"
+                    " task_id = COALESCE(excluded.task_id, stages.task_id), detail = excluded.detail,"
+                    " error_code = excluded.error_code, error_msg = excluded.error_msg,"
+                    " request_id = excluded.request_id, updated_at = excluded.updated_at",
+                    (*key, stage, state, task_id, json.dumps(dict(detail), ensure_ascii=False, sort_keys=True),
+                     error_code, error_msg, request_id, at))
+                self._event(db, key, f"{stage}:{state}", state, task_id, error_code, request_id, at)
+
+    def stages(self, endpoint: str, project_id: str) -> dict[str, dict[str, StageRecord]]:
+        """Every stage record for this endpoint and project: lower-cased name -> stage -> record."""
+        endpoint_key = normalise_endpoint(endpoint)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name_key, stage, state, task_id, detail, error_code, error_msg, request_id, updated_at"
+                " FROM stages WHERE endpoint = ? AND project_id = ?", (endpoint_key, project_id)).fetchall()
+        found: dict[str, dict[str, StageRecord]] = {}
+        for name_key, stage, state, task_id, detail, code, msg, request_id, at in rows:
+            found.setdefault(name_key, {})[stage] = StageRecord(stage, state, task_id, json.loads(detail or "{}"),
+                                                                code, msg, request_id, at)
+        return found
 
     # -- reads ----------------------------------------------------------------------------
 

@@ -204,3 +204,103 @@ def batch_body(jobs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if len(jobs) > fields.MAX_JOBS_PER_REQUEST:
         raise ValueError(f"{len(jobs)} jobs in one request; the limit is {fields.MAX_JOBS_PER_REQUEST}")
     return {"jobs": [dict(job) for job in jobs]}
+
+
+# -- launch bodies (prepare / start), see docs/launch-api.md -----------------------------------
+
+#: The TestEndPoint keys a connection test takes from an endpoint's columns (the SDK's model;
+#: `net_type` and `db_type` come from the task, `id`/`end_point_type` are added).
+CONNECTION_KEYS = ("ip", "db_port", "inst_id", "db_user", "db_password", "ssl_link", "ssl_cert_key",
+                   "ssl_cert_name", "ssl_cert_check_sum", "ssl_cert_password", "vpc_id", "subnet_id",
+                   "region", "project_id")
+#: end_point_type per endpoint.
+END_POINT_TYPES = {"source_endpoint": "so", "target_endpoint": "ta"}
+
+
+def endpoint_db_type(row: Mapping[str, object], endpoint: str) -> str | None:
+    """An endpoint's db_type: its own cell, else what the engine implies."""
+    own = row.get(f"{endpoint}.db_type")
+    if own:
+        return str(own)
+    engine = row.get("engine_type")
+    pair = fields.ENGINE_DB_TYPES.get(str(engine)) if engine else None
+    return pair[fields.ENDPOINTS.index(endpoint)] if pair else None
+
+
+def connection_item(row: Mapping[str, object], endpoint: str, task_id: str, *,
+                    secrets: Secrets = Secrets.MASK, env: Mapping[str, str] | None = None,
+                    where: str = "") -> dict[str, Any]:
+    """One TestEndPoint for batch-connection, from the row's endpoint columns.
+
+    MongoDB takes its address as `host:port` in `ip` with `db_port` 0 (docs/launch-api.md).
+    With Secrets.MASK (the default) the item is fit for the ledger or a display."""
+    db_type = endpoint_db_type(row, endpoint)
+    item: dict[str, Any] = {"id": task_id, "end_point_type": END_POINT_TYPES[endpoint]}
+    if row.get("net_type"):
+        item["net_type"] = str(row["net_type"])
+    if db_type:
+        item["db_type"] = db_type
+    for attribute in CONNECTION_KEYS:
+        key = f"{endpoint}.{attribute}"
+        value = row.get(key)
+        if _blank(value):
+            continue
+        field = fields.FIELDS[key]
+        if field.secret:
+            if secrets is Secrets.MASK:
+                item[attribute] = str(mask_secret(value))
+            else:
+                item[attribute] = resolve_secret(str(value), env or {}, where=f"{where} {key}".strip())
+        else:
+            item[attribute] = wire_value(field, value)
+    if db_type == "mongodb" and "ip" in item:
+        port = item.get("db_port")
+        if port and ":" not in str(item["ip"]).rpartition("]")[2]:
+            item["ip"] = f"{item['ip']}:{port}"
+        item["db_port"] = 0
+    return item
+
+
+def database_info(objects: object, engine: str | None) -> list[dict[str, str]]:
+    """The `objects` cell -> DatabaseInfo items for batch-select-objects (docs/launch-api.md:
+    a whole database wins over its parts; `db-*-*-t` ids for tables, `db-*-s` for schemas)."""
+    from bulkimport.parse import object_entries
+
+    entries = object_entries(str(objects)) if objects else []
+    whole = {parts for parts in entries if len(parts) == 1}
+    schemas = {parts for parts in entries if len(parts) == 2 and engine == "postgresql"}
+    items: dict[str, dict[str, str]] = {}
+
+    def add(item_id: str, kind: str, name: str, select: str, parent: str | None = None) -> None:
+        item = {"id": item_id}
+        if parent is not None:
+            item["parent_id"] = parent
+        item.update(object_type=kind, object_name=name, select=select)
+        existing = items.get(item_id)
+        if existing is None or (existing["select"] == "partial" and select == "true"):
+            items[item_id] = item
+
+    for parts in entries:
+        db = parts[0]
+        if len(parts) == 1:
+            add(db, "database", db, "true")
+            continue
+        if (db,) in whole:
+            continue
+        add(db, "database", db, "partial")
+        if engine == "postgresql":
+            schema = parts[1]
+            if len(parts) == 2:
+                add(f"{db}-*-{schema}", "schema", schema, "true", db)
+            elif (db, schema) not in schemas:
+                add(f"{db}-*-{schema}", "schema", schema, "partial", db)
+                add(f"{db}-*-{schema}-*-{parts[2]}", "table", parts[2], "true", db)
+        else:
+            add(f"{db}-*-*-{parts[1]}", "table", parts[1], "true", db)
+    return list(items.values())
+
+
+def select_objects_item(task_id: str, objects: object, engine: str | None) -> dict[str, Any]:
+    """One UpdateDatabaseObjectReq: blank = the whole instance (`selected` false)."""
+    job = database_info(objects, engine)
+    return {"job_id": task_id, "selected": bool(job), "job": job}

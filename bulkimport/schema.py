@@ -647,6 +647,10 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
                                   "is mandatory (the number of source shards, 1-32)")),
     CrossCheck("cross_field.objects_depth", ("objects", "engine_type"), _objects_depth_fails,
                _objects_depth_explain),
+    CrossCheck("cross_field.objects_dr", ("objects", "db_use_type"),
+               lambda df: _set(df, "objects") & _is(df, "db_use_type", DR),
+               _fixed("objects", "disaster recovery (cloudDataGuard) replicates the whole instance: "
+                                 "leave Objects to replicate (objects) blank")),
     CrossCheck("duplicate_name", ("name",), _duplicate_fails, _duplicate_explain, prepare=_name_groups),
 )}
 

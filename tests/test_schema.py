@@ -106,6 +106,7 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, object]]] = [
      typed(objects="sales;crm.orders")),
     ("objects", "a name over 64 characters", typed(objects="s" * 65), typed(objects="s" * 64)),
     # cross-field rules (fields.RULES)
+    ("cross_field.objects_dr", "objects on a DR task", dr(objects="sales"), dr()),
     ("cross_field.objects_depth", "mysql takes database.table at most", typed(objects="erp.public.orders"),
      typed(objects="erp.orders")),
     ("cross_field.objects_depth", "mongodb takes database.collection at most", mongo(objects="app.a.b"),

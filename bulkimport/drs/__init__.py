@@ -17,12 +17,13 @@ from bulkimport.drs.client import (
     JobResult,
     ReplyKind,
     RetryPolicy,
+    StartReply,
     make_session,
 )
 from bulkimport.drs.endpoints import normalise_endpoint, resolve_endpoint
 
 __all__ = [
     "AkSkAuth", "Auth", "AuthError", "AuthUnavailable", "BatchReply", "DrsClient", "DrsError", "JobResult",
-    "PasswordAuth", "ReplyKind", "RetryPolicy", "TokenAuth", "auth_from_env", "make_session",
+    "PasswordAuth", "ReplyKind", "RetryPolicy", "StartReply", "TokenAuth", "auth_from_env", "make_session",
     "normalise_endpoint", "project_id_from", "resolve_endpoint",
 ]

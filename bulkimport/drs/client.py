@@ -43,6 +43,8 @@ NAME_EXISTS = "DRS.M00277"
 MAX_PAGE = 100
 #: Jobs per batch-delete request (the tool's own cap, like the 10-jobs creation limit).
 MAX_DELETE = 10
+#: Items per request of the launch calls (docs/launch-api.md: at most 10, as for creation).
+MAX_LAUNCH = 10
 #: How much of a non-JSON error body is kept as the message.
 _BODY_SNIPPET = 300
 
@@ -517,6 +519,55 @@ class DrsClient:
                     results.append(_with_error_aliases(item))
         return results
 
+    # -- launch calls (docs/launch-api.md) -------------------------------------------------
+
+    def _launch(self, method: str, path: str, jobs: list, operation: str) -> list[dict]:
+        """One launch call of at most MAX_LAUNCH items, retried like the reads (every launch
+        call but batch-starting is safe to repeat). Returns the reply's result items."""
+        if not jobs:
+            return []
+        if len(jobs) > MAX_LAUNCH:
+            raise ValueError(f"{len(jobs)} items in one {operation} request; the limit is {MAX_LAUNCH}")
+        body = self._call(method, path, {"jobs": jobs}, operation, results_on_400=True)
+        items = body.get("results") if isinstance(body, dict) else None
+        return [_with_error_aliases(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    def test_connections(self, endpoints: list[dict]) -> list[dict]:
+        """POST batch-connection: TestEndPoint items (at most 10; send a task's `so` and `ta`
+        items in different requests, their ids are equal). Items carry passwords: the caller
+        builds them just before the call and keeps no copy."""
+        return self._launch("POST", "/jobs/batch-connection", endpoints, "testing connections")
+
+    def select_objects(self, items: list[dict]) -> list[dict]:
+        """PUT batch-select-objects: UpdateDatabaseObjectReq items (at most 10)."""
+        return self._launch("PUT", "/jobs/batch-select-objects", items, "selecting objects")
+
+    def start_prechecks(self, task_ids: list[str], mode: str = "forStartJob") -> list[dict]:
+        """POST batch-precheck (at most 10). Repeating it only starts a new pre-check."""
+        return self._launch("POST", "/jobs/batch-precheck",
+                            [{"job_id": i, "precheck_mode": mode} for i in task_ids], "starting pre-checks")
+
+    def precheck_results(self, task_ids: list[str]) -> list[dict]:
+        """POST batch-precheck-result for task ids (at most 10, no repeats)."""
+        return self._launch("POST", "/jobs/batch-precheck-result", list(dict.fromkeys(task_ids)),
+                            "querying pre-check results")
+
+    def progress(self, task_ids: list[str]) -> list[dict]:
+        """POST batch-progress for task ids, any number (10 per request)."""
+        results: list[dict] = []
+        for chunk in _chunks(list(dict.fromkeys(task_ids)), MAX_LAUNCH):
+            results += self._launch("POST", "/jobs/batch-progress", chunk, "querying task progress")
+        return results
+
+    def send_start(self, items: list[dict]) -> StartReply:
+        """ONE attempt of POST batch-starting (StartInfo items, at most 10), classified like a
+        creation: a start is not idempotent, so the caller asks the task status before any
+        second attempt after a doubtful failure. Never raises for HTTP or network problems."""
+        if not items or len(items) > MAX_LAUNCH:
+            raise ValueError(f"send_start takes 1 to {MAX_LAUNCH} items, not {len(items)}")
+        exchange = self._exchange_with_auth("POST", "/jobs/batch-starting", {"jobs": items})
+        return classify_start(exchange)
+
     # -- lifetime ------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -561,6 +612,34 @@ def classify(exchange: _Exchange) -> BatchReply:
     items = body.get("results") if isinstance(body, dict) else None
     results = [JobResult.from_item(i) for i in items if isinstance(i, dict)] if isinstance(items, list) else []
     return BatchReply(ReplyKind.REJECTED, status, results, error_code=code, error_msg=msg, request_id=request_id)
+
+
+@dataclass
+class StartReply:
+    """The classified answer to one batch-starting attempt. `results` are the reply's items
+    (`{"id", "status": "success" | "failed", "error_code", "error_msg"}`) for ACCEPTED and
+    whatever per-task items a refusal carried."""
+
+    kind: ReplyKind
+    http_status: int | None
+    results: list[dict] = field(default_factory=list)
+    error_code: str | None = None
+    error_msg: str | None = None
+    retry_after: float | None = None
+    request_id: str | None = None
+
+
+def classify_start(exchange: _Exchange) -> StartReply:
+    """batch-starting's reply, with batch-creation's rules (`classify`): 2xx -> each item;
+    429 / DRS.M01503 -> nothing started; 5xx, a lost or unreadable reply -> in doubt."""
+    reply = classify(exchange)
+    items: list[dict] = []
+    if exchange.response is not None:
+        body = _body(exchange.response)
+        found = body.get("results") if isinstance(body, dict) else None
+        items = [_with_error_aliases(i) for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+    return StartReply(reply.kind, reply.http_status, items, reply.error_code, reply.error_msg, reply.retry_after,
+                      reply.request_id)
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
