@@ -55,4 +55,19 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "source_row",
     "submitted_at",
     "request_id",
+    # prepare (docs/launch.md): connection tests and the pre-check, the go/no-go gate
+    "connection",
+    "precheck",
+    "precheck_passed_rate",
+    # start
+    "start",
+    "start_time",
+    # status of started tasks (batch-progress)
+    "progress",
+    "transfer_status",
+    "remaining_time",
+    "incre_trans_delay",
 )
+
+#: What `submit` appends; `prepare`, `start` and `status` add the later ones of RESULT_COLUMNS.
+SUBMIT_COLUMNS: tuple[str, ...] = RESULT_COLUMNS[:RESULT_COLUMNS.index("request_id") + 1]

@@ -23,7 +23,7 @@ from bulkimport import ledger as ledger_mod
 from bulkimport.cli import cli
 from bulkimport.errors import InputError
 from bulkimport.ledger import Ledger
-from bulkimport.outcomes import RESULT_COLUMNS, Result
+from bulkimport.outcomes import SUBMIT_COLUMNS, Result
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.submit import SubmitOptions, SubmitOutcome, submit_workbook
 from bulkimport.target import simulated_target
@@ -131,7 +131,7 @@ def test_every_valid_row_is_created_once_with_its_id_on_its_row(sim: Simulator, 
         assert row["result"] == "CREATED" and row["task_id"] == server_ids[row["name"]]
         assert row["task_status"] == "CREATING" and row["request_id"] and row["submitted_at"]
     header = [c.value for c in openpyxl.load_workbook(outcome.results_path)["Jobs"][2]]
-    assert header[-len(RESULT_COLUMNS):] == list(RESULT_COLUMNS)
+    assert header[-len(SUBMIT_COLUMNS):] == list(SUBMIT_COLUMNS)
     assert outcome.failed_path is None
 
     with Ledger(tmp_path / "ledger.sqlite") as led:

@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "validate": "validate",
     "submit": "submit",
     "status": "status",
+    "prepare": "prepare",
+    "start": "start",
     "report": "report",
     "rollback": "rollback",
     "simulator": "simulator",

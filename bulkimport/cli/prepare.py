@@ -1,0 +1,65 @@
+"""`bulkimport prepare WORKBOOK`: connection tests, objects and pre-check of the created tasks."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bulkimport.cli.status import check_delays, target_options
+
+
+@click.command("prepare")
+@click.argument("workbook", type=click.Path(path_type=Path, dir_okay=False))
+@target_options
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Results workbook (default: reports/<stem>-prepare.xlsx).")
+@click.option("--timeout", type=float, default=600.0, show_default=True,
+              help="Seconds to wait for the pre-checks to finish.")
+@click.option("--interval", type=float, default=5.0, show_default=True,
+              help="Seconds between two looks at the pre-check results.")
+@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+              help="Requests in flight at once (each carries at most 10 tasks).")
+@click.option("--force", is_flag=True, help="Pre-check again tasks whose pre-check already passed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")
+def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
+            simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
+            report_dir: Path, quiet: bool, out: Path | None, timeout: float, interval: float, concurrency: int,
+            force: bool, as_json: bool) -> int:
+    """Test the connections, select the objects and run the pre-check of every task of
+    WORKBOOK (the workbook you submitted: it holds the passwords or env:NAME references)
+    that the ledger shows created and that is still in CONFIGURATION.
+
+    A re-run repeats only what did not pass. Exit 0 when every created task's pre-check
+    passed, 1 when some failed, 3 when some pre-check was still running at --timeout (run
+    prepare again), 2 when the input cannot be used.
+    """
+    from bulkimport.prepare import prepare_workbook
+    from bulkimport.progress import for_stream
+    from bulkimport.status import follow_up_target
+
+    check_delays(timeout=timeout, interval=interval)
+    with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
+                          simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
+                          ca_bundle=ca_bundle, insecure=insecure) as target:
+        outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
+                                   interval=interval, force=force, concurrency=concurrency,
+                                   progress=for_stream(sys.stderr, quiet=quiet))
+    c = outcome.counts
+    line = (f"{len(outcome.tasks)} tasks: {c['passed']} pre-check passed, {c['failed']} failed, "
+            f"{c['pending']} still pending")
+    if c["unknown"]:
+        line += f", {c['unknown']} unknown"
+    if c["not_created"]:
+        line += f"; {c['not_created']} rows not created (untouched)"
+    click.echo(line, err=True)
+    for task in outcome.tasks:
+        if task.verdict != "passed" and task.error_msg:
+            click.echo(f"  row {task.source_row:>5}  {task.name}: {task.error_msg}", err=True)
+    click.echo(f"results: {outcome.results_path}", err=True)
+    click.echo(f"report: {outcome.report.html}", err=True)
+    if as_json:
+        click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
+    return outcome.exit_code

@@ -1,0 +1,591 @@
+"""Getting created tasks ready to start (`bulkimport prepare`): connection tests, object
+selection and the pre-check, in bulk, from the workbook that was submitted.
+
+A created task waits in CONFIGURATION. For every row the ledger shows created and whose task
+the server says is still in CONFIGURATION, this module tests the source and destination
+connections (`batch-connection`, passwords from the workbook, literal or `env:NAME`), selects
+the objects of the row's `objects` cell (`batch-select-objects`, not for DR tasks), starts a
+pre-check (`batch-precheck`) and polls its result (`batch-precheck-result`) until it is done or
+`--timeout` passes. Every call carries at most 10 tasks; chunks of tasks run through the stages
+in parallel (`--concurrency`).
+
+Stage outcomes are row states (docs/launch-api.md): the ledger records each stage per task,
+so a re-run resumes each row where it stands: a passed pre-check is not repeated (unless
+`force`), a running one is only polled, anything else is prepared again from the start.
+
+Passwords exist only in the connection items built just before their request; the ledger,
+the results workbook, the report and every message get masked or scrubbed text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bulkimport import ledger as L
+from bulkimport import payload
+from bulkimport.drs import DrsClient, DrsError, RetryPolicy
+from bulkimport.errors import InputError
+from bulkimport.findings import Severity
+from bulkimport.outcomes import ExitCode
+from bulkimport.progress import NullProgress, Progress
+from bulkimport.report import ReportFiles
+from bulkimport.status import (
+    TaskState,
+    default_out_path,
+    follow_up_campaign,
+    open_ledger,
+    query_states,
+    write_follow_up,
+)
+from bulkimport.target import Target, make_client, scrubber
+
+#: Values of the appended `connection` and `precheck` columns.
+OK = "OK"
+FAILED = "FAILED"
+PASSED = "PASSED"
+PENDING = "PENDING"
+NOT_CREATED = "NOT_CREATED"
+#: The only status in which a task can be prepared.
+CONFIGURATION = "CONFIGURATION"
+#: The DR scenario: no object selection (the whole instance is replicated).
+DR = "cloudDataGuard"
+#: Columns `prepare` appends (besides result/task_id/task_status/error_code/error_msg).
+PREPARE_COLUMNS = ("connection", "precheck", "precheck_passed_rate")
+_SIDES = {"source_endpoint": "source", "target_endpoint": "destination"}
+
+
+@dataclass
+class TaskRow:
+    """One created task of the workbook and what prepare learnt about it."""
+
+    excel_row: int
+    source_row: int
+    name: str
+    task_id: str
+    typed: Mapping[str, object]
+    status: str | None = None
+    connection: str | None = None
+    precheck: str | None = None
+    passed_rate: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+    precheck_id: str | None = None
+    #: Why this task is not prepared in this run (None: it is).
+    skip: str | None = None
+    #: The row's `result` cell in the workbook (kept when it says the task exists).
+    result: str | None = None
+    #: The verdict for the exit code: passed, failed, pending (still running / not settled) or unknown.
+    verdict: str = "pending"
+
+    def fail(self, code: str | None, message: str | None, verdict: str = "failed") -> None:
+        if self.error_msg is None:
+            self.error_code, self.error_msg = code, message
+        self.verdict = verdict
+
+
+@dataclass
+class PrepareOutcome:
+    results_path: Path
+    report: ReportFiles
+    tasks: list[TaskRow]
+    not_created: list[int]
+    exit_code: int
+    timed_out: bool = False
+    counts: dict[str, int] = field(default_factory=dict)
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "counts": self.counts,
+            "timed_out": self.timed_out,
+            "results_workbook": str(self.results_path),
+            "report": {"html": str(self.report.html), "json": str(self.report.json)},
+            "not_created_rows": len(self.not_created),
+            "tasks": [{"source_row": t.source_row, "name": t.name, "task_id": t.task_id, "task_status": t.status,
+                       "connection": t.connection, "precheck": t.precheck, "precheck_passed_rate": t.passed_rate,
+                       "error_code": t.error_code, "error_msg": t.error_msg} for t in self.tasks],
+        }
+
+
+# -- reading the campaign -----------------------------------------------------------------------
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _row_errors(findings: Iterable[Any], excel_row: int) -> str | None:
+    errors = [f for f in findings if f.row == excel_row and f.severity == Severity.ERROR]
+    if not errors:
+        return None
+    return "; ".join(f"{f.column}: {f.message}" if f.column else f.message for f in errors)
+
+
+def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:
+    """The workbook's rows whose task the ledger shows this tool created (the ledger is the
+    authority for the task ID: a workbook cell cannot point prepare at someone else's task),
+    and the Excel rows of the others."""
+    entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)}
+    book = validation.book
+    tasks: list[TaskRow] = []
+    not_created: list[int] = []
+    for excel_row in book.cells:
+        typed = validation.rows[excel_row]
+        name = _text(typed.get("name")) or _text(book.cells[excel_row].get("name"))
+        entry = entries.get(name.lower()) if name else None
+        if entry is None or not entry.exists or not entry.task_id:
+            not_created.append(excel_row)
+            continue
+        result = _text(book.cells[excel_row].get("result")).upper()
+        tasks.append(TaskRow(excel_row, book.source_row(excel_row), entry.name, entry.task_id, typed,
+                             result=result if result in ("CREATED", "ALREADY_CREATED") else None))
+    return tasks, not_created
+
+
+# -- the stages ---------------------------------------------------------------------------------
+
+def _endpoint_text(row: Mapping[str, object], endpoint: str) -> str:
+    ip, port, inst = (row.get(f"{endpoint}.{a}") for a in ("ip", "db_port", "inst_id"))
+    where = f"{ip}:{port}" if ip and port else str(ip or inst or "")
+    return f"{_SIDES[endpoint]} database {where}".strip()
+
+
+def _by_id(items: Sequence[Mapping[str, Any]], ids: Sequence[str], key: str = "id") -> dict[str, Mapping[str, Any]]:
+    """Reply items keyed by task id; an item without a known id is matched by its position."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for position, item in enumerate(items):
+        task_id = _text(item.get(key))
+        if task_id not in ids and position < len(ids):
+            task_id = ids[position]
+        found.setdefault(task_id, item)
+    return found
+
+
+def _failure(item: Mapping[str, Any] | None) -> tuple[str | None, str]:
+    if item is None:
+        return None, "the server's answer did not include this task"
+    return (_text(item.get("error_code")) or None,
+            _text(item.get("error_msg") or item.get("error_message")) or "no reason given")
+
+
+def _connected(item: Mapping[str, Any] | None) -> bool:
+    if item is None:
+        return False
+    success = item.get("success")
+    if isinstance(success, bool):
+        return success
+    return _text(item.get("status")).lower() == "success"
+
+
+def _percent(text: object) -> float:
+    try:
+        return float(_text(text).rstrip("%") or 0)
+    except ValueError:
+        return 0.0
+
+
+def precheck_verdict(item: Mapping[str, Any]) -> tuple[str, str | None, str | None, str | None]:
+    """(PASSED | FAILED | PENDING, passed rate, error_code, message) of one pre-check result:
+    pending below 100%; FAILED items are the failure, ALARM items are listed as warnings."""
+    code = _text(item.get("error_code")) or None
+    if code and not item.get("precheck_result") and item.get("result") is None:
+        return FAILED, None, code, _text(item.get("error_msg")) or "the pre-check result could not be read"
+    if _percent(item.get("process")) < 100:
+        return PENDING, None, None, None
+    rate = _text(item.get("total_passed_rate")) or None
+    items = [i for i in item.get("precheck_result") or [] if isinstance(i, Mapping)]
+
+    def described(i: Mapping[str, Any]) -> str:
+        group = _text(i.get("group"))
+        reason = _text(i.get("failed_reason")) or _text(i.get("raw_error_msg")) or "no reason given"
+        return f"{_text(i.get('item'))}{f' ({group})' if group else ''}: {reason}"
+
+    failed = [i for i in items if _text(i.get("result")).upper() == "FAILED"]
+    alarms = [i for i in items if _text(i.get("result")).upper() == "ALARM"]
+    warnings = ("warnings: " + "; ".join(described(i) for i in alarms)) if alarms else None
+    if item.get("result") is True and not failed:
+        return PASSED, rate, None, warnings
+    parts = ["pre-check failed: " + ("; ".join(described(i) for i in failed) if failed else "no item named")]
+    if warnings:
+        parts.append(warnings)
+    first = _text(failed[0].get("item")) if failed else None
+    return FAILED, rate, first or code, ". ".join(parts)
+
+
+class _Stages:
+    """Runs the stages for chunks of tasks, recording each in the ledger."""
+
+    def __init__(self, client: DrsClient, ledger: L.Ledger, target: Target, env: Mapping[str, str],
+                 scrub: Callable[[str | None], str | None]) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.endpoint = target.ledger_endpoint
+        self.project = target.project_id
+        self.env = env
+        self.scrub = scrub
+        self.requests = 0
+        self._lock = threading.Lock()
+
+    def _count(self, n: int = 1) -> None:
+        with self._lock:
+            self.requests += n
+
+    def _record(self, stage: str, state: str, tasks: Sequence[TaskRow], detail: Callable[[TaskRow], dict] | None
+                = None, errors: Mapping[str, tuple[str | None, str | None]] | None = None) -> None:
+        if not tasks:
+            return
+        errors = errors or {}
+        self.ledger.record_stages(self.endpoint, self.project, [
+            (t.name, t.task_id, detail(t) if detail else {}, *errors.get(t.task_id, (None, None))) for t in tasks
+        ], stage, state)
+
+    def connect(self, tasks: list[TaskRow]) -> list[TaskRow]:
+        """Test both endpoints of each task (sources in one request, destinations in another:
+        a task's two items share its id). Returns the tasks whose both endpoints passed."""
+        verdicts: dict[str, dict[str, tuple[bool, str | None, str]]] = {t.task_id: {} for t in tasks}
+        for endpoint in payload.END_POINT_TYPES:
+            items = [payload.connection_item(t.typed, endpoint, t.task_id, secrets=payload.Secrets.RESOLVE,
+                                             env=self.env, where=f"row {t.source_row}") for t in tasks]
+            self._count()
+            replies = _by_id(self.client.test_connections(items), [t.task_id for t in tasks])
+            del items  # the passwords go out of scope with the request
+            for task in tasks:
+                reply = replies.get(task.task_id)
+                code, message = _failure(reply)
+                verdicts[task.task_id][endpoint] = (_connected(reply), code, message)
+        passed, failed = [], []
+        errors: dict[str, tuple[str | None, str | None]] = {}
+        for task in tasks:
+            results = verdicts[task.task_id]
+            problems = [(code, f"{_endpoint_text(task.typed, ep)} could not connect: "
+                               f"{(code + ' ') if code else ''}{self.scrub(message)}")
+                        for ep, (ok, code, message) in results.items() if not ok]
+            if problems:
+                task.connection = FAILED
+                code = next((c for c, _ in problems if c), None)
+                task.fail(code, "; ".join(text for _, text in problems))
+                errors[task.task_id] = (code, task.error_msg)
+                failed.append(task)
+            else:
+                task.connection = OK
+                passed.append(task)
+
+        def detail(t: TaskRow) -> dict:
+            return {_SIDES[ep]: "ok" if ok else "failed" for ep, (ok, _, _) in verdicts[t.task_id].items()}
+
+        self._record(L.STAGE_CONNECTION, L.STAGE_OK, passed, detail)
+        self._record(L.STAGE_CONNECTION, L.STAGE_FAILED, failed, detail, errors)
+        return passed
+
+    def select(self, tasks: list[TaskRow]) -> list[TaskRow]:
+        """Select each task's objects (DR tasks replicate the whole instance: nothing sent)."""
+        todo = [t for t in tasks if t.typed.get("db_use_type") != DR]
+        if not todo:
+            return tasks
+        items = [payload.select_objects_item(t.task_id, t.typed.get("objects"), _text(t.typed.get("engine_type")))
+                 for t in todo]
+        self._count()
+        replies = _by_id(self.client.select_objects(items), [t.task_id for t in todo], key="job_id")
+        ok, failed = [], []
+        errors: dict[str, tuple[str | None, str | None]] = {}
+        for task in todo:
+            reply = replies.get(task.task_id)
+            status = reply.get("status") if reply is not None else None
+            if status is True or _text(status).lower() in ("true", "success"):
+                ok.append(task)
+                continue
+            code, message = _failure(reply)
+            task.fail(code, f"object selection refused: {(code + ' ') if code else ''}{self.scrub(message)}")
+            errors[task.task_id] = (code, task.error_msg)
+            failed.append(task)
+
+        def detail(t: TaskRow) -> dict:
+            entries = payload.database_info(t.typed.get("objects"), _text(t.typed.get("engine_type")))
+            return {"selected": bool(entries), "objects": _text(t.typed.get("objects"))}
+
+        self._record(L.STAGE_OBJECTS, L.STAGE_OK, ok, detail)
+        self._record(L.STAGE_OBJECTS, L.STAGE_FAILED, failed, detail, errors)
+        dr = [t for t in tasks if t.typed.get("db_use_type") == DR]
+        return dr + ok
+
+    def precheck(self, tasks: list[TaskRow]) -> list[TaskRow]:
+        """Start a pre-check for each task (recorded as requested first). Returns those running."""
+        if not tasks:
+            return []
+        self._record(L.STAGE_PRECHECK, L.PRECHECK_REQUESTED, tasks)
+        self._count()
+        replies = _by_id(self.client.start_prechecks([t.task_id for t in tasks]), [t.task_id for t in tasks])
+        running, failed = [], []
+        errors: dict[str, tuple[str | None, str | None]] = {}
+        for task in tasks:
+            reply = replies.get(task.task_id)
+            if reply is not None and _text(reply.get("status")).lower() == "success":
+                task.precheck_id = _text(reply.get("precheck_id")) or task.task_id
+                task.precheck = PENDING
+                running.append(task)
+                continue
+            code, message = _failure(reply)
+            task.precheck = FAILED
+            task.fail(code, f"pre-check could not start: {(code + ' ') if code else ''}{self.scrub(message)}")
+            errors[task.task_id] = (code, task.error_msg)
+            failed.append(task)
+        self._record(L.STAGE_PRECHECK, L.PRECHECK_RUNNING, running, lambda t: {"precheck_id": t.precheck_id})
+        self._record(L.STAGE_PRECHECK, L.PRECHECK_FAILED, failed, errors=errors)
+        return running
+
+    def results(self, tasks: list[TaskRow]) -> list[TaskRow]:
+        """One look at the pre-check results of some running tasks; records the settled ones.
+        Returns the tasks still running."""
+        self._count()
+        ids = [t.task_id for t in tasks]
+        answers = self.client.precheck_results(ids)
+        by_precheck = {_text(a.get("precheck_id")): a for a in answers if _text(a.get("precheck_id"))}
+        still = []
+        settled: dict[str, list[TaskRow]] = {PASSED: [], FAILED: []}
+        for position, task in enumerate(tasks):
+            answer = by_precheck.get(task.precheck_id or task.task_id) or by_precheck.get(task.task_id)
+            if answer is None and position < len(answers) and not _text(answers[position].get("precheck_id")):
+                answer = answers[position]
+            if answer is None:
+                still.append(task)
+                continue
+            verdict, rate, code, message = precheck_verdict(answer)
+            if verdict == PENDING:
+                still.append(task)
+                continue
+            task.precheck, task.passed_rate = verdict, rate
+            if verdict == PASSED:
+                task.verdict = "passed"
+                task.error_msg = self.scrub(message)  # warnings (ALARM items), not an error
+                task.error_code = None
+            else:
+                task.fail(code, self.scrub(message))
+            settled[verdict].append(task)
+        self._record(L.STAGE_PRECHECK, L.PRECHECK_PASSED, settled[PASSED],
+                     lambda t: {"precheck_id": t.precheck_id, "passed_rate": t.passed_rate, "warnings": t.error_msg})
+        self._record(L.STAGE_PRECHECK, L.PRECHECK_FAILED, settled[FAILED],
+                     lambda t: {"precheck_id": t.precheck_id, "passed_rate": t.passed_rate},
+                     {t.task_id: (t.error_code, t.error_msg) for t in settled[FAILED]})
+        return still
+
+
+# -- the command's work ---------------------------------------------------------------------------
+
+def _chunks(items: Sequence[TaskRow], size: int = payload.fields.MAX_JOBS_PER_REQUEST) -> list[list[TaskRow]]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def _resume(task: TaskRow, records: Mapping[str, L.StageRecord], force: bool) -> str:
+    """Where a task in CONFIGURATION stands: "done" (pre-check passed), "poll" (running) or "run"."""
+    precheck = records.get(L.STAGE_PRECHECK)
+    connection = records.get(L.STAGE_CONNECTION)
+    if precheck is None or force:
+        return "run"
+    if precheck.state == L.PRECHECK_PASSED:
+        task.connection = OK if connection is None or connection.state == L.STAGE_OK else None
+        task.precheck, task.passed_rate = PASSED, precheck.detail.get("passed_rate")
+        task.error_msg = precheck.detail.get("warnings")
+        task.verdict = "passed"
+        return "done"
+    if precheck.state == L.PRECHECK_RUNNING:
+        task.connection = OK
+        task.precheck = PENDING
+        task.precheck_id = precheck.detail.get("precheck_id") or task.task_id
+        return "poll"
+    return "run"
+
+
+def _settle_not_in_configuration(task: TaskRow, state: TaskState, records: Mapping[str, L.StageRecord]) -> None:
+    """A task that is not in CONFIGURATION is left alone; its row says why."""
+    from bulkimport.report import task_health
+
+    status = state.status
+    precheck = records.get(L.STAGE_PRECHECK)
+    connection = records.get(L.STAGE_CONNECTION)
+    task.connection = {L.STAGE_OK: OK, L.STAGE_FAILED: FAILED}.get(connection.state) if connection else None
+    if precheck is not None:
+        task.precheck = {L.PRECHECK_PASSED: PASSED, L.PRECHECK_FAILED: FAILED}.get(precheck.state, PENDING)
+        task.passed_rate = precheck.detail.get("passed_rate")
+    if status == "CREATING":
+        task.skip = "still CREATING: wait for CONFIGURATION (bulkimport status --watch), then run prepare again"
+        task.fail(None, task.skip, "pending")
+    elif status is None:
+        task.skip = state.error_msg or "the server does not know this task"
+        task.fail(state.error_code, task.skip)
+    elif task_health(status) == "failed" or status == "CREATE_FAILED":
+        task.skip = f"the task is {status}: it cannot be prepared"
+        task.fail(state.error_code, task.skip + (f" ({state.error_msg})" if state.error_msg else ""))
+    else:  # started (or stopped) already: prepare has nothing left to do
+        task.skip = f"the task is {status}: past CONFIGURATION, not prepared again"
+        task.verdict = "passed"
+        task.error_msg = task.skip
+
+
+def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None = None,
+                     report_dir: Path = Path("reports"), timeout: float = 600.0, interval: float = 5.0,
+                     force: bool = False, concurrency: int = 4, env: Mapping[str, str] = os.environ,
+                     retry: RetryPolicy | None = None, progress: Progress | None = None,
+                     sleep: Callable[[float], None] = time.sleep,
+                     clock: Callable[[], float] = time.monotonic) -> PrepareOutcome:
+    """The `prepare` command's work (see the module docstring). Raises InputError (exit 2) for
+    unusable input: no ledger, no created task, an `env:` variable that is not set."""
+    from bulkimport.submit import _SimulatedEnv
+    from bulkimport.validate import validate_workbook
+    from bulkimport.workbook import same_file
+
+    path = Path(path)
+    progress = progress or NullProgress()
+    out_path = out_path or default_out_path(path, "prepare")
+    if same_file(out_path, path):
+        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
+    if not 1 <= concurrency <= 32:
+        raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
+    validation = validate_workbook(path)
+    timed_out = False
+    with open_ledger(target) as ledger:
+        if ledger is None:
+            raise InputError(f"no ledger at {target.ledger_path}: prepare works on the tasks the ledger shows this "
+                             "tool created (give --ledger PATH, the one submit used)")
+        tasks, not_created = created_tasks(validation, ledger, target)
+        if not tasks:
+            raise InputError(f"{path}: the ledger shows no task created for any row of this workbook")
+        stage_records = ledger.stages(target.ledger_endpoint, target.project_id)
+        resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
+        with contextlib.closing(make_client(target, retry, sleep, pool_size=concurrency + 2)) as client:
+            states = query_states(client, [t.task_id for t in tasks])
+            to_run: list[TaskRow] = []
+            to_poll: list[TaskRow] = []
+            for task in tasks:
+                state = states[task.task_id]
+                task.status = state.status
+                records = stage_records.get(task.name.lower(), {})
+                if state.status != CONFIGURATION:
+                    _settle_not_in_configuration(task, state, records)
+                    continue
+                where = _resume(task, records, force)
+                if where == "poll":
+                    to_poll.append(task)
+                elif where == "run":
+                    problems = _row_errors(validation.findings, task.excel_row)
+                    if problems:
+                        task.fail(None, f"the row has errors, so its task cannot be prepared: {problems}")
+                    else:
+                        to_run.append(task)
+            # Every password is resolved before the first request, so an unset env: variable
+            # stops the run with nothing sent; the values are kept only to scrub server text.
+            secrets: list[str] = []
+            for task in to_run:
+                for endpoint in payload.END_POINT_TYPES:
+                    item = payload.connection_item(task.typed, endpoint, task.task_id,
+                                                   secrets=payload.Secrets.RESOLVE, env=resolve_env,
+                                                   where=f"row {task.source_row}")
+                    secrets += [str(item[k]) for k in ("db_password", "ssl_cert_key", "ssl_cert_password")
+                                if item.get(k)]
+            if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
+                progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
+                              "the simulator gets a placeholder instead")
+            scrub = scrubber([*secrets, *target.secrets])
+            del secrets
+            stages = _Stages(client, ledger, target, resolve_env, scrub)
+            progress.start(len(tasks), "preparing")
+            done_lock = threading.Lock()
+            counter = {"done": 0}
+
+            def tick(n: int) -> None:
+                with done_lock:
+                    counter["done"] += n
+                    progress.update(counter["done"], {})
+
+            def run_chunk(chunk: list[TaskRow]) -> list[TaskRow]:
+                try:
+                    connected = stages.connect(chunk)
+                    selected = stages.select(connected) if connected else []
+                    return stages.precheck(selected) if selected else []
+                except DrsError as exc:
+                    for task in chunk:
+                        if task.verdict == "pending" and task.error_msg is None:
+                            task.fail(exc.error_code, scrub(f"stopped: {exc}"), "unknown")
+                    return []
+                finally:
+                    tick(0)
+
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                running = [t for chunk in pool.map(run_chunk, _chunks(to_run)) for t in chunk]
+                pending = to_poll + running
+                deadline = clock() + max(0.0, timeout)
+                first = True
+                while pending:
+                    if not first:
+                        remaining = deadline - clock()
+                        if remaining <= 0:
+                            timed_out = True
+                            break
+                        sleep(min(interval, remaining))
+                    first = False
+
+                    def poll(chunk: list[TaskRow]) -> list[TaskRow]:
+                        try:
+                            return stages.results(chunk)
+                        except DrsError:
+                            return chunk  # asked again next round; unknown if the deadline passes
+
+                    pending = [t for chunk in pool.map(poll, _chunks(pending)) for t in chunk]
+                    tick(0)
+                    progress.note(f"pre-checks: {len(pending)} still running")
+            for task in pending:
+                task.precheck = PENDING
+                task.fail(None, "pre-check still running when prepare stopped waiting; run prepare again",
+                          "pending")
+            progress.finish()
+            requests = stages.requests
+    appended = _appended(tasks, not_created)
+    campaign = follow_up_campaign(path, "prepare", validation.book, target)
+    files = write_follow_up(validation.book, appended, campaign, out_path, report_dir)
+    counts = _counts(tasks, not_created)
+    return PrepareOutcome(out_path, files, tasks, not_created, exit_code_for_prepare(tasks), timed_out, counts,
+                          requests)
+
+
+def exit_code_for_prepare(tasks: Iterable[TaskRow]) -> int:
+    """3 some pre-check still running or some outcome unknown > 1 some task failed > 0."""
+    verdicts = {t.verdict for t in tasks}
+    if verdicts & {"pending", "unknown"}:
+        return ExitCode.INCOMPLETE
+    if "failed" in verdicts:
+        return ExitCode.SOME_FAILED
+    return ExitCode.OK
+
+
+def _counts(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[str, int]:
+    counts = {"passed": 0, "failed": 0, "pending": 0, "unknown": 0}
+    for task in tasks:
+        counts[task.verdict] = counts.get(task.verdict, 0) + 1
+    counts["not_created"] = len(not_created)
+    return counts
+
+
+def _appended(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[int, dict[str, object]]:
+    appended: dict[int, dict[str, object]] = {}
+    for task in tasks:
+        appended[task.excel_row] = {
+            "result": task.result or "CREATED", "task_id": task.task_id, "task_status": task.status,
+            "connection": task.connection,
+            "precheck": task.precheck, "precheck_passed_rate": task.passed_rate, "error_code": task.error_code,
+            "error_msg": task.error_msg,
+        }
+    for excel_row in not_created:
+        appended[excel_row] = {"precheck": NOT_CREATED,
+                               "error_msg": "the ledger shows no task created for this row: nothing was done"}
+    return appended

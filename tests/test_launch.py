@@ -1,0 +1,316 @@
+"""prepare and start against the simulator over real HTTP: connection tests, objects, the
+pre-check gate, starting each task exactly once, and re-runs that resume where rows stand."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from test_submit import PROJECT, TOKEN, make_book, options, read_rows, task_row
+
+from bulkimport import ledger as L
+from bulkimport.cli import cli
+from bulkimport.drs import RetryPolicy
+from bulkimport.ledger import Ledger
+from bulkimport.prepare import prepare_workbook
+from bulkimport.simulator import FaultConfig, Simulator
+from bulkimport.simulator.testing import (
+    alarm_precheck,
+    drop_next_start_answers,
+    fail_connection,
+    fail_precheck,
+    fast_launch_faults,
+    refuse_start,
+    set_precheck_duration,
+)
+from bulkimport.start import execute_start, plan_start
+from bulkimport.submit import submit_workbook
+from bulkimport.target import Target, cloud_target
+
+TARGET_PW = "Tgt-Pa55-" + "q4Rz" * 3
+FAST = RetryPolicy(attempts=3, base_delay=0.001, max_delay=0.01)
+
+
+@pytest.fixture
+def sim():
+    with Simulator(token=TOKEN, faults=FaultConfig(**fast_launch_faults(retry_after=0))) as server:
+        yield server
+
+
+def env(sim: Simulator, **extra: str) -> dict[str, str]:
+    return {"OS_AUTH_TOKEN": sim.token, "TGT_PW": TARGET_PW, **extra}
+
+
+def launch_row(name: str, host: int, **changes: object) -> dict[str, object]:
+    return task_row(name, **{"source_endpoint.ip": f"10.0.0.{host}", "target_endpoint.db_password": "env:TGT_PW",
+                             **changes})
+
+
+def campaign(sim: Simulator, tmp_path: Path, rows: list[dict[str, object]]) -> Path:
+    """The workbook, submitted: every row created on the simulator, in CONFIGURATION."""
+    book = make_book(tmp_path / "wave.xlsx", rows)
+    outcome = submit_workbook(book, options(sim, tmp_path), env=env(sim))
+    assert outcome.exit_code == 0, outcome.rows
+    return book
+
+
+def target(sim: Simulator, tmp_path: Path, **extra: str) -> Target:
+    return cloud_target(endpoint=sim.base_url, region=None, project_id=PROJECT, env=env(sim, **extra),
+                        ledger_path=tmp_path / "ledger.sqlite")
+
+
+def prepare(sim: Simulator, tmp_path: Path, book: Path, run: str = "1", **kwargs: Any):
+    extra = kwargs.pop("env_extra", {})
+    return prepare_workbook(book, target(sim, tmp_path, **extra), out_path=tmp_path / f"prepare-{run}.xlsx",
+                            report_dir=tmp_path / "reports", env=env(sim, **extra), retry=FAST,
+                            **{"timeout": 30, "interval": 0.05, **kwargs})
+
+
+def start(sim: Simulator, tmp_path: Path, book: Path, run: str = "1", at: str | None = None):
+    tgt = target(sim, tmp_path)
+    plan = plan_start(book, tgt, at=at, retry=FAST)
+    return execute_start(plan, tgt, out_path=tmp_path / f"start-{run}.xlsx", report_dir=tmp_path / "reports",
+                         retry=FAST)
+
+
+def calls(sim: Simulator, endpoint: str) -> list[dict]:
+    return [r for r in sim.requests() if r["endpoint"] == endpoint]
+
+
+def rows_by_name(path: Path) -> dict[str, dict[str, object]]:
+    return {str(r["name"]): r for r in read_rows(path)}
+
+
+# -- prepare ------------------------------------------------------------------------------------
+
+def test_prepare_passes_every_task_and_writes_the_stage_columns(sim: Simulator, tmp_path: Path) -> None:
+    rows = [launch_row(f"wave-{i:02d}", 10 + i) for i in range(12)]
+    rows[3]["objects"] = "billing;crm.customers"
+    book = campaign(sim, tmp_path, rows)
+
+    outcome = prepare(sim, tmp_path, book)
+
+    assert outcome.exit_code == 0
+    assert outcome.counts["passed"] == 12
+    by_name = rows_by_name(outcome.results_path)
+    for row in by_name.values():
+        assert (row["connection"], row["precheck"], row["precheck_passed_rate"]) == ("OK", "PASSED", "100%")
+        assert row["task_id"] and row["result"] == "CREATED"
+    # at most 10 tasks a request; sources and destinations in separate requests
+    assert sorted(r["jobs"] for r in calls(sim, "connect")) == [2, 2, 10, 10]
+    objects = [j for r in calls(sim, "objects") for j in r["body"]["jobs"]]
+    assert len(objects) == 12
+    selected = [j for j in objects if j["selected"]]
+    assert len(selected) == 1 and {i["id"] for i in selected[0]["job"]} == {"billing", "crm", "crm-*-*-customers"}
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        stages = led.stages(sim.base_url, PROJECT)
+    assert {s[L.STAGE_PRECHECK].state for s in stages.values()} == {L.PRECHECK_PASSED}
+    assert {s[L.STAGE_CONNECTION].state for s in stages.values()} == {L.STAGE_OK}
+
+    # a re-run repeats nothing that passed
+    before = len(sim.requests())
+    again = prepare(sim, tmp_path, book, run="2")
+    assert again.exit_code == 0
+    assert {r["endpoint"] for r in sim.requests()[before:]} <= {"status"}
+    # --force pre-checks again
+    forced = prepare(sim, tmp_path, book, run="3", force=True)
+    assert forced.exit_code == 0 and len(calls(sim, "precheck")) == 4
+
+
+def test_a_failing_endpoint_is_named_with_its_reason(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("conn-ok", 21), launch_row("conn-src-down", 22),
+                                    launch_row("conn-bad-pw", 23)])
+    fail_connection(sim, host="10.0.0.22")
+    # the destination password of one task differs from the one it was created with
+    rows = [launch_row("conn-ok", 21), launch_row("conn-src-down", 22),
+            launch_row("conn-bad-pw", 23, **{"target_endpoint.db_password": "env:OTHER_PW"})]
+    book2 = make_book(tmp_path / "wave-fixed.xlsx", rows)
+
+    outcome = prepare(sim, tmp_path, book2, env_extra={"OTHER_PW": "not-the-password"})
+
+    assert outcome.exit_code == 1
+    by_name = rows_by_name(outcome.results_path)
+    assert by_name["conn-ok"]["precheck"] == "PASSED"
+    down = by_name["conn-src-down"]
+    assert down["connection"] == "FAILED" and down["precheck"] is None
+    assert "source database 10.0.0.22:3306 could not connect" in str(down["error_msg"])
+    assert "destination" not in str(down["error_msg"])
+    bad = by_name["conn-bad-pw"]
+    assert bad["connection"] == "FAILED" and str(bad["error_msg"]).startswith("destination database")
+    assert bad["error_code"]
+    # nothing after a failed connection: no objects, no pre-check for those tasks
+    checked = {j["job_id"] for r in calls(sim, "precheck") for j in r["body"]["jobs"]}
+    assert checked == {by_name["conn-ok"]["task_id"]}
+    assert book.exists()
+
+
+def test_failing_and_alarming_precheck_items(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("pc-fail", 31), launch_row("pc-alarm", 32),
+                                    launch_row("pc-ok", 33)])
+    fail_precheck(sim, "pc-fail", "srcDbPrivilegesIsEnough")
+    alarm_precheck(sim, "pc-alarm", "dbParamConsistency")
+
+    outcome = prepare(sim, tmp_path, book)
+
+    assert outcome.exit_code == 1
+    by_name = rows_by_name(outcome.results_path)
+    failed = by_name["pc-fail"]
+    assert (failed["connection"], failed["precheck"]) == ("OK", "FAILED")
+    assert "srcDbPrivilegesIsEnough" in str(failed["error_msg"]) and failed["error_code"] == "srcDbPrivilegesIsEnough"
+    alarmed = by_name["pc-alarm"]
+    assert alarmed["precheck"] == "PASSED" and alarmed["error_code"] is None
+    assert str(alarmed["error_msg"]).startswith("warnings:") and "dbParamConsistency" in str(alarmed["error_msg"])
+    assert by_name["pc-ok"]["error_msg"] is None
+
+    # start sends only the tasks whose pre-check passed
+    started = start(sim, tmp_path, book)
+    assert started.exit_code == 1
+    result = {r.name: r for r in started.rows}
+    assert result["pc-fail"].start == "SKIPPED" and "pre-check not passed" in str(result["pc-fail"].error_msg)
+    assert result["pc-alarm"].start == result["pc-ok"].start == "STARTED"
+    sent = {j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"]}
+    assert sent == {result["pc-alarm"].task_id, result["pc-ok"].task_id}
+
+
+def test_a_precheck_still_running_at_the_timeout_exits_3_and_a_rerun_finishes_it(
+        sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("slow-1", 41), launch_row("slow-2", 42)])
+    set_precheck_duration(sim, 3.0)
+
+    first = prepare(sim, tmp_path, book, timeout=0)
+
+    assert first.exit_code == 3 and first.timed_out
+    assert {r["precheck"] for r in rows_by_name(first.results_path).values()} == {"PENDING"}
+    prechecks = len(calls(sim, "precheck"))
+
+    second = prepare(sim, tmp_path, book, run="2", timeout=60, interval=0.2)
+
+    assert second.exit_code == 0
+    assert {r["precheck"] for r in rows_by_name(second.results_path).values()} == {"PASSED"}
+    assert len(calls(sim, "precheck")) == prechecks  # polled, not pre-checked again
+    assert not calls(sim, "connect")[2:]  # the connections were tested once, by the first run
+
+
+def test_rows_not_created_are_untouched(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("made-1", 51)])
+    bigger = make_book(tmp_path / "bigger.xlsx", [launch_row("made-1", 51), launch_row("never-sent", 52)])
+    outcome = prepare(sim, tmp_path, bigger)
+    assert outcome.exit_code == 0
+    by_name = rows_by_name(outcome.results_path)
+    assert by_name["never-sent"]["precheck"] == "NOT_CREATED" and by_name["never-sent"]["task_id"] is None
+    assert book.exists()
+
+
+# -- start --------------------------------------------------------------------------------------
+
+def test_start_starts_each_task_once_and_a_second_start_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row(f"go-{i}", 60 + i) for i in range(3)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+
+    first = start(sim, tmp_path, book)
+
+    assert first.exit_code == 0
+    assert [r.start for r in first.rows] == ["STARTED"] * 3
+    assert Counter(j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"]) == Counter(
+        {r.task_id: 1 for r in first.rows})
+    assert all(r["start"] == "STARTED" for r in read_rows(first.results_path))
+
+    second = start(sim, tmp_path, book, run="2")
+
+    assert second.exit_code == 0
+    assert [r.start for r in second.rows] == ["STARTED"] * 3
+    assert all("already started" in str(r.error_msg) for r in second.rows)
+    assert len(calls(sim, "start")) == 1
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        assert {s[L.STAGE_START].state for s in led.stages(sim.base_url, PROJECT).values()} == {L.START_STARTED}
+
+
+def test_a_start_refused_by_the_server_is_start_failed_with_its_code(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("refused", 71), launch_row("accepted", 72)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    refuse_start(sim, "refused")
+
+    outcome = start(sim, tmp_path, book)
+
+    assert outcome.exit_code == 1
+    by_name = {r.name: r for r in outcome.rows}
+    assert by_name["refused"].start == "START_FAILED" and by_name["refused"].error_code == "DRS.M01504"
+    assert by_name["accepted"].start == "STARTED"
+    row = rows_by_name(outcome.results_path)["refused"]
+    assert row["start"] == "START_FAILED" and row["error_code"] == "DRS.M01504" and row["error_msg"]
+
+
+def test_a_lost_start_answer_never_leads_to_a_second_start_request(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row(f"lost-{i}", 80 + i) for i in range(3)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    drop_next_start_answers(sim, 1)
+
+    outcome = start(sim, tmp_path, book)
+
+    # the answer was lost, the status was asked: every task is past CONFIGURATION, so STARTED
+    assert [r.start for r in outcome.rows] == ["STARTED"] * 3
+    assert outcome.exit_code == 0
+    again = start(sim, tmp_path, book, run="2")
+    assert again.exit_code == 0
+    per_task = Counter(j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"])
+    assert set(per_task.values()) == {1} and len(per_task) == 3
+
+
+def test_a_start_left_in_doubt_by_a_kill_asks_the_server_before_sending(sim: Simulator, tmp_path: Path) -> None:
+    """The ledger says a start was on its way (a kill after record, before or after the send):
+    the next run asks the status; a task past CONFIGURATION is not sent again."""
+    book = campaign(sim, tmp_path, [launch_row("killed-1", 91), launch_row("killed-2", 92)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    tgt = target(sim, tmp_path)
+    plan = plan_start(book, tgt, retry=FAST)
+    first, second = plan.to_start
+    # killed-1 was really sent and started; killed-2 was recorded but the process died first
+    from bulkimport.drs import DrsClient, TokenAuth
+    with DrsClient(sim.base_url, PROJECT, TokenAuth(sim.token), retry=FAST) as client:
+        assert client.send_start([{"job_id": first.task_id}]).results[0]["status"] == "success"
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        for row in (first, second):
+            led.record_stage(sim.base_url, PROJECT, row.name, L.STAGE_START, L.START_SENDING, task_id=row.task_id)
+
+    outcome = start(sim, tmp_path, book)
+
+    assert [r.start for r in outcome.rows] == ["STARTED", "STARTED"]
+    per_task = Counter(j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"])
+    assert per_task == Counter({first.task_id: 1, second.task_id: 1})
+
+
+def test_start_without_yes_and_without_a_terminal_starts_nothing(sim: Simulator, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    book = campaign(sim, tmp_path, [launch_row("ask-1", 95)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    monkeypatch.setattr("bulkimport.cli.start.stdin_is_terminal", lambda: False)
+    args = ["start", str(book), "--endpoint", sim.base_url, "--project-id", PROJECT,
+            "--ledger", str(tmp_path / "ledger.sqlite"), "--report-dir", str(tmp_path / "reports"),
+            "--out", str(tmp_path / "start.xlsx")]
+    result = CliRunner().invoke(cli, args, env=env(sim))
+    assert result.exit_code == 2
+    assert "nothing was started" in result.output and "--yes" in result.output
+    assert not calls(sim, "start") and not (tmp_path / "start.xlsx").exists()
+
+    result = CliRunner().invoke(cli, [*args, "--yes", "--json"], env=env(sim))
+    assert result.exit_code == 0, result.output
+    assert len(calls(sim, "start")) == 1
+
+
+def test_at_schedules_the_start_in_utc_ms(sim: Simulator, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from bulkimport.errors import InputError
+    from bulkimport.start import parse_start_time
+
+    now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    assert parse_start_time("2026-12-01T22:00", now) == ("1796162400000", "2026-12-01T22:00:00+00:00")
+    assert parse_start_time("2026-12-01T23:00+01:00", now)[0] == "1796162400000"
+    assert parse_start_time("2026-12-01T22:00Z", now)[0] == "1796162400000"
+    with pytest.raises(InputError, match="in the past"):
+        parse_start_time("2026-11-28T22:00", now)
+    with pytest.raises(InputError, match="ISO 8601"):
+        parse_start_time("tomorrow", now)
