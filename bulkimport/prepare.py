@@ -60,6 +60,8 @@ DR = "cloudDataGuard"
 #: Columns `prepare` appends (besides result/task_id/task_status/error_code/error_msg).
 PREPARE_COLUMNS = ("connection", "precheck", "precheck_passed_rate")
 _SIDES = {"source_endpoint": "source", "target_endpoint": "destination"}
+#: What the connection test needs of each endpoint (the page marks them mandatory).
+CONNECTION_NEEDS = ("ip", "db_user", "db_password")
 
 
 @dataclass
@@ -160,6 +162,17 @@ def _endpoint_text(row: Mapping[str, object], endpoint: str) -> str:
     ip, port, inst = (row.get(f"{endpoint}.{a}") for a in ("ip", "db_port", "inst_id"))
     where = f"{ip}:{port}" if ip and port else str(ip or inst or "")
     return f"{_SIDES[endpoint]} database {where}".strip()
+
+
+def _missing_connection_fields(row: Mapping[str, object]) -> str | None:
+    """Why an endpoint cannot be tested from this row (blank ip, user or password), or None."""
+    problems = []
+    for endpoint, side in _SIDES.items():
+        blank = [a for a in CONNECTION_NEEDS if payload._blank(row.get(f"{endpoint}.{a}"))]
+        if blank:
+            problems.append(f"{side} database: the connection test needs {', '.join(f'{endpoint}.{a}' for a in blank)}"
+                            " (blank in the workbook)")
+    return "; ".join(problems) or None
 
 
 def _by_id(items: Sequence[Mapping[str, Any]], ids: Sequence[str], key: str = "id") -> dict[str, Mapping[str, Any]]:
@@ -479,8 +492,15 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                     to_poll.append(task)
                 elif where == "run":
                     problems = _row_errors(validation.findings, task.excel_row)
+                    missing = _missing_connection_fields(task.typed)
                     if problems:
                         task.fail(None, f"the row has errors, so its task cannot be prepared: {problems}")
+                    elif missing:
+                        task.connection = FAILED
+                        task.fail(None, missing)
+                        ledger.record_stage(target.ledger_endpoint, target.project_id, task.name,
+                                            L.STAGE_CONNECTION, L.STAGE_FAILED, task_id=task.task_id,
+                                            error_msg=missing)
                     else:
                         to_run.append(task)
             # Every password is resolved before the first request, so an unset env: variable

@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from test_submit import PROJECT, TOKEN, make_book, options, read_rows, task_row
 
 from bulkimport import ledger as L
-from bulkimport.cli import cli
+from bulkimport.cli import main
 from bulkimport.drs import RetryPolicy
 from bulkimport.ledger import Ledger
 from bulkimport.prepare import prepare_workbook
@@ -45,8 +44,9 @@ def env(sim: Simulator, **extra: str) -> dict[str, str]:
 
 
 def launch_row(name: str, host: int, **changes: object) -> dict[str, object]:
-    return task_row(name, **{"source_endpoint.ip": f"10.0.0.{host}", "target_endpoint.db_password": "env:TGT_PW",
-                             **changes})
+    return task_row(name, **{"source_endpoint.ip": f"10.0.0.{host}", "target_endpoint.ip": f"10.1.0.{host}",
+                             "target_endpoint.db_port": 3306, "target_endpoint.db_user": "root",
+                             "target_endpoint.db_password": "env:TGT_PW", **changes})
 
 
 def campaign(sim: Simulator, tmp_path: Path, rows: list[dict[str, object]]) -> Path:
@@ -194,6 +194,17 @@ def test_a_precheck_still_running_at_the_timeout_exits_3_and_a_rerun_finishes_it
     assert not calls(sim, "connect")[2:]  # the connections were tested once, by the first run
 
 
+def test_a_row_missing_connection_fields_fails_before_any_request(sim: Simulator, tmp_path: Path) -> None:
+    book = campaign(sim, tmp_path, [launch_row("no-ip", 55, **{"target_endpoint.ip": None}), launch_row("fine-56", 56)])
+    outcome = prepare(sim, tmp_path, book)
+    assert outcome.exit_code == 1
+    row = rows_by_name(outcome.results_path)["no-ip"]
+    assert row["connection"] == "FAILED" and "destination database" in str(row["error_msg"])
+    assert "ip" in str(row["error_msg"])
+    tested = {j["id"] for r in calls(sim, "connect") for j in r["body"]["jobs"]}
+    assert tested == {rows_by_name(outcome.results_path)["fine-56"]["task_id"]}
+
+
 def test_rows_not_created_are_untouched(sim: Simulator, tmp_path: Path) -> None:
     book = campaign(sim, tmp_path, [launch_row("made-1", 51)])
     bigger = make_book(tmp_path / "bigger.xlsx", [launch_row("made-1", 51), launch_row("never-sent", 52)])
@@ -283,20 +294,28 @@ def test_a_start_left_in_doubt_by_a_kill_asks_the_server_before_sending(sim: Sim
 
 
 def test_start_without_yes_and_without_a_terminal_starts_nothing(sim: Simulator, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
     book = campaign(sim, tmp_path, [launch_row("ask-1", 95)])
     assert prepare(sim, tmp_path, book).exit_code == 0
     monkeypatch.setattr("bulkimport.cli.start.stdin_is_terminal", lambda: False)
+    for name, value in env(sim).items():
+        monkeypatch.setenv(name, value)
     args = ["start", str(book), "--endpoint", sim.base_url, "--project-id", PROJECT,
             "--ledger", str(tmp_path / "ledger.sqlite"), "--report-dir", str(tmp_path / "reports"),
             "--out", str(tmp_path / "start.xlsx")]
-    result = CliRunner().invoke(cli, args, env=env(sim))
-    assert result.exit_code == 2
-    assert "nothing was started" in result.output and "--yes" in result.output
+    with pytest.raises(SystemExit) as stopped:
+        main(args)
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "ask-1" in err  # the plan was listed
+    assert "bulkimport: error: start starts replication: nothing was started" in err and "--yes" in err
     assert not calls(sim, "start") and not (tmp_path / "start.xlsx").exists()
 
-    result = CliRunner().invoke(cli, [*args, "--yes", "--json"], env=env(sim))
-    assert result.exit_code == 0, result.output
+    with pytest.raises(SystemExit) as stopped:
+        main([*args, "--yes", "--json"])
+    assert stopped.value.code == 0
+    assert '"STARTED"' in capsys.readouterr().out
     assert len(calls(sim, "start")) == 1
 
 
@@ -314,3 +333,4 @@ def test_at_schedules_the_start_in_utc_ms(sim: Simulator, tmp_path: Path) -> Non
         parse_start_time("2026-11-28T22:00", now)
     with pytest.raises(InputError, match="ISO 8601"):
         parse_start_time("tomorrow", now)
+
