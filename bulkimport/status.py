@@ -91,6 +91,8 @@ class StatusOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     ledger_path: Path | None = None
     interrupted: bool = False
+    #: task id -> the progress columns of a started task (batch-progress).
+    progress: dict[str, dict[str, object]] = field(default_factory=dict)
 
 
 # -- reading the campaign ----------------------------------------------------------------------
@@ -329,6 +331,50 @@ def default_out_path(results_path: Path, suffix: str, out_dir: Path = Path("repo
     return out_dir / f"{results_path.stem}-{suffix}.xlsx"
 
 
+#: Statuses in which a task has not been started (docs/launch-api.md).
+NOT_STARTED = frozenset({"CREATING", "CREATE_FAILED", "CONFIGURATION"})
+#: Started states a task passes through on its way to its steady state; `--watch` waits
+#: while any task is in one (WAITING_FOR_START is not: a scheduled start may be days away).
+TRANSITIONAL = frozenset({"STARTJOBING", "FULL_TRANSFER_STARTED", "CHILD_TRANSFER_STARTING"})
+#: The columns `status` appends for started tasks (from batch-progress).
+PROGRESS_COLUMNS = ("progress", "transfer_status", "remaining_time", "incre_trans_delay")
+
+
+def is_started(status: str | None) -> bool:
+    """Past CONFIGURATION: started, running, finished, stopped (not deleted, not unknown)."""
+    return bool(status) and status not in NOT_STARTED and status != "DELETED"
+
+
+def settled_for_watch(state: TaskState) -> bool:
+    """What `--watch` waits for: no task CREATING, and every started task in its steady state
+    (INCRE_TRANSFER_STARTED, FULL_TRANSFER_COMPLETE), failed, or stopped."""
+    return state.health != PENDING and state.status not in TRANSITIONAL
+
+
+def query_progress(client: DrsClient, task_ids: list[str],
+                   scrub: Callable[[str | None], str | None]) -> dict[str, dict[str, object]]:
+    """batch-progress for started tasks (10 a request): the appended progress columns per task
+    id. A failed query leaves the columns blank rather than failing the status refresh."""
+    from bulkimport.drs import DrsError
+
+    try:
+        items = client.progress(task_ids)
+    except DrsError:
+        return {}
+    found: dict[str, dict[str, object]] = {}
+    for item in items:
+        task_id = _cell_text(item.get("job_id") or item.get("id"))
+        if not task_id:
+            continue
+        values: dict[str, object] = {c: _cell_text(item.get(c)) or None for c in PROGRESS_COLUMNS}
+        if values["incre_trans_delay"] == "-1":
+            values["incre_trans_delay"] = None  # not in the incremental phase yet
+        if item.get("error_code") and not item.get("progress"):
+            values["transfer_status"] = None
+        found[task_id] = values
+    return found
+
+
 def refresh_status(results_path: str | Path, target: Target, *, out_path: Path | None = None,
                    report_dir: Path = Path("reports"), watch: bool = False, interval: float = 5.0,
                    max_interval: float = 60.0, timeout: float = 1800.0, retry: RetryPolicy | None = None,
@@ -351,9 +397,12 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
             raise InputError(f"{results_path}: no created task (a CREATED row with a task_id) in this workbook")
         ids = list(dict.fromkeys(t.task_id for t in tasks))
         watched = watch_states(client, ids, watch=watch, interval=interval, max_interval=max_interval,
-                               timeout=timeout, progress=progress, sleep=sleep, clock=clock, interruptible=True)
+                               timeout=timeout, progress=progress, sleep=sleep, clock=clock, interruptible=True,
+                               settled=settled_for_watch)
         states = {i: replace(s, error_code=scrub(s.error_code), error_msg=scrub(s.error_msg))
                   for i, s in watched.states.items()}
+        running = [i for i in ids if is_started(states[i].status)]
+        progresses = query_progress(client, running, scrub) if running else {}
         appended: dict[int, dict[str, object]] = {}
         for task in tasks:
             state = states[task.task_id]
@@ -361,6 +410,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
                                          "error_msg": state.error_msg}
             if task.from_ledger:
                 values.update(task_id=task.task_id, result=task.result)
+            values.update(progresses.get(task.task_id, {}))
             appended[task.excel_row] = values
             if ledger is not None and task.name:
                 ledger.record_status(target.ledger_endpoint, target.project_id, task.name, state.status or "",
@@ -374,4 +424,4 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
         exit_code = ExitCode.INCOMPLETE
     return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=watched.rounds,
                          timed_out=watched.timed_out, exit_code=exit_code, counts=health_counts(task_states),
-                         ledger_path=ledger_path, interrupted=watched.interrupted)
+                         ledger_path=ledger_path, interrupted=watched.interrupted, progress=progresses)

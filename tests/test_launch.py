@@ -334,3 +334,29 @@ def test_at_schedules_the_start_in_utc_ms(sim: Simulator, tmp_path: Path) -> Non
     with pytest.raises(InputError, match="ISO 8601"):
         parse_start_time("tomorrow", now)
 
+
+
+# -- status follows started tasks ---------------------------------------------------------------
+
+def test_status_shows_the_progress_of_started_tasks(sim: Simulator, tmp_path: Path) -> None:
+    from bulkimport.simulator.testing import fail_transfer
+    from bulkimport.status import refresh_status
+
+    book = campaign(sim, tmp_path, [launch_row("run-ok", 101), launch_row("run-broken", 102),
+                                    launch_row("run-later", 103)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    fail_transfer(sim, "run-broken")
+    started = start(sim, tmp_path, book)
+    assert started.exit_code == 0
+
+    outcome = refresh_status(started.results_path, target(sim, tmp_path), out_path=tmp_path / "status.xlsx",
+                             report_dir=tmp_path / "reports", watch=True, interval=0.05, max_interval=0.2,
+                             timeout=30, retry=FAST)
+
+    rows = rows_by_name(outcome.results_path)
+    assert rows["run-ok"]["task_status"] == "INCRE_TRANSFER_STARTED"
+    assert rows["run-ok"]["transfer_status"] == "INCRE_TRANSFER_STARTED" and rows["run-ok"]["progress"] == "100"
+    assert rows["run-ok"]["remaining_time"] is not None
+    assert str(rows["run-broken"]["task_status"]).endswith("_FAILED")
+    assert outcome.exit_code == 1  # a failed transfer is a failed task
+    assert calls(sim, "progress")

@@ -49,7 +49,9 @@ def check_delays(**delays: float) -> None:
 @target_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Refreshed results workbook (default: reports/<stem>-status.xlsx).")
-@click.option("--watch", is_flag=True, help="Poll until no task is CREATING or --timeout passes.")
+@click.option("--watch", is_flag=True,
+              help="Poll until no task is CREATING and every started task is in its steady state "
+                   "(INCRE_TRANSFER_STARTED, FULL_TRANSFER_COMPLETE), failed or stopped, or --timeout passes.")
 @click.option("--interval", type=float, default=5.0, show_default=True,
               help="Seconds before the first re-poll with --watch (grows 1.5x per round).")
 @click.option("--max-interval", type=float, default=60.0, show_default=True, help="Longest wait between polls.")
@@ -98,7 +100,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
                 {"source_row": t.source_row, "name": t.name, "task_id": t.task_id,
                  "task_status": outcome.states[t.task_id].status, "health": outcome.states[t.task_id].health,
                  "error_code": outcome.states[t.task_id].error_code,
-                 "error_msg": outcome.states[t.task_id].error_msg}
+                 "error_msg": outcome.states[t.task_id].error_msg, **outcome.progress.get(t.task_id, {})}
                 for t in outcome.tasks
             ],
         }
