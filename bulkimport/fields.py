@@ -47,9 +47,23 @@ ENV_REFERENCE_RE = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 SECRET_MASK = "******"
 
 
+#: What looks like an attempt at a reference (any case, spaces around the colon, a full-width
+#: colon): a secret cell that starts like this but is not a valid `env:NAME` is an
+#: `env_reference` finding, never sent as a literal password. (So a literal secret cannot
+#: start with "env:"; the finding says so.)
+ENV_REFERENCE_LOOKALIKE_RE = re.compile(r"^\s*env\s*[:\uff1a]", re.IGNORECASE)
+
+
 def is_env_reference(value: object) -> bool:
     """True for an `env:NAME` reference (surrounding spaces allowed): it names a secret, it is not one."""
     return isinstance(value, str) and ENV_REFERENCE_RE.match(value.strip()) is not None
+
+
+def is_broken_env_reference(value: object) -> bool:
+    """True for a cell that looks like an `env:NAME` reference but is not a valid one
+    (`ENV:NAME`, `env: NAME`, `env:NAME-X`, `env:`): it must not be taken as the secret itself."""
+    return (isinstance(value, str) and ENV_REFERENCE_LOOKALIKE_RE.match(value) is not None
+            and ENV_REFERENCE_RE.match(value.strip()) is None)
 
 
 class Kind(StrEnum):

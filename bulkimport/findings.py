@@ -32,6 +32,8 @@ CODES: dict[str, str] = {
     "objects": "Objects to replicate are not database[.table] entries separated by ';', a name is too long, "
                "or an entry is repeated or covered by another.",
     "duplicate_name": "Another row has the same task name (names are case-insensitive).",
+    "env_reference": "A password or certificate cell looks like an env:NAME reference but is not a valid one "
+                     "(ENV:NAME, env: NAME, env:NAME-X); it is never sent as a password.",
     "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
     "unknown_column": "A column the template does not know; it is ignored.",
     "stale_template": "The workbook was made from an older template version.",

@@ -15,6 +15,7 @@ boolean of "maybe", a tags cell that is not key=value pairs) fail here.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -23,6 +24,17 @@ from bulkimport.fields import Field, Kind
 
 MASK = fields.SECRET_MASK
 is_env_reference = fields.is_env_reference
+
+
+#: The `env_reference` message: the cell is not echoed (it may be a password after all).
+ENV_REFERENCE_MESSAGE = (
+    "looks like an env:NAME reference but is not a valid one, so it is neither resolved nor sent as a "
+    "password: write env: in lower case, then the variable's name (letters, digits and _, not starting "
+    "with a digit), with no spaces; a literal password cannot start with env:"
+)
+#: Whole numbers as the operator types them: ASCII digits only (int() and float() would also
+#: take full-width digits, `3_306` and `1e3`), an optional sign and a zero fraction (`3306.0`).
+_WHOLE_TEXT_RE = re.compile(r"^[+-]?[0-9]+(?:\.0*)?$")
 
 
 class ParseError(ValueError):
@@ -67,6 +79,8 @@ def _text(f: Field, value: object) -> str:
             "missing",
             f"holds {MASK}: secrets are masked in results workbooks; type it again or write env:NAME",
         )
+    if f.secret and fields.is_broken_env_reference(text):
+        raise ParseError("env_reference", ENV_REFERENCE_MESSAGE)
     return text
 
 
@@ -107,13 +121,8 @@ def _integer(f: Field, value: object) -> int:
         number = value
     elif isinstance(value, str):
         text = value.strip()
-        try:
-            return int(text, 10)
-        except ValueError:
-            try:
-                number = float(text)
-            except ValueError:
-                number = None
+        if _WHOLE_TEXT_RE.match(text):
+            return int(text.partition(".")[0], 10)
     if number is not None and math.isfinite(number) and number == int(number):
         return int(number)
     raise ParseError("type", f"{_shown(f, value)} is not a whole number")

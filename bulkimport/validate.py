@@ -184,8 +184,12 @@ def _settle_common(fast: int, spellings: Mapping[str, object], values: list[obje
         return [v.strip() or None if type(v) is str else None for v in values]
     if fast == _SECRET:
         out: list[object] = [v.strip() or None if type(v) is str else None for v in values]
-        if parse.MASK in out:  # a masked secret copied from a results workbook: reported by the parser
-            out = [None if v == parse.MASK else v for v in out]
+        # Left to the parser, which reports them: a masked secret copied from a results
+        # workbook, and a cell that looks like an env: reference but is not a valid one.
+        # A secret column holds few distinct values, so each is judged once.
+        unsettled = {v for v in set(out) if v is not None and (v == parse.MASK or fields.is_broken_env_reference(v))}
+        if unsettled:
+            out = [None if v in unsettled else v for v in out]
         return out
     if fast in (_ENUM, _BOOL):
         get = spellings.get
@@ -206,7 +210,7 @@ def _parse_cell(
         value = value.strip()  # type: ignore[attr-defined]
         if not value:
             return None
-        if fast == _TEXT or (fast == _SECRET and value != parse.MASK):
+        if fast == _TEXT or (fast == _SECRET and value != parse.MASK and not fields.is_broken_env_reference(value)):
             return value
         if fast in (_ENUM, _BOOL):
             known = spellings.get(value)  # type: ignore[call-overload]
