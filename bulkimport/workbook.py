@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter, ne
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 from bulkimport import fields, parse
@@ -231,37 +231,51 @@ def _find_key_row(grid: Sequence[Sequence[object]]) -> int | None:
     return None
 
 
-def _choose_sheet(book, path: Path, sheet: str | None) -> str:
+def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
+    """The task sheet's name and, when it was loaded to look at it, the loaded sheet.
+
+    Without `--sheet`, every visible sheet (and one named `Jobs`, even hidden) with a key
+    row is a candidate, and there must be exactly one: Excel's copy of a sheet (`Jobs (2)`)
+    carries the key row too, and silently reading one of the two would send the wrong
+    tasks. Hidden sheets are otherwise the template's own (`_lists` has a row of keys).
+    """
     names: list[str] = list(book.sheet_names)
     if sheet is not None:
         if sheet in names:
-            return sheet
+            return sheet, None
         folded = [n for n in names if n.casefold() == sheet.casefold()]
         if folded:
-            return folded[0]
+            return folded[0], None
         raise InputError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(names) or 'none'})")
-    for name in names:
-        if name.casefold() == TASK_SHEET.casefold():
-            return name
     import python_calamine
 
-    visible = [m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible]
-    candidates = []
-    for name in visible:
+    visible = {m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible}
+    candidates: dict[str, Any] = {}
+    for name in names:
+        if name not in visible and name.casefold() != TASK_SHEET.casefold():
+            continue
         try:
-            head = book.get_sheet_by_name(name).to_python(skip_empty_area=False, nrows=KEY_ROW_SEARCH)
+            loaded = book.get_sheet_by_name(name)
+            head = loaded.to_python(skip_empty_area=False, nrows=KEY_ROW_SEARCH)
         except Exception:  # a chart sheet or a damaged one is simply not a candidate
             continue
         if _find_key_row(head) is not None:
-            candidates.append(name)
+            candidates[name] = loaded
     if len(candidates) == 1:
-        return candidates[0]
+        return next(iter(candidates.items()))
     if not candidates:
+        named = [n for n in names if n.casefold() == TASK_SHEET.casefold()]
+        if named:
+            return named[0], None  # reported below: the sheet has no key row (or is empty)
         raise InputError(
             f"{path}: no task sheet: no sheet named {TASK_SHEET!r} and no sheet with a row of column keys "
             f"(sheets: {', '.join(names) or 'none'}); use --sheet NAME"
         )
-    raise InputError(f"{path}: several sheets look like task sheets ({', '.join(candidates)}); use --sheet NAME")
+    listed = ", ".join(repr(n) for n in candidates)
+    raise InputError(
+        f"{path}: several sheets look like task sheets ({listed}): each has a row of column keys; "
+        "use --sheet NAME to pick one"
+    )
 
 
 def _column_name(index: int) -> str:
@@ -459,9 +473,9 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
     _sniff(path)
     book = _open(path)
     try:
-        name = _choose_sheet(book, path, sheet)
+        name, loaded = _choose_sheet(book, path, sheet)
         try:
-            grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            grid = (loaded or book.get_sheet_by_name(name)).to_python(skip_empty_area=False)
         except Exception as exc:
             raise InputError(f"{path}: sheet {name!r} cannot be read ({type(exc).__name__})") from None
         key_row = _find_key_row(grid)

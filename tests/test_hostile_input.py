@@ -15,7 +15,7 @@ PORT = "source_endpoint.db_port"
 SRC_PW = "source_endpoint.db_password"
 
 
-def codes(validation, row: int | None = None) -> set[tuple[str | None, str]]:  # noqa: ANN001
+def codes(validation, row: int | None = None) -> set[tuple[str | None, str]]:
     return {(f.column, f.code) for f in validation.findings if row is None or f.row == row}
 
 
@@ -78,3 +78,67 @@ def test_submit_never_sends_a_broken_env_reference(tmp_path: Path) -> None:
     results = {r.name: r for r in outcome.rows}
     assert results["task-upper"].result is Result.INVALID and results["task-space"].result is Result.INVALID
     assert "env:NAME" in (results["task-upper"].error_msg or "")
+
+
+# ----------------------------------------------------------------------------- several task sheets
+
+
+def _two_task_sheets(path: Path, second: str = "Jobs (2)", hidden: bool = False) -> Path:
+    import openpyxl
+
+    write_book(path, [base_row()])
+    wb = openpyxl.load_workbook(path)
+    copy = wb.copy_worksheet(wb["Jobs"])
+    copy.title = second
+    copy.cell(3, 1).value = "DRS-other"
+    if hidden:
+        copy.sheet_state = "hidden"
+    wb.save(path)
+    return path
+
+
+def test_several_sheets_with_a_key_row_are_refused_naming_them(tmp_path: Path) -> None:
+    from bulkimport.errors import InputError
+
+    path = _two_task_sheets(tmp_path / "a.xlsx")
+    with pytest.raises(InputError, match=r"'Jobs', 'Jobs \(2\)'.*--sheet"):
+        validate_workbook(path)
+    assert validate_workbook(path, sheet="Jobs (2)").rows[3]["name"] == "DRS-other"
+    assert validate_workbook(path, sheet="jobs").rows[3]["name"] == "DRS-9228"
+    # any other name with a key row counts too; a hidden copy does not (the template's own
+    # hidden sheets have rows of keys)
+    with pytest.raises(InputError, match="Wave7"):
+        validate_workbook(_two_task_sheets(tmp_path / "b.xlsx", "Wave7"))
+    assert validate_workbook(_two_task_sheets(tmp_path / "c.xlsx", hidden=True)).book.sheet_name == "Jobs"
+
+
+def test_several_task_sheets_exit_2_in_one_line_from_validate_and_submit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bulkimport.cli import main
+
+    path = _two_task_sheets(tmp_path / "a.xlsx")
+    for args in (["validate", str(path), "--out", str(tmp_path / "o.xlsx")],
+                 ["submit", str(path), "--simulate", "--yes", "--out", str(tmp_path / "r.xlsx"),
+                  "--ledger", str(tmp_path / "l.sqlite"), "--report-dir", str(tmp_path / "rep")]):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        err = capsys.readouterr().err
+        assert exc.value.code == 2
+        assert err.count("\n") == 1 and "several sheets" in err and "'Jobs (2)'" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(path), "--sheet", "Jobs (2)", "--out", str(tmp_path / "o.xlsx")])
+    assert exc.value.code == 0
+
+
+def test_template_and_results_workbooks_have_one_task_sheet(tmp_path: Path) -> None:
+    from bulkimport.template import write_template
+    from bulkimport.validate import annotate
+    from bulkimport.workbook import read_workbook
+
+    for language in ("en-us", "zh-cn"):
+        book = write_template(tmp_path / f"t-{language}.xlsx", language=language, rows=[base_row()])
+        v = validate_workbook(book)
+        assert v.book.sheet_name == "Jobs"
+        copy = annotate(v, tmp_path / f"copy-{language}.xlsx")
+        assert read_workbook(copy).sheet_name == "Jobs"

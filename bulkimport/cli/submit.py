@@ -37,7 +37,7 @@ def _confirm(plan) -> bool:
 @click.option("--simulate", is_flag=True, help="Send to an in-process simulator (no credentials needed).")
 @click.option("--simulator-state", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="With --simulate: keep the simulator's tasks in this file across runs.")
-@click.option("--sheet", default=None, help="The task sheet (default: 'Jobs', or the only sheet with a key row).")
+@click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
 @click.option("--batch-size", type=click.IntRange(1, 10), default=10, show_default=True,
               help="Tasks per batch-creation request (the API allows at most 10).")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,

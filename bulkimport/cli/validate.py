@@ -18,7 +18,7 @@ SUMMARY_FINDINGS = 10
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
               help="Annotated copy to write (default: reports/<stem>-validated.xlsx).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings and counts as JSON on stdout.")
-@click.option("--sheet", default=None, help="The task sheet (default: 'Jobs', or the only sheet with a key row).")
+@click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
 def command(workbook: Path, out: Path | None, as_json: bool, sheet: str | None) -> int:
     """Check every row of WORKBOOK against the DRS rules; nothing is sent.
 
