@@ -54,6 +54,10 @@ class Campaign:
     concurrency: str = ""
     dry_run: str = ""
     language: str = ""
+    #: The campaign's identity, also stored in its ledger; later commands check they match.
+    campaign_id: str = ""
+    #: Where the campaign's ledger is (absolute), so later commands find it without --ledger.
+    ledger: str = ""
 
     def rows(self) -> list[list[str]]:
         """Key/value rows for the Summary sheet."""

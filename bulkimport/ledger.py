@@ -19,6 +19,7 @@ import json
 import os
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -88,6 +89,7 @@ CREATE TABLE IF NOT EXISTS stages (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (endpoint, project_id, name_key, stage)
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     at TEXT NOT NULL,
@@ -514,6 +516,33 @@ class Ledger:
             found.setdefault(name_key, {})[stage] = StageRecord(stage, state, task_id, json.loads(detail or "{}"),
                                                                 code, msg, request_id, at)
         return found
+
+    # -- the campaign's identity -----------------------------------------------------------
+
+    def campaign_id(self) -> str:
+        """This ledger's campaign ID, made on first use. The results workbooks of the campaign
+        record it, so a later command can tell its own ledger from another campaign's."""
+        with self._transaction() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = 'campaign_id'").fetchone()
+            if row is not None:
+                return str(row[0])
+            value = uuid.uuid4().hex
+            db.execute("INSERT INTO meta (key, value) VALUES ('campaign_id', ?)", (value,))
+            return value
+
+    def recorded_campaign_id(self) -> str | None:
+        """The campaign ID if one was ever made (a ledger of an older version has none)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'campaign_id'").fetchone()
+        return None if row is None else str(row[0])
+
+    def targets(self) -> list[tuple[str, str]]:
+        """Every (normalised endpoint, project) this ledger has sent to, oldest first: the only
+        places a follow-up command sends credentials to without being told on the command line."""
+        with self._lock:
+            rows = self._db.execute("SELECT endpoint, project_id FROM entries GROUP BY endpoint, project_id"
+                                    " ORDER BY min(rowid)").fetchall()
+        return [(str(e), str(p)) for e, p in rows]
 
     # -- reads ----------------------------------------------------------------------------
 

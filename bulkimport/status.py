@@ -13,7 +13,6 @@ workbook lacks but whose name the ledger knows as created by this tool).
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,10 +25,9 @@ from bulkimport.campaign import Campaign
 from bulkimport.drs import (
     DrsClient,
     RetryPolicy,
-    normalise_endpoint,
 )
 from bulkimport.errors import InputError
-from bulkimport.ledger import Ledger, LedgerEntry, LedgerError, ledger_lock
+from bulkimport.ledger import Ledger, LedgerEntry, LedgerError
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import (
@@ -43,7 +41,7 @@ from bulkimport.report import (
     task_health,
     write_report,
 )
-from bulkimport.target import SIMULATOR_ENDPOINT, Target, cloud_target, make_client, scrubber, simulated_target
+from bulkimport.target import Target, campaign_target, make_client, scrubber
 from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
@@ -105,50 +103,8 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
-@contextlib.contextmanager
-def follow_up_target(results_path: Path, *, endpoint: str | None = None, region: str | None = None,
-                     project_id: str | None = None, simulate: bool = False, simulator_state: Path | None = None,
-                     ledger_path: Path | None = None, ca_bundle: str | None = None, insecure: bool = False,
-                     env: Mapping[str, str] = os.environ) -> Iterator[Target]:
-    """Where a follow-up command (status, rollback) finds the campaign's tasks.
-
-    Options win; otherwise the endpoint and project recorded in the workbook's Summary facts;
-    the project last of all from OS_PROJECT_ID. Credentials come from the environment as for
-    submit. `--simulate` starts the in-process simulator on `--simulator-state` (submit's
-    `simulated_target`), whose ledger lives beside that state file.
-    """
-    if simulator_state is not None and not simulate:
-        raise InputError("--simulator-state needs --simulate")
-    facts = read_summary_facts(results_path)
-    if simulate:
-        with simulated_target(simulator_state, project_id=project_id or (facts.project_id if facts else None),
-                              ledger_path=ledger_path) as target, _locked(target):
-            yield target
-        return
-    recorded = facts.endpoint if facts else ""
-    if not (endpoint or region) and recorded and normalise_endpoint(recorded) == normalise_endpoint(
-            SIMULATOR_ENDPOINT):
-        raise InputError(f"{results_path}: this campaign ran on the simulator; add --simulate "
-                         "(and --simulator-state PATH)")
-    if not (endpoint or region or recorded):
-        raise InputError(f"{results_path}: no endpoint in its Summary sheet; give --endpoint URL or --region REGION")
-    target = cloud_target(endpoint=endpoint or (None if region else recorded), region=region,
-                          project_id=project_id or (facts.project_id if facts else None), env=env,
-                          ledger_path=ledger_path, ca_bundle=ca_bundle, insecure=insecure)
-    if not region and facts is not None:
-        target.region = facts.region
-    with _locked(target):
-        yield target
-
-
-@contextlib.contextmanager
-def _locked(target: Target) -> Iterator[None]:
-    """The campaign's ledger, held for the whole follow-up run (when there is a ledger)."""
-    if target.ledger_path is None or not target.ledger_path.exists():
-        yield
-        return
-    with ledger_lock(target.ledger_path):
-        yield
+#: Where a follow-up command finds the campaign's tasks: one function, in target.py.
+follow_up_target = campaign_target
 
 
 @contextlib.contextmanager
@@ -308,15 +264,19 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
     """The campaign facts to carry forward: the original ones from the Summary sheet, with the
     follow-up command noted; made up from the workbook itself when it has no Summary sheet."""
     facts = read_summary_facts(results_path)
+    ledger = "" if target.ledger_temporary or target.ledger_path is None or not target.ledger_path.exists() \
+        else str(target.ledger_path.resolve())
     if facts is None:
         return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
                         template_version=book.template_version or "", endpoint=target.ledger_endpoint,
-                        region=target.region, project_id=target.project_id)
+                        region=target.region, project_id=target.project_id, campaign_id=target.campaign_id,
+                        ledger=ledger)
     steps = [s.strip() for s in facts.command.split(",") if s.strip()]
     if not steps or steps[-1] != command:
         steps.append(command)
     return replace(facts, command=", ".join(steps), endpoint=facts.endpoint or target.ledger_endpoint,
-                   project_id=facts.project_id or target.project_id, region=facts.region or target.region)
+                   project_id=facts.project_id or target.project_id, region=facts.region or target.region,
+                   campaign_id=facts.campaign_id or target.campaign_id, ledger=ledger or facts.ledger)
 
 
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,

@@ -787,6 +787,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             stack.enter_context(ledger_lock(target.ledger_path))
         campaign.endpoint, campaign.project_id, campaign.region = (
             target.ledger_endpoint, target.project_id, target.region)
+        _record_campaign_identity(campaign, target, create=not options.dry_run)
         ledger_exists = target.ledger_path is not None and target.ledger_path.exists()
         if ledger_exists:
             _already_created_wins_over_invalid(target, outcomes)
@@ -847,6 +848,23 @@ def _login(auth: Any) -> None:
     if login is not None:
         with contextlib.suppress(AuthUnavailable):
             login()
+
+
+def _record_campaign_identity(campaign: Campaign, target: Target, *, create: bool) -> None:
+    """The campaign ID (made by the ledger on first use) and the ledger's absolute path go into
+    the results workbook, so `status`, `rollback`, `prepare` and `start` find this ledger
+    without --ledger and refuse another campaign's."""
+    path = target.ledger_path
+    if path is None or (not create and not path.exists()):
+        return
+    try:
+        with Ledger(path) as ledger:
+            campaign.campaign_id = ledger.campaign_id() if create else (ledger.recorded_campaign_id() or "")
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+    target.campaign_id = campaign.campaign_id
+    if not target.ledger_temporary:
+        campaign.ledger = str(path.resolve())
 
 
 def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntry]:

@@ -9,6 +9,8 @@ ledger lives) are written in one place.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -47,6 +49,8 @@ class Target:
     secrets: tuple[str, ...] = ()
     #: The ledger is a temporary file that disappears with the run (`--simulate` without state).
     ledger_temporary: bool = False
+    #: The campaign ID of the ledger (checked against the results workbook's), when known.
+    campaign_id: str = ""
 
     @property
     def display(self) -> str:
@@ -102,6 +106,9 @@ def cloud_target(*, endpoint: str | None, region: str | None, project_id: str | 
     from bulkimport.drs import auth_from_env, project_id_from, resolve_endpoint
 
     url = resolve_endpoint(endpoint, region)
+    check_transport(url, insecure, "the endpoint")
+    if need_auth and not (env.get("OS_AUTH_TOKEN") or "").strip() and (env.get("OS_AUTH_URL") or "").strip():
+        check_transport(env["OS_AUTH_URL"].strip(), insecure, "OS_AUTH_URL")
     project = project_id_from(project_id, env)
     verify: bool | str = False if insecure else (ca_bundle or True)
     if ca_bundle and not insecure and not Path(ca_bundle).is_file():
@@ -110,6 +117,160 @@ def cloud_target(*, endpoint: str | None, region: str | None, project_id: str | 
     return Target(endpoint=url, ledger_endpoint=url, project_id=project, auth=auth, verify=verify,
                   ledger_path=ledger_path or DEFAULT_LEDGER, region=region or "",
                   secrets=tuple(env[v] for v in SECRET_VARIABLES if env.get(v)))
+
+
+def is_loopback(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 and localhost: addresses that never leave this machine."""
+    if not host:
+        return False
+    if host.lower() == "localhost" or host.lower().endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_transport(url: str, insecure: bool, what: str) -> None:
+    """Plain http:// carries the token and passwords readable by anyone on the path: only to
+    this machine, unless the operator insists with --insecure (InputError, exit 2)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise InputError(f"{what} {url!r} is not a usable URL ({exc})") from None
+    if parts.scheme.lower() == "http" and not is_loopback(host) and not insecure:
+        raise InputError(f"{what} {url} is plain http:// to another machine: credentials would travel "
+                         "unencrypted; use https:// (or --insecure for a test endpoint you trust)")
+
+
+def _facts(results_path: Path) -> Any:
+    from bulkimport.report import read_summary_facts
+
+    return read_summary_facts(results_path)
+
+
+@dataclass(frozen=True)
+class _LedgerFacts:
+    exists: bool
+    campaign_id: str | None = None
+    targets: tuple[tuple[str, str], ...] = ()
+
+
+def _ledger_facts(path: Path | None, recorded_id: str) -> _LedgerFacts:
+    """What a follow-up needs from the campaign's ledger; refuses another campaign's ledger."""
+    from bulkimport.ledger import Ledger, LedgerError
+
+    if path is None or not path.exists():
+        return _LedgerFacts(False)
+    try:
+        with Ledger(path) as ledger:
+            facts = _LedgerFacts(True, ledger.recorded_campaign_id(), tuple(ledger.targets()))
+    except LedgerError as exc:
+        raise InputError(str(exc)) from exc
+    if recorded_id and facts.campaign_id != recorded_id:
+        raise InputError(f"the ledger {path} is not this workbook's: it belongs to campaign "
+                         f"{facts.campaign_id or '(none recorded)'}, the workbook to campaign {recorded_id}; "
+                         "give the campaign's --ledger PATH")
+    return facts
+
+
+def _compare(recorded: str, chosen: str, what: str, results_path: Path, force: bool, *,
+             normalise: Callable[[str], str] = lambda v: v) -> None:
+    """A workbook's recorded endpoint/project is only compared, never followed."""
+    if recorded and normalise(recorded) != normalise(chosen) and not force:
+        raise InputError(f"{results_path} records {what} {recorded}, but this run would use {chosen}; "
+                         "check --endpoint/--region/--project-id (or add --force)")
+
+
+@contextlib.contextmanager
+def campaign_target(results_path: str | Path, *, endpoint: str | None = None, region: str | None = None,
+                    project_id: str | None = None, simulate: bool = False, simulator_state: Path | None = None,
+                    ledger_path: Path | None = None, ca_bundle: str | None = None, insecure: bool = False,
+                    force: bool = False, env: Mapping[str, str] = os.environ, lock: bool = True) -> Iterator[Target]:
+    """The Target of a command that follows up on a campaign from its results workbook
+    (`status`, `rollback`, `prepare`, `start`): the one place that decides where it goes.
+
+    * The ledger: `--ledger`, else the one the workbook records (submit writes its path and
+      the campaign ID into the Summary sheet), else the default. A ledger whose campaign ID
+      differs from the workbook's is refused.
+    * Endpoint and project come from the command line, the campaign's own ledger (the
+      endpoints it has sent to) or the environment (OS_PROJECT_ID) - never from the workbook,
+      which is mailed around and could name anyone's server. The workbook's recorded endpoint
+      and project are only compared with the chosen ones: a mismatch stops (unless `force`).
+    * With `lock`, the ledger is held (`ledger_lock`) for as long as the Target is in use.
+    """
+    from bulkimport.drs.endpoints import normalise_endpoint
+    from bulkimport.ledger import ledger_lock
+
+    results_path = Path(results_path)
+    if simulator_state is not None and not simulate:
+        raise InputError("--simulator-state needs --simulate")
+    facts = _facts(results_path)
+    recorded_endpoint = facts.endpoint if facts else ""
+    recorded_project = facts.project_id if facts else ""
+    recorded_id = facts.campaign_id if facts else ""
+    if ledger_path is None and facts is not None and facts.ledger:
+        ledger_path = Path(facts.ledger)
+    with contextlib.ExitStack() as stack:
+        if simulate:
+            target = stack.enter_context(simulated_target(simulator_state, project_id=project_id or recorded_project
+                                                          or None, ledger_path=ledger_path))
+            _compare(recorded_endpoint, SIMULATOR_ENDPOINT, "the endpoint", results_path, force,
+                     normalise=normalise_endpoint)
+        else:
+            if not (endpoint or region) and recorded_endpoint and normalise_endpoint(recorded_endpoint) == \
+                    normalise_endpoint(SIMULATOR_ENDPOINT):
+                raise InputError(f"{results_path}: this campaign ran on the simulator; add --simulate "
+                                 "(and --simulator-state PATH)")
+            target = None
+        path = target.ledger_path if target is not None else (ledger_path or DEFAULT_LEDGER)
+        if lock and path is not None and path.exists():
+            stack.enter_context(ledger_lock(path))
+        known = _ledger_facts(path, recorded_id)
+        if target is None:
+            target = _cloud_follow_up(results_path, endpoint=endpoint, region=region, project_id=project_id,
+                                      recorded_endpoint=recorded_endpoint, recorded_project=recorded_project,
+                                      known=known, ledger_path=path, ca_bundle=ca_bundle, insecure=insecure,
+                                      force=force, env=env)
+            target.region = region or (facts.region if facts else "") or target.region
+        _compare(recorded_project, target.project_id, "the project", results_path, force)
+        target.campaign_id = known.campaign_id or ""
+        yield target
+
+
+def _cloud_follow_up(results_path: Path, *, endpoint: str | None, region: str | None, project_id: str | None,
+                     recorded_endpoint: str, recorded_project: str, known: Any, ledger_path: Path,
+                     ca_bundle: str | None, insecure: bool, force: bool, env: Mapping[str, str]) -> Target:
+    from bulkimport.drs.endpoints import normalise_endpoint, resolve_endpoint
+
+    if endpoint or region:
+        url = resolve_endpoint(endpoint, region)
+    else:
+        endpoints = list(dict.fromkeys(e for e, _ in known.targets))
+        wanted = normalise_endpoint(recorded_endpoint) if recorded_endpoint else ""
+        if wanted and wanted in endpoints:
+            url = wanted  # the ledger vouches for it: this campaign sent there
+        elif len(endpoints) == 1:
+            url = endpoints[0]
+        elif not known.exists:
+            raise InputError(f"give --endpoint URL or --region REGION: there is no campaign ledger at {ledger_path} "
+                             "to take it from (a workbook never decides where credentials go)")
+        else:
+            raise InputError(f"give --endpoint URL or --region REGION: the ledger {ledger_path} "
+                             f"{'has sent to several endpoints' if endpoints else 'has sent nothing yet'}")
+    _compare(recorded_endpoint, url, "the endpoint", results_path, force, normalise=normalise_endpoint)
+    project = project_id
+    if not project:
+        projects = list(dict.fromkeys(p for e, p in known.targets if e == normalise_endpoint(url)))
+        if recorded_project and recorded_project in projects:
+            project = recorded_project
+        elif len(projects) == 1:
+            project = projects[0]
+    return cloud_target(endpoint=url, region=None, project_id=project, env=env, ledger_path=ledger_path,
+                        ca_bundle=ca_bundle, insecure=insecure)
 
 
 def make_client(target: Target, retry: Any = None, sleep: Callable[[float], None] = time.sleep, **options: Any) -> Any:

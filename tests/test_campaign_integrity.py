@@ -84,3 +84,140 @@ def test_status_and_rollback_wait_for_no_one_they_stop_when_the_ledger_is_held(s
                 f"bulkimport: error: ledger in use by another bulkimport run (pid {os.getpid()}): "
                 f"{tmp_path / 'ledger.sqlite'}"]
     assert len(sim.requests()) == before  # nothing sent
+
+
+# -- 12.4 / 13.2 the results workbook is the handle; credentials follow the operator ----------------
+
+class Trap:
+    """A second loopback HTTP server that records whatever reaches it (it should get nothing)."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.seen: list[dict[str, str]] = []
+        trap = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                trap.seen.append({"path": self.path, **dict(self.headers)})
+                self.send_response(500)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_DELETE = do_PUT = _any
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def trap():
+    server = Trap()
+    yield server
+    server.close()
+
+
+def set_fact(path: Path, key: str, value: str) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    for row in book["Summary"].iter_rows():
+        if row[0].value == key:
+            row[1].value = value
+    book.save(path)
+
+
+def submitted(sim: Simulator, tmp_path: Path, ledger: Path, n: int = 3, prefix: str = "task"):  # noqa: ANN201
+    book = make_book(tmp_path / f"{prefix}.xlsx", [task_row(x) for x in names(n, prefix)])
+    outcome = submit_workbook(book, options(sim, tmp_path, ledger=ledger, out=tmp_path / f"{prefix}-results.xlsx"),
+                              env=env(sim))
+    assert outcome.exit_code == 0
+    return outcome
+
+
+def test_the_results_workbook_records_its_ledger_and_campaign(sim: Simulator, tmp_path: Path) -> None:
+    from bulkimport.ledger import Ledger
+    from bulkimport.report import read_summary_facts
+
+    outcome = submitted(sim, tmp_path, tmp_path / "camp" / "wave.sqlite")
+    facts = read_summary_facts(outcome.results_path)
+    with Ledger(tmp_path / "camp" / "wave.sqlite") as ledger:
+        assert facts.campaign_id == ledger.recorded_campaign_id() and len(facts.campaign_id) == 32
+    assert facts.ledger == str((tmp_path / "camp" / "wave.sqlite").resolve())
+    assert facts.endpoint == sim.base_url and facts.project_id == PROJECT
+
+
+def test_status_and_rollback_find_the_campaign_ledger_without_being_told(sim: Simulator, tmp_path: Path) -> None:
+    outcome = submitted(sim, tmp_path, tmp_path / "camp" / "wave.sqlite")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()  # no reports/ledger.sqlite here: only the recorded ledger can be meant
+    status = run_cli(elsewhere, sim.token, "status", str(outcome.results_path), "-q")
+    assert status.returncode in (0, 3), status.stderr
+    rollback = run_cli(elsewhere, sim.token, "rollback", str(outcome.results_path), "--yes", "-q",
+                       "--interval", "0.01")
+    assert rollback.returncode == 0, rollback.stderr
+    assert "3 deleted, 0 failed" in rollback.stderr
+    assert not (elsewhere / "reports" / "ledger.sqlite").exists()
+
+
+def test_another_campaigns_ledger_is_refused_in_one_line(sim: Simulator, tmp_path: Path) -> None:
+    ours = submitted(sim, tmp_path, tmp_path / "ours.sqlite", prefix="ours")
+    submitted(sim, tmp_path, tmp_path / "theirs.sqlite", prefix="theirs")
+    before = len(sim.requests())
+    for command in (["status"], ["rollback", "--yes"]):
+        done = run_cli(tmp_path, sim.token, *command, str(ours.results_path), "--ledger",
+                       str(tmp_path / "theirs.sqlite"))
+        assert done.returncode == 2, done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith(f"bulkimport: error: the ledger {tmp_path / 'theirs.sqlite'} is not this workbook's")
+    assert len(sim.requests()) == before
+
+
+def test_a_tampered_workbook_never_sends_credentials_where_it_says(sim: Simulator, tmp_path: Path,
+                                                                    trap: Trap) -> None:
+    outcome = submitted(sim, tmp_path, tmp_path / "ledger.sqlite")
+    tampered = tmp_path / "tampered.xlsx"
+    tampered.write_bytes(outcome.results_path.read_bytes())
+    set_fact(tampered, "endpoint", trap.url)
+
+    refused = run_cli(tmp_path, sim.token, "status", str(tampered))
+    assert refused.returncode == 2, refused.stderr
+    [line] = refused.stderr.strip().splitlines()
+    assert f"records the endpoint {trap.url}" in line and sim.base_url in line and "--force" in line
+    # With --force the run goes where the campaign's ledger has sent, never where the workbook says.
+    forced = run_cli(tmp_path, sim.token, "status", str(tampered), "--force", "-q")
+    assert forced.returncode in (0, 3), forced.stderr
+    # Without any ledger, the workbook alone cannot choose: the operator must say.
+    set_fact(tampered, "ledger", str(tmp_path / "nowhere.sqlite"))
+    alone = run_cli(tmp_path, sim.token, "status", str(tampered), "--ledger", str(tmp_path / "none.sqlite"))
+    assert alone.returncode == 2 and "give --endpoint URL or --region REGION" in alone.stderr
+    assert trap.seen == []
+
+
+def test_plain_http_to_another_machine_is_refused_unless_insecure(sim: Simulator, tmp_path: Path) -> None:
+    from bulkimport.errors import InputError
+    from bulkimport.target import check_transport, cloud_target
+
+    with pytest.raises(InputError, match="plain http:// to another machine"):
+        cloud_target(endpoint="http://drs.example.com", region=None, project_id=PROJECT,
+                     env={"OS_AUTH_TOKEN": "x" * 10})
+    with pytest.raises(InputError, match="OS_AUTH_URL"):
+        cloud_target(endpoint="https://drs.example.com", region=None, project_id=PROJECT,
+                     env={"OS_AUTH_URL": "http://iam.example.com/v3", "OS_USERNAME": "u", "OS_PASSWORD": "p",
+                          "OS_USER_DOMAIN_NAME": "d"})
+    check_transport("http://drs.example.com", True, "the endpoint")  # --insecure: the operator insists
+    for url in ("http://127.0.0.1:1", "http://[::1]:8080", "http://localhost", "https://drs.example.com"):
+        check_transport(url, False, "the endpoint")
+    book = make_book(tmp_path / "in.xlsx", [task_row("one")])
+    done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", "http://10.11.12.13:8080",
+                   "--project-id", PROJECT, "--yes")
+    assert done.returncode == 2 and "plain http://" in done.stderr

@@ -32,8 +32,8 @@ def stdin_is_terminal() -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")
 def command(results_workbook: Path, endpoint: str | None, region: str | None, project_id: str | None,
             simulate: bool, simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None,
-            insecure: bool, report_dir: Path, quiet: bool, out: Path | None, yes: bool, release_timeout: float,
-            interval: float, max_interval: float, as_json: bool) -> int:
+            insecure: bool, force: bool, report_dir: Path, quiet: bool, out: Path | None, yes: bool,
+            release_timeout: float, interval: float, max_interval: float, as_json: bool) -> int:
     """Delete the tasks RESULTS_WORKBOOK's campaign created (only those the ledger shows this
     tool created), after listing them and asking for confirmation.
 
@@ -49,7 +49,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     check_delays(release_timeout=release_timeout, interval=interval, max_interval=max_interval)
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         plan = plan_rollback(results_workbook, target)
         for line in plan_lines(plan):
             click.echo(line, err=True)

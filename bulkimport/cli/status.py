@@ -17,18 +17,22 @@ def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Where the tasks live: the options `status` and `rollback` share with `submit`."""
     options = [
         click.option("--endpoint", default=None,
-                     help="DRS base URL (default: the endpoint in the workbook's Summary sheet)."),
+                     help="DRS base URL (default: the endpoint the campaign's ledger has sent to; the workbook's "
+                          "recorded endpoint is only compared with it)."),
         click.option("--region", default=None, help="Region, to look the DRS endpoint up (--endpoint wins)."),
         click.option("--project-id", default=None,
-                     help="Project ID (default: the workbook's Summary sheet, then OS_PROJECT_ID)."),
+                     help="Project ID (default: the campaign ledger's, then OS_PROJECT_ID)."),
         click.option("--simulate", is_flag=True, help="Talk to the in-process simulator instead of a cloud."),
         click.option("--simulator-state", type=click.Path(path_type=Path, dir_okay=False), default=None,
                      help="With --simulate: the simulator's state file (the one submit used)."),
         click.option("--ledger", "ledger_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-                     help="The campaign ledger (default: reports/ledger.sqlite; with --simulate, beside the "
-                          "simulator state)."),
+                     help="The campaign ledger (default: the one the workbook records, else "
+                          "reports/ledger.sqlite; with --simulate, beside the simulator state)."),
         click.option("--ca-bundle", default=None, help="CA bundle to verify the endpoint's certificate."),
-        click.option("--insecure", is_flag=True, help="Do not verify the endpoint's certificate (testing only)."),
+        click.option("--insecure", is_flag=True,
+                     help="Do not verify the endpoint's certificate, allow plain http:// (testing only)."),
+        click.option("--force", is_flag=True,
+                     help="Go on although the workbook records another endpoint or project than this run uses."),
         click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
                      show_default=True, help="Where the sign-off report goes."),
         click.option("--quiet", "-q", is_flag=True, help="No progress on stderr."),
@@ -59,7 +63,7 @@ def check_delays(**delays: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the statuses as JSON on stdout.")
 def command(results_workbook: Path, endpoint: str | None, region: str | None, project_id: str | None,
             simulate: bool, simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None,
-            insecure: bool, report_dir: Path, quiet: bool, out: Path | None, watch: bool, interval: float,
+            insecure: bool, force: bool, report_dir: Path, quiet: bool, out: Path | None, watch: bool, interval: float,
             max_interval: float, timeout: float, as_json: bool) -> int:
     """Ask the server for the status of every task RESULTS_WORKBOOK created and write a
     refreshed results workbook, the ledger and the sign-off report.
@@ -74,7 +78,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     check_delays(interval=interval, max_interval=max_interval, timeout=timeout)
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         outcome = refresh_status(results_workbook, target, out_path=out, report_dir=report_dir, watch=watch,
                                  interval=interval, max_interval=max_interval, timeout=timeout,
                                  progress=for_stream(sys.stderr, quiet=quiet))
