@@ -136,7 +136,7 @@ def set_fact(path: Path, key: str, value: str) -> None:
     book.save(path)
 
 
-def submitted(sim: Simulator, tmp_path: Path, ledger: Path, n: int = 3, prefix: str = "task"):  # noqa: ANN201
+def submitted(sim: Simulator, tmp_path: Path, ledger: Path, n: int = 3, prefix: str = "task"):
     book = make_book(tmp_path / f"{prefix}.xlsx", [task_row(x) for x in names(n, prefix)])
     outcome = submit_workbook(book, options(sim, tmp_path, ledger=ledger, out=tmp_path / f"{prefix}-results.xlsx"),
                               env=env(sim))

@@ -22,12 +22,12 @@ from bulkimport.cli.status import check_delays, target_options
               help="Seconds between two looks at the pre-check results.")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Requests in flight at once (each carries at most 10 tasks).")
-@click.option("--force", is_flag=True, help="Pre-check again tasks whose pre-check already passed.")
+@click.option("--recheck", is_flag=True, help="Pre-check again tasks whose pre-check already passed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
-            report_dir: Path, quiet: bool, out: Path | None, timeout: float, interval: float, concurrency: int,
-            force: bool, as_json: bool) -> int:
+            force: bool, report_dir: Path, quiet: bool, out: Path | None, timeout: float, interval: float,
+            concurrency: int, recheck: bool, as_json: bool) -> int:
     """Test the connections, select the objects and run the pre-check of every task of
     WORKBOOK (the workbook you submitted: it holds the passwords or env:NAME references)
     that the ledger shows created and that is still in CONFIGURATION.
@@ -43,9 +43,9 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     check_delays(timeout=timeout, interval=interval)
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
-                                   interval=interval, force=force, concurrency=concurrency,
+                                   interval=interval, force=recheck, concurrency=concurrency,
                                    progress=for_stream(sys.stderr, quiet=quiet))
     c = outcome.counts
     line = (f"{len(outcome.tasks)} tasks: {c['passed']} pre-check passed, {c['failed']} failed, "

@@ -30,7 +30,8 @@ def stdin_is_terminal() -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the per-row outcome as JSON on stdout.")
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
-            report_dir: Path, quiet: bool, at: str | None, out: Path | None, yes: bool, as_json: bool) -> int:
+            force: bool, report_dir: Path, quiet: bool, at: str | None, out: Path | None, yes: bool,
+            as_json: bool) -> int:
     """Start the tasks of WORKBOOK whose latest pre-check passed, after listing them and
     asking for confirmation. A task is never started twice: its status is asked first and a
     task past CONFIGURATION is reported STARTED without a request.
@@ -45,7 +46,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         plan = plan_start(workbook, target, at=at)
         for line in plan_lines(plan):
             click.echo(line, err=True)
