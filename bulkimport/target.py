@@ -233,8 +233,8 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
         if target is None:
             target = _cloud_follow_up(results_path, endpoint=endpoint, region=region, project_id=project_id,
                                       recorded_endpoint=recorded_endpoint, recorded_project=recorded_project,
-                                      known=known, ledger_path=path or DEFAULT_LEDGER, ca_bundle=ca_bundle, insecure=insecure,
-                                      force=force, env=env)
+                                      known=known, ledger_path=path or DEFAULT_LEDGER, ca_bundle=ca_bundle,
+                                      insecure=insecure, force=force, env=env)
             target.region = region or (facts.region if facts else "") or target.region
         _compare(recorded_project, target.project_id, "the project", results_path, force)
         target.campaign_id = known.campaign_id or ""
