@@ -189,8 +189,8 @@ class StageRecord:
     updated_at: str | None = None
 
 
-class LedgerError(Exception):
-    """The ledger cannot be used (not a ledger, newer schema, secret in a payload)."""
+class LedgerError(InputError):
+    """The ledger cannot be used (not a ledger, newer schema, secret in a payload): exit 2."""
 
 
 def _has_secret(job: Mapping[str, Any]) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class Result(StrEnum):
@@ -19,7 +19,9 @@ class Result(StrEnum):
     DELETE_FAILED = "DELETE_FAILED"
 
 
-class ExitCode:
+class ExitCode(IntEnum):
+    """Every command's exit codes, stated once (docs/decisions.md "Exit codes and their precedence")."""
+
     OK = 0
     SOME_FAILED = 1
     UNUSABLE_INPUT = 2

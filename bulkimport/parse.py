@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from bulkimport import fields
+from bulkimport.errors import InputError
 from bulkimport.fields import Field, Kind
 
 MASK = fields.SECRET_MASK
@@ -37,8 +38,9 @@ ENV_REFERENCE_MESSAGE = (
 _WHOLE_TEXT_RE = re.compile(r"^[+-]?[0-9]+(?:\.0*)?$")
 
 
-class ParseError(ValueError):
-    """A cell cannot be read as its column's type; `code` is the finding code."""
+class ParseError(InputError, ValueError):
+    """A cell cannot be read as its column's type; `code` is the finding code. Validation turns
+    it into a finding on that cell; it reaches the CLI only if a caller skipped validation."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)

@@ -300,7 +300,7 @@ def typed_frame(rows: Mapping[int, Mapping[str, object]]) -> pd.DataFrame:
     """Typed rows -> a frame indexed by Excel row number, with nullable typed columns."""
     records = list(rows.values())
     if records and all(tuple(r) == fields.KEYS for r in records):
-        # Rows from parse_rows share the catalogue's key order: transpose them in C.
+        # Typed rows share the catalogue's key order: transpose them in C.
         columns = dict(zip(fields.KEYS, zip(*(r.values() for r in records), strict=True), strict=True))
     else:
         columns = {k: tuple(r.get(k) for r in records) for k in fields.KEYS}

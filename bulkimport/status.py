@@ -27,7 +27,7 @@ from bulkimport.drs import (
     RetryPolicy,
 )
 from bulkimport.errors import InputError
-from bulkimport.ledger import Ledger, LedgerEntry, LedgerError
+from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import (
@@ -115,11 +115,7 @@ def open_ledger(target: Target, *, create: bool = False) -> Iterator[Ledger | No
     if path is None or (not create and not path.exists()):
         yield None
         return
-    try:
-        ledger = Ledger(path)
-    except LedgerError as exc:
-        raise InputError(str(exc)) from exc
-    with contextlib.closing(ledger):
+    with contextlib.closing(Ledger(path)) as ledger:
         yield ledger
 
 

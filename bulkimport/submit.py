@@ -43,7 +43,6 @@ from bulkimport.ledger import (
     REJECTED,
     Ledger,
     LedgerEntry,
-    LedgerError,
     Reply,
     ledger_lock,
 )
@@ -870,11 +869,8 @@ def _record_campaign_identity(campaign: Campaign, target: Target, *, create: boo
 def _read_ledger(target: Target, items: Sequence[_Item]) -> dict[str, LedgerEntry]:
     if target.ledger_path is None:
         return {}
-    try:
-        with Ledger(target.ledger_path) as ledger:
-            return ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
-    except LedgerError as exc:
-        raise InputError(str(exc)) from exc
+    with Ledger(target.ledger_path) as ledger:
+        return ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
 
 
 def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOutcome]) -> None:
@@ -884,11 +880,8 @@ def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOu
     invalid = {o.name.strip().lower(): o for o in outcomes.values() if o.result is Result.INVALID and o.name}
     if not invalid or target.ledger_path is None:
         return
-    try:
-        with Ledger(target.ledger_path) as ledger:
-            entries = ledger.lookup(target.ledger_endpoint, target.project_id, list(invalid))
-    except LedgerError as exc:
-        raise InputError(str(exc)) from exc
+    with Ledger(target.ledger_path) as ledger:
+        entries = ledger.lookup(target.ledger_endpoint, target.project_id, list(invalid))
     for key, entry in entries.items():
         if entry.exists:
             old = invalid[key]
@@ -909,11 +902,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
     from bulkimport.drs import DrsClient, RetryPolicy
 
     assert target.ledger_path is not None  # only a simulated dry run has none
-    try:
-        ledger = Ledger(target.ledger_path)
-    except LedgerError as exc:
-        raise InputError(str(exc)) from exc
-    with contextlib.closing(ledger):
+    with contextlib.closing(Ledger(target.ledger_path)) as ledger:
         entries = ledger.lookup(target.ledger_endpoint, target.project_id, [i.name for i in items])
         outcomes: dict[int, RowOutcome] = {}
         doubtful: list[_Item] = []

@@ -81,13 +81,6 @@ class Validation:
         }
 
 
-def parse_rows(book: WorkbookData) -> tuple[Mapping[int, dict[str, object]], list[Finding]]:
-    """Raw cells -> typed rows, with a finding for each cell that cannot be typed and a
-    `default_applied` warning for each blank cell given its default."""
-    rows, findings, _ = _parse_columns(book)
-    return rows, findings
-
-
 class TypedRows(LazyRows):
     """Excel row -> typed row (every catalogue key, in catalogue order), over the parsed columns.
 

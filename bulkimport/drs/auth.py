@@ -24,7 +24,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import requests
 
-from bulkimport.errors import InputError
+from bulkimport.errors import BulkImportError, InputError
+from bulkimport.outcomes import ExitCode
 
 #: Environment variables, in the order they are consulted (docs/decisions.md "Authentication and endpoints").
 TOKEN_VAR = "OS_AUTH_TOKEN"
@@ -49,9 +50,11 @@ class AuthError(InputError):
     the IAM URL and HTTP status, never the user's secrets."""
 
 
-class AuthUnavailable(Exception):
+class AuthUnavailable(BulkImportError):
     """IAM could not be reached or failed (network error, 5xx): the credentials may be fine,
-    so the caller treats the request it was preparing as not sent."""
+    so the caller treats the request it was preparing as not sent (exit 3 if it ends a run)."""
+
+    exit_code = ExitCode.INCOMPLETE
 
 
 @runtime_checkable
@@ -249,25 +252,45 @@ def own_authorization(ak: str, sk: str, method: str, url: str, headers: Mapping[
     return f"{SIGNING_ALGORITHM} Access={ak}, SignedHeaders={signed}, Signature={signature}"
 
 
-def sdk_authorization(ak: str, sk: str, method: str, url: str, headers: Mapping[str, str], body: bytes) -> str | None:
-    """The Authorization header value as the official SDK core's Signer computes it, or None
-    when the SDK is not installed or its signer no longer works this way."""
+#: Signs like the official SDK: (ak, sk, method, url, signed headers, body) -> Authorization or None.
+Signer = Callable[[str, str, str, str, Mapping[str, str], bytes], str | None]
+
+
+def load_sdk_signer() -> Signer | None:
+    """The official SDK core's signer, or None when the SDK is not installed.
+
+    Imported once, when an AkSkAuth is built on the caller's thread: the import warns, and
+    silencing that means changing the process-wide warning filters, which worker threads
+    must never do."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from huaweicloudsdkcore.sdk_request import SdkRequest
-            from huaweicloudsdkcore.signer.signer import Signer
+            from huaweicloudsdkcore.signer.signer import Signer as SdkSigner
+    except Exception:
+        return None
 
+    def sign(ak: str, sk: str, method: str, url: str, headers: Mapping[str, str], body: bytes) -> str | None:
+        try:
             parts = urlsplit(url)
             request = SdkRequest(method=method.upper(), schema=parts.scheme, host=parts.netloc,
                                  resource_path=parts.path or "/",
                                  query_params=parse_qsl(parts.query, keep_blank_values=True),
                                  header_params=dict(headers), body=body)
-            Signer(SimpleNamespace(ak=ak, sk=sk)).sign(request)
+            SdkSigner(SimpleNamespace(ak=ak, sk=sk)).sign(request)
             value = request.header_params.get("Authorization")
-    except Exception:
-        return None
-    return value if isinstance(value, str) and value.startswith(SIGNING_ALGORITHM) else None
+        except Exception:
+            return None  # the SDK's signer no longer works this way: ours signs instead
+        return value if isinstance(value, str) and value.startswith(SIGNING_ALGORITHM) else None
+
+    return sign
+
+
+def sdk_authorization(ak: str, sk: str, method: str, url: str, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The Authorization header value as the official SDK core's Signer computes it, or None
+    when the SDK is not installed or its signer no longer works this way."""
+    signer = load_sdk_signer()
+    return signer(ak, sk, method, url, headers, body) if signer is not None else None
 
 
 def host_header(url: str) -> str:
@@ -296,7 +319,7 @@ class AkSkAuth:
         self._sk = sk
         self.project_id = project_id
         self._security_token = security_token or None
-        self._use_sdk = use_sdk
+        self._sdk_sign = load_sdk_signer() if use_sdk else None
         self._clock = clock or (lambda: datetime.now(UTC))
         self.signer_used: str | None = None  # "sdk" or "own": which implementation signed last
 
@@ -312,7 +335,7 @@ class AkSkAuth:
         if isinstance(body, str):
             body = body.encode("utf-8")
         method = request.method or "GET"
-        value = sdk_authorization(self.ak, self._sk, method, url, signed, body) if self._use_sdk else None
+        value = self._sdk_sign(self.ak, self._sk, method, url, signed, body) if self._sdk_sign else None
         self.signer_used = "sdk" if value else "own"
         if value is None:
             value = own_authorization(self.ak, self._sk, method, url, signed, body)

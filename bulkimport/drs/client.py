@@ -16,7 +16,6 @@ import logging
 import os
 import random
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -32,6 +31,7 @@ from urllib3.exceptions import InsecureRequestWarning, MaxRetryError, NewConnect
 from bulkimport import __version__
 from bulkimport.drs.auth import Auth, AuthUnavailable
 from bulkimport.errors import BulkImportError, InputError
+from bulkimport.outcomes import ExitCode
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class DrsError(BulkImportError):
     """A companion call failed for good (after retries). One line, no secrets. Exit code 3:
     whatever the command wanted to learn or change is now unknown."""
 
-    exit_code = 3
+    exit_code = ExitCode.INCOMPLETE
 
     def __init__(self, http_status: int | None, error_code: str | None, error_msg: str | None,
                  operation: str = "DRS API call") -> None:
@@ -368,10 +368,9 @@ class DrsClient:
         if urlsplit(prepared.url or "").hostname in _LOOPBACK:
             settings["proxies"] = {}  # the simulator is local; an operator's proxy cannot reach it
         try:
-            with warnings.catch_warnings():
-                if self.verify is False:
-                    warnings.simplefilter("ignore", InsecureRequestWarning)
-                response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
+            # InsecureRequestWarning was silenced once, at construction: warning filters are
+            # process-wide, and changing them here, from worker threads, would race.
+            response = self.session.send(prepared, timeout=self.timeout, allow_redirects=False, **settings)
             # Read the body now, so a connection that dies mid-body is a transport failure here.
             _ = response.content
         except _PRE_SEND_ERRORS:
