@@ -856,11 +856,8 @@ def _record_campaign_identity(campaign: Campaign, target: Target, *, create: boo
     path = target.ledger_path
     if path is None or (not create and not path.exists()):
         return
-    try:
-        with Ledger(path) as ledger:
-            campaign.campaign_id = ledger.campaign_id() if create else (ledger.recorded_campaign_id() or "")
-    except LedgerError as exc:
-        raise InputError(str(exc)) from exc
+    with Ledger(path) as ledger:  # an unusable ledger is a LedgerError: exit 2, nothing sent
+        campaign.campaign_id = ledger.campaign_id() if create else (ledger.recorded_campaign_id() or "")
     target.campaign_id = campaign.campaign_id
     if not target.ledger_temporary:
         campaign.ledger = str(path.resolve())
