@@ -1,4 +1,5 @@
-"""`make demo`: the main job end to end on the embedded simulator.
+"""`make demo`: the main job end to end on the embedded simulator: template, validate,
+submit, status, then the launch (prepare, start, status of the running tasks) and the report.
 
 Runs the same commands an operator would, in order, against a simulator whose state lives
 in `reports/demo/` (fresh every run), and stops at the first command that does not exit 0.
@@ -26,6 +27,10 @@ def steps() -> list[list[str]]:
     state = str(OUT / "simulator.sqlite")
     results = str(OUT / "campaign-results.xlsx")
     status = str(OUT / "campaign-status.xlsx")
+    prepared = str(OUT / "campaign-prepare.xlsx")
+    started = str(OUT / "campaign-start.xlsx")
+    running = str(OUT / "campaign-running.xlsx")
+    sim = ["--simulate", "--simulator-state", state, "--report-dir", str(OUT)]
     return [
         ["template", str(OUT / "drs-jobs-template.xlsx")],
         ["validate", str(EXAMPLE), "--out", str(OUT / "campaign-validated.xlsx")],
@@ -33,7 +38,12 @@ def steps() -> list[list[str]]:
          "--report-dir", str(OUT)],
         ["status", results, "--simulate", "--simulator-state", state, "--watch", "--interval", "0.2",
          "--timeout", "60", "--out", status, "--report-dir", str(OUT)],
-        ["report", status, "--out-dir", str(OUT)],
+        # the launch: connections, objects and pre-check (the go/no-go gate), start, progress
+        ["prepare", str(EXAMPLE), *sim, "--interval", "0.2", "--timeout", "60", "--out", prepared],
+        ["start", prepared, *sim, "--yes", "--out", started],
+        ["status", started, *sim, "--watch", "--interval", "0.2", "--max-interval", "1", "--timeout", "60",
+         "--out", running],
+        ["report", running, "--out-dir", str(OUT)],
     ]
 
 

@@ -23,6 +23,7 @@ import contextlib
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -520,13 +521,11 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
             del secrets
             stages = _Stages(client, ledger, target, resolve_env, scrub)
             progress.start(len(tasks), "preparing")
-            done_lock = threading.Lock()
-            counter = {"done": 0}
 
-            def tick(n: int) -> None:
-                with done_lock:
-                    counter["done"] += n
-                    progress.update(counter["done"], {})
+            def report(still: int) -> None:
+                verdicts = Counter(t.verdict for t in tasks)
+                verdicts["pending"] = still + sum(1 for t in tasks if t.verdict == "pending" and t.skip)
+                progress.update(len(tasks) - verdicts["pending"], dict(verdicts))
 
             def run_chunk(chunk: list[TaskRow]) -> list[TaskRow]:
                 try:
@@ -538,12 +537,13 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                         if task.verdict == "pending" and task.error_msg is None:
                             task.fail(exc.error_code, scrub(f"stopped: {exc}"), "unknown")
                     return []
-                finally:
-                    tick(0)
 
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
                 running = [t for chunk in pool.map(run_chunk, _chunks(to_run)) for t in chunk]
                 pending = to_poll + running
+                if pending:
+                    progress.note(f"{len(pending)} pre-check(s) running; results every {interval:g}s "
+                                  f"for up to {timeout:g}s")
                 deadline = clock() + max(0.0, timeout)
                 first = True
                 while pending:
@@ -562,8 +562,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                             return chunk  # asked again next round; unknown if the deadline passes
 
                     pending = [t for chunk in pool.map(poll, _chunks(pending)) for t in chunk]
-                    tick(0)
-                    progress.note(f"pre-checks: {len(pending)} still running")
+                    report(len(pending))
             for task in pending:
                 task.precheck = PENDING
                 task.fail(None, "pre-check still running when prepare stopped waiting; run prepare again",
