@@ -134,3 +134,52 @@ def test_no_secret_in_debug_logs(sim: Simulator, tmp_path: Path, caplog: pytest.
     text = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records).encode()
     assert caplog.records  # the client did log at DEBUG
     assert_no_secret({"logs": text, "json": repr(outcome.to_json()).encode(), "repr": repr(outcome).encode()})
+
+
+def test_no_secret_in_any_stream_or_file_of_prepare_start_and_status(sim: Simulator, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The launch sends the database passwords again (batch-connection): none of them, nor the
+    token, reaches a stream, the ledger, a workbook or a report of prepare, start or status,
+    even when the server repeats a password in a connection error."""
+    import bulkimport.simulator.launch as sim_launch
+    from bulkimport.simulator.testing import alarm_precheck, fail_precheck, fast_launch_faults
+
+    sim.set_faults(**fast_launch_faults(retry_after=0))
+    work = tmp_path / "work"
+    work.mkdir()
+    launch = {"target_endpoint.ip": "10.1.0.7", "target_endpoint.db_port": 3306, "target_endpoint.db_user": "root",
+              "target_endpoint.db_password": "env:TGT_SECRET_PW"}
+
+    def rows(third_password: str) -> list[dict]:
+        return [task_row("launch-one", **{"source_endpoint.db_password": DB_PASSWORD, **launch}),
+                task_row("launch-two", **{"source_endpoint.db_password": DB_PASSWORD, **launch}),
+                task_row("launch-three", **{"source_endpoint.db_password": third_password, **launch})]
+
+    book = make_book(work / "in.xlsx", rows(DB_PASSWORD))
+    secrets_env = {"OS_AUTH_TOKEN": TOKEN, "TGT_SECRET_PW": ENV_PASSWORD}
+    common = ["--endpoint", sim.base_url, "--project-id", PROJECT]
+    submitted = run_cli(["submit", str(book), *common, "--yes", "--out", "reports/submitted.xlsx"], work, secrets_env)
+    assert submitted.returncode == 0, submitted.stderr
+    alarm_precheck(sim, "launch-one")
+    fail_precheck(sim, "launch-two")
+    # launch-three's source password is now wrong, and the server echoes the one it knows
+    monkeypatch.setattr(sim_launch, "BAD_CREDENTIALS", ("DRS.KE0002", f"password {DB_PASSWORD} expected"))
+    changed = make_book(work / "in-changed.xlsx", rows(DB_PASSWORD + "-new"))
+    runs = [
+        run_cli(["prepare", str(changed), *common, "--json", "--interval", "0.05", "--out", "reports/prepared.xlsx"],
+                work, secrets_env),
+        run_cli(["start", "reports/prepared.xlsx", *common, "--yes", "--json", "--out", "reports/started.xlsx"],
+                work, secrets_env),
+        run_cli(["status", "reports/started.xlsx", *common, "--json", "--out", "reports/running.xlsx"],
+                work, secrets_env),
+    ]
+    assert [r.returncode for r in runs] == [1, 1, 0], [r.stderr for r in runs]
+    assert "DRS.KE0002" in runs[0].stdout and "******" in runs[0].stdout  # the echo was scrubbed, not dropped
+    streams = {f"run{i}.{name}": getattr(r, name).encode() for i, r in enumerate(runs) for name in ("stdout", "stderr")}
+    assert_no_secret(streams)
+    files = {n: d for n, d in file_texts(work).items() if "in-changed.xlsx" not in n}
+    assert any(name.endswith("prepared.xlsx") for name in files)
+    assert any(name.endswith("ledger.sqlite") for name in files)
+    assert_no_secret(files)
+    # the passwords did reach the server's connection tests (the tool did send them)
+    assert [r for r in sim.requests() if r["endpoint"] == "connect"]
