@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from fixtures.api_reference import CREATE_JOB_REQ, ENDPOINT, api_table
 
 from bulkimport import fields
 
-#: Our own summary of the API page's Tables 4-6 (the project stands alone: never ../shared).
-API_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "api-reference.md"
-
-
-def _table(text: str, heading: str) -> list[tuple[str, bool]]:
-    """(field, mandatory) of one table of docs/api-reference.md, in the page's order."""
-    block = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
-    rows = [line.split("|")[1:3] for line in block.splitlines() if line.startswith("| ")]
-    return [(name.strip(), flag.strip() == "yes") for name, flag in rows[2:]]  # header, then | --- |
-
 
 def test_every_api_field_has_exactly_one_column_per_place() -> None:
-    text = API_REFERENCE.read_text(encoding="utf-8")
-    job = _table(text, "CreateJobReq (Table 4)")
-    endpoint = _table(text, "Endpoint (Table 5)")
+    job = api_table(CREATE_JOB_REQ)
+    endpoint = api_table(ENDPOINT)
     job_fields = [name for name, _ in job]
     expected = [f for f in job_fields if f not in ("source_endpoint", "target_endpoint", "sys_tags")]
     expected += ["enterprise_project_id"]  # sys_tags' one cell
@@ -34,7 +23,7 @@ def test_every_api_field_has_exactly_one_column_per_place() -> None:
 def test_mandatory_api_fields_are_mandatory_columns() -> None:
     """A field the page marks mandatory is a mandatory column (the endpoints are objects, not cells;
     task_type is mandatory on the page but has a documented default, so a blank cell is filled)."""
-    job = _table(API_REFERENCE.read_text(encoding="utf-8"), "CreateJobReq (Table 4)")
+    job = api_table(CREATE_JOB_REQ)
     for name, mandatory in job:
         if name in fields.FIELDS:
             column = fields.FIELDS[name]

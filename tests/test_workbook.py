@@ -11,7 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlsxwriter
-from fixtures.books import BASE_ROW, base_row, write_book, write_mixed
+from fixtures.books import BASE_ROW, MIXED_COLUMNS_AS_SAVED, MIXED_VERSION_AS_SAVED, base_row, write_book, write_mixed
 from openpyxl.styles import PatternFill
 
 from bulkimport import fields
@@ -256,9 +256,10 @@ def _comparable(path: Path) -> tuple[object, ...]:
 
 
 def test_committed_libreoffice_saved_workbook_validates_like_the_original(tmp_path: Path) -> None:
-    """tests/fixtures/libreoffice-saved.xlsx is `write_mixed` saved by LibreOffice 7.4
-    (`soffice --headless --convert-to xlsx`); regenerate it if `mixed_rows` changes."""
-    original = _comparable(write_mixed(tmp_path / "libreoffice-saved.xlsx"))
+    """tests/fixtures/libreoffice-saved.xlsx is `write_mixed` under its frozen columns, saved by
+    LibreOffice (`soffice --headless --convert-to xlsx`); regenerate it only if `mixed_rows` changes."""
+    original = _comparable(write_mixed(tmp_path / "libreoffice-saved.xlsx", columns=MIXED_COLUMNS_AS_SAVED,
+                                       version=MIXED_VERSION_AS_SAVED))
     assert _comparable(FIXTURES / "libreoffice-saved.xlsx") == original
     assert {code for _, _, code, _ in original[1]} >= {"duplicate_name", "range", "type", "unknown_column"}
 
