@@ -28,6 +28,23 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def cloud_identity(auth: object) -> str:
+    """Who the cloud sees acting, without any secret: the IAM user name of a password login,
+    the kind of credential otherwise (a token does not name its user without an extra call)."""
+    if auth is None:
+        return ""
+    username = getattr(auth, "username", None)
+    if username:
+        domain = getattr(auth, "domain", None)
+        return f"IAM user {username}" + (f" (domain {domain})" if domain else "")
+    kind = type(auth).__name__
+    if kind == "AkSkAuth":
+        return "AK/SK credentials"
+    if kind == "TokenAuth":
+        return "IAM token (OS_AUTH_TOKEN)"
+    return kind
+
+
 def operator_name() -> str:
     try:
         return getpass.getuser()
@@ -58,6 +75,14 @@ class Campaign:
     campaign_id: str = ""
     #: Where the campaign's ledger is (absolute), so later commands find it without --ledger.
     ledger: str = ""
+    #: Who acted in the cloud, as far as the tool can know it (the IAM user of a password
+    #: login; "token" / "AK/SK" otherwise), beside `operator`, the OS login name.
+    cloud_user: str = ""
+    #: The follow-up command that wrote this workbook (status, rollback), when and by whom:
+    #: `operator` and the times above stay those of the original submit.
+    step: str = ""
+    step_at: str = ""
+    step_by: str = ""
 
     def rows(self) -> list[list[str]]:
         """Key/value rows for the Summary sheet."""

@@ -15,14 +15,18 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bulkimport.campaign import Campaign, now_iso
+from bulkimport import fields as catalogue
+from bulkimport.campaign import Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
 from bulkimport.outcomes import Result
+from bulkimport.terminal import plural
+from bulkimport.workbook import SheetRows
 
 #: The only row columns the report reads; none of them can hold a secret.
 ROW_KEYS: tuple[str, ...] = (
@@ -47,6 +51,26 @@ HEALTHY = "healthy"
 FAILED = "failed"
 PENDING = "pending"
 
+#: What a report is about: a campaign (submit, status, prepare, start) or its rollback.
+KIND_CAMPAIGN = "campaign"
+KIND_ROLLBACK = "rollback"
+
+#: Rehearsals: nothing real happened, and the report must never pass for a campaign.
+DRY_RUN = "dry_run"
+SIMULATED = "simulated"
+#: The ledger's (and the Summary sheet's) name for the in-process simulator.
+_SIMULATOR_ENDPOINT = "http://simulator.localhost"
+REHEARSAL_TITLES: dict[str, str] = {
+    DRY_RUN: "DRY RUN \u2014 nothing was sent",
+    SIMULATED: "REHEARSAL \u2014 nothing was created",
+}
+REHEARSAL_NOTES: dict[str, str] = {
+    DRY_RUN: "This comes from `submit --dry-run`: no request reached the service and no task exists. "
+             "It cannot be signed.",
+    SIMULATED: "This comes from a run on the local simulator (--simulate): no task was created in any cloud. "
+               "It cannot be signed.",
+}
+
 #: Task statuses in lifecycle order, so counts read top to bottom like a task's life.
 STATUS_ORDER: tuple[str, ...] = (
     "CREATING", "CREATE_FAILED", "CONFIGURATION", "STARTJOBING", "WAITING_FOR_START", "START_JOB_FAILED",
@@ -67,30 +91,12 @@ _DEFAULT_REASONS: dict[str, str] = {
     Result.REJECTED: "Rejected by the server.",
 }
 
-_FACT_LABELS: dict[str, str] = {
-    "command": "Command",
-    "input_file": "Input file",
-    "input_sha256": "Input SHA-256",
-    "template_version": "Template version",
-    "tool_version": "Tool version",
-    "endpoint": "Endpoint",
-    "region": "Region",
-    "project_id": "Project ID",
-    "operator": "Operator",
-    "started_at": "Started",
-    "finished_at": "Finished",
-    "batch_size": "Batch size",
-    "concurrency": "Concurrency",
-    "dry_run": "Dry run",
-    "language": "Language",
-}
 
 #: Results in the order an approver reads them: successes, failures, then rows never sent.
 RESULT_ORDER: tuple[str, ...] = (
     Result.CREATED, Result.ALREADY_CREATED, Result.DELETED, Result.DELETE_FAILED, Result.REJECTED,
     Result.INVALID, Result.UNKNOWN, Result.NOT_SENT, Result.DRY_RUN, Result.VALID,
 )
-_WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint"})
 
 _RESULT_COLOURS: dict[str, str] = {
     Result.CREATED: "#2e7d32",
@@ -178,22 +184,82 @@ def _ordered(counter: Counter[str], key: Any) -> dict[str, int]:
 
 
 def _reason(row: Mapping[str, Any]) -> str:
-    code, message = row.get("error_code"), row.get("error_msg")
-    if code and message:
-        return f"{code}: {message}"
-    if code or message:
-        return str(code or message)
+    """The row's reason in words: the message (codes have their own column), else a default."""
+    message = row.get("error_msg")
+    if message:
+        return str(message)
     return _DEFAULT_REASONS.get(row.get("result") or "", "Not created.")
 
 
+INVALID_VALUE = "(invalid value)"
+
+
 def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:
-    """Per value of `key` (scenario, engine): rows, tasks created and rows not created."""
+    """Per value of `key` (scenario, engine): rows, tasks created and rows not created.
+
+    A value the catalogue does not allow is not a scenario or an engine: such rows are
+    counted together under "(invalid value)", so a typo never shows up as a category.
+    """
+    allowed = {v.casefold(): v for v in catalogue.FIELDS[key].allowed}
     groups: dict[str, dict[str, int]] = {}
     for row in rows:
-        group = groups.setdefault(row.get(key) or "(blank)", {"rows": 0, "created": 0, "not_created": 0})
+        value = row.get(key)
+        name = allowed.get(str(value).casefold(), INVALID_VALUE) if value else "(blank)"
+        group = groups.setdefault(name, {"rows": 0, "created": 0, "not_created": 0})
         group["rows"] += 1
         group["created" if row.get("result") in CREATED_RESULTS else "not_created"] += 1
     return {name: groups[name] for name in sorted(groups)}
+
+
+def rehearsal_of(campaign: Mapping[str, Any]) -> str | None:
+    """DRY_RUN, SIMULATED, or None for a real campaign (from the facts alone, so a report
+    rebuilt from the workbook knows it too)."""
+    if str(campaign.get("dry_run") or "").strip().lower() == "true":
+        return DRY_RUN
+    endpoint = str(campaign.get("endpoint") or "").strip().lower().rstrip("/")
+    if endpoint == _SIMULATOR_ENDPOINT:
+        return SIMULATED
+    return None
+
+
+def kind_of(campaign: Mapping[str, Any]) -> str:
+    """A rollback report reads as a rollback; everything else is about the campaign."""
+    steps = [p.strip() for p in str(campaign.get("command") or "").split(",") if p.strip()]
+    last = str(campaign.get("step") or "") or (steps[-1] if steps else "")
+    return KIND_ROLLBACK if last == "rollback" else KIND_CAMPAIGN
+
+
+def outcome_line(summary: Mapping[str, Any]) -> str:
+    """The one line at the top of every report: what happened to the rows."""
+    counts = summary["counts"]
+    rows = counts["rows"]
+    by_result = counts["by_result"]
+    head = plural(rows, "row")
+    if summary.get("kind") == KIND_ROLLBACK:
+        deleted, failed = by_result.get(Result.DELETED, 0), by_result.get(Result.DELETE_FAILED, 0)
+        untouched = rows - deleted - failed
+        parts = [f"{plural(deleted, 'task')} deleted", f"{failed} failed to delete", f"{untouched} not touched"]
+        return f"{head}: {', '.join(parts)}"
+    if summary.get("rehearsal") == DRY_RUN:
+        would = by_result.get(Result.DRY_RUN, 0)
+        parts = [f"{would} would be sent"]
+        if by_result.get(Result.ALREADY_CREATED):
+            parts.append(f"{by_result[Result.ALREADY_CREATED]} already created")
+        parts.append(f"{counts['not_created'] - would} not sendable")
+        return f"{head}: {', '.join(parts)}; nothing was sent"
+    failed = counts.get("failed_after_creation", 0)
+    pending = counts.get("by_health", {}).get(PENDING, 0)
+    created = f"{counts['created'] - failed} created"
+    if pending:
+        created += f" ({pending} still creating)"
+    parts = [created]
+    if failed:
+        parts.append(f"{failed} failed after creation")
+    parts.append(f"{counts['not_created']} not created")
+    line = f"{head}: {', '.join(parts)}"
+    if summary.get("rehearsal") == SIMULATED:
+        line += " (on the simulator)"
+    return line
 
 
 def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[str, Any]:
@@ -209,14 +275,20 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
     by_health = Counter(task_health(r["task_status"]) for r in clean if r["task_status"])
     created = [r for r in clean if r["result"] in CREATED_RESULTS]
     not_created = [r for r in clean if r["result"] not in CREATED_RESULTS]
-    return {
-        "report_version": 1,
+    facts = asdict(campaign)
+    failed_after = sum(1 for r in created if task_health(r["task_status"]) == FAILED
+                       and r["result"] in (Result.CREATED, Result.ALREADY_CREATED))
+    summary: dict[str, Any] = {
+        "report_version": 2,
         "generated_at": now_iso(),
-        "campaign": asdict(campaign),
+        "kind": kind_of(facts),
+        "rehearsal": rehearsal_of(facts),
+        "campaign": facts,
         "counts": {
             "rows": len(clean),
             "created": len(created),
             "not_created": len(not_created),
+            "failed_after_creation": failed_after,
             "by_result": _ordered(by_result, _result_sort_key),
             "by_task_status": _ordered(by_status, _status_sort_key),
             "by_health": {h: by_health[h] for h in (HEALTHY, PENDING, FAILED) if by_health[h]},
@@ -225,7 +297,8 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
         },
         "tasks": [
             {k: r[k] for k in ("source_row", "name", "task_id", "task_status", "result", "db_use_type",
-                               "engine_type", "request_id")}
+                               "engine_type", "request_id", "error_code", "error_msg")}
+            | {"health": task_health(r["task_status"])}
             for r in created
         ],
         "not_created": [
@@ -234,6 +307,8 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
             for r in not_created
         ],
     }
+    summary["outcome"] = outcome_line(summary)
+    return summary
 
 
 def campaign_of(summary: Mapping[str, Any]) -> Campaign:
@@ -242,65 +317,184 @@ def campaign_of(summary: Mapping[str, Any]) -> Campaign:
     return Campaign(**{k: v for k, v in summary.get("campaign", {}).items() if k in names})
 
 
-def summary_sheet_rows(summary: Mapping[str, Any]) -> list[list[object]]:
-    """The results workbook's `Summary` sheet: the facts exactly as `Campaign.rows()`, then counts.
+_FACT_LABELS: dict[str, str] = {
+    "command": "Commands that wrote this workbook",
+    "input_file": "Input file",
+    "input_sha256": "Input SHA-256",
+    "template_version": "Template version",
+    "tool_version": "Tool version",
+    "endpoint": "Endpoint",
+    "region": "Region",
+    "project_id": "Project ID",
+    "operator": "Operator (OS login)",
+    "cloud_user": "Cloud identity",
+    "started_at": "Started",
+    "finished_at": "Finished",
+    "batch_size": "Batch size",
+    "concurrency": "Concurrency",
+    "dry_run": "Dry run",
+    "language": "Language",
+    "campaign_id": "Campaign ID",
+    "ledger": "Ledger",
+    "step": "Last command",
+    "step_at": "Last command at",
+    "step_by": "Last command by",
+}
+#: Count groups of the Summary sheet: (title, key prefix, where in `counts`).
+_COUNT_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("Rows by result", "result", "by_result"),
+    ("Tasks by status", "task_status", "by_task_status"),
+    ("Tasks by health", "health", "by_health"),
+)
+_BREAKDOWN_GROUPS: tuple[tuple[str, str, str], ...] = (
+    ("Rows by scenario", "db_use_type", "by_scenario"),
+    ("Rows by engine", "engine_type", "by_engine"),
+)
 
-    Count rows are `group.value -> count` (e.g. `result.CREATED`, 12) so they stay readable
-    to a human and never collide with a fact key when `Campaign.from_rows` reads the sheet back.
+
+def report_title(summary: Mapping[str, Any]) -> str:
+    """The report's title: a rehearsal says so first, a rollback reads as a rollback."""
+    base = "rollback report" if summary.get("kind") == KIND_ROLLBACK else "sign-off report"
+    rehearsal = summary.get("rehearsal")
+    if rehearsal:
+        return f"{REHEARSAL_TITLES[rehearsal]} \u2014 DRS bulk import {base}"
+    return f"DRS bulk import \u2014 {base}"
+
+
+def summary_sheet_rows(summary: Mapping[str, Any]) -> SheetRows:
+    """The results workbook's `Summary` sheet, readable as opened and readable back.
+
+    A title (and, for a rehearsal, its banner) and the outcome line come first; then the
+    campaign facts as `key | value | label` rows (what `Campaign.from_rows` reads back:
+    rows of one cell are headings it skips); then the counts as `group.value | n` rows
+    (e.g. `result.CREATED`, 12), which never collide with a fact key. A rehearsal's sheet
+    is the one the workbook opens on, so its banner is the first thing seen.
     """
-    rows: list[list[object]] = [list(r) for r in campaign_of(summary).rows()]
+    rehearsal = summary.get("rehearsal")
+    sheet = SheetRows(widths=(30, 70, 34), active=bool(rehearsal), tab_color="#C62828" if rehearsal else None,
+                      banner=REHEARSAL_TITLES[rehearsal] if rehearsal else None)
+    sheet.add([report_title(summary)], "title")
+    if rehearsal:
+        sheet.add([REHEARSAL_TITLES[rehearsal]], "banner")
+        sheet.add([REHEARSAL_NOTES[rehearsal]], "note")
+    sheet.add([summary.get("outcome") or outcome_line(summary)], "outcome")
+    sheet.add([], None)
+    sheet.add(["Campaign facts"], "section")
+    sheet.add(["key", "value", "meaning"], "head")
+    for key, value in campaign_of(summary).rows():
+        sheet.add([key, value, _FACT_LABELS.get(key, "")], "fact")
     counts = summary["counts"]
-    rows += [["rows", counts["rows"]], ["created", counts["created"]], ["not_created", counts["not_created"]]]
-    for group, key in (("result", "by_result"), ("task_status", "by_task_status"), ("health", "by_health")):
-        rows += [[f"{group}.{name}", n] for name, n in counts[key].items()]
-    for group, key in (("db_use_type", "by_scenario"), ("engine_type", "by_engine")):
-        rows += [[f"{group}.{name}", n["rows"]] for name, n in counts[key].items()]
-    return rows
+    sheet.add([], None)
+    sheet.add(["Counts"], "section")
+    sheet.add(["count", "rows"], "head")
+    for key, label in (("rows", "rows"), ("created", "created"), ("not_created", "not_created")):
+        sheet.add([label, counts[key]], "count")
+    for title, group, key in _COUNT_GROUPS:
+        if counts.get(key):
+            sheet.add([title], "subsection")
+            for name, n in counts[key].items():
+                sheet.add([f"{group}.{name}", n], "count")
+    for title, group, key in _BREAKDOWN_GROUPS:
+        if counts.get(key):
+            sheet.add([title], "subsection")
+            for name, n in counts[key].items():
+                sheet.add([f"{group}.{name}", n["rows"]], "count")
+    return sheet
 
 
 # --------------------------------------------------------------------------------- HTML
 
 _CSS = """
-@page { size: A4; margin: 14mm 12mm 16mm 12mm; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 10.5pt;
        color: #212121; margin: 0 auto; padding: 10mm 12mm; max-width: 210mm; background: #fff; }
 h1 { font-size: 18pt; margin: 0 0 2mm 0; }
 h2 { font-size: 12.5pt; margin: 7mm 0 2mm 0; padding-bottom: 1mm; border-bottom: 1.5pt solid #1565c0;
      color: #0d47a1; break-after: avoid; page-break-after: avoid; }
-.sub { color: #616161; margin: 0 0 4mm 0; }
+h2.bad { color: #b71c1c; border-bottom-color: #c62828; }
+.sub { color: #616161; margin: 0 0 3mm 0; }
+.outcome { font-size: 12pt; font-weight: 600; margin: 2mm 0 3mm 0; padding: 2mm 3mm; background: #eceff1;
+           border-left: 2mm solid #1565c0; }
+.outcome.bad { border-left-color: #c62828; }
+.banner { border: 1.2mm solid #c62828; color: #b71c1c; background: repeating-linear-gradient(45deg, #fff,
+          #fff 4mm, #ffebee 4mm, #ffebee 8mm); padding: 3mm 4mm; margin: 0 0 4mm 0; }
+.banner .big { font-size: 20pt; font-weight: 800; letter-spacing: 0.5pt; }
 table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm 0; }
 th, td { border: 0.6pt solid #bdbdbd; padding: 0.9mm 1.6mm; font-size: 9.5pt; text-align: left; vertical-align: top; }
 th { background: #eceff1; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; width: 1%; white-space: nowrap; }
+td.name { min-width: 48mm; overflow-wrap: anywhere; }
 td.mono { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 9pt; word-break: break-all; }
 table.facts th { width: 19%; }
 table.facts td { width: 31%; }
-td.mono.id { font-size: 8pt; word-break: normal; overflow-wrap: normal; }
+td.mono.id { font-size: 7.5pt; word-break: normal; overflow-wrap: normal; white-space: nowrap; }
+td.msg { overflow-wrap: anywhere; }
 .tiles { display: flex; gap: 3mm; margin: 3mm 0; }
 .tile { flex: 1; border: 0.8pt solid #bdbdbd; border-radius: 2mm; padding: 2.5mm 3mm; }
 .tile .n { font-size: 17pt; font-weight: 700; }
 .tile .l { color: #616161; font-size: 9pt; }
+.tile.bad { border: 1.2pt solid #c62828; background: #ffebee; }
+.tile.bad .n, .tile.bad .l { color: #b71c1c; }
+.tile.warn { border: 1.2pt solid #f9a825; background: #fff8e1; }
+.tile.warn .n { color: #8d6e00; }
+.tile.good .n { color: #2e7d32; }
 .cols { display: flex; gap: 6mm; align-items: flex-start; }
 .cols > div { flex: 1; }
 .badge { display: inline-block; padding: 0 1.6mm; border-radius: 1.2mm; color: #fff; font-size: 8.5pt; }
 .empty { color: #757575; font-style: italic; }
 .signoff { break-inside: avoid; page-break-inside: avoid; }
-.signoff td { height: 16mm; }
-.signoff th.role { width: 18%; }
-.signoff td.sig { width: 34%; }
+.signoff td { height: 14mm; }
+.signoff th.role { width: 16%; }
+.signoff td.sig { width: 28%; }
+.signoff td.decision { width: 22%; font-size: 9pt; white-space: nowrap; }
+.comments { margin-top: 2mm; }
+.comments .line { border-bottom: 0.6pt solid #9e9e9e; height: 8mm; }
+.nosign { border: 1mm solid #c62828; color: #b71c1c; font-weight: 700; font-size: 12pt; padding: 4mm;
+          text-align: center; }
 footer { margin-top: 6mm; color: #757575; font-size: 8.5pt; }
 @media print {
   body { padding: 0; max-width: none; }
   thead { display: table-header-group; }
   tr, .tile, svg { break-inside: avoid; page-break-inside: avoid; }
   a { color: inherit; text-decoration: none; }
+  .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  .tile.bad, .tile.warn, .badge, .outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
 
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def css_string(text: str) -> str:
+    """A CSS string literal that cannot end the string or the <style> element: every
+    character but letters, digits and a few plain marks is written as a CSS escape."""
+    out = []
+    for ch in text:
+        if ch.isascii() and (ch.isalnum() or ch in " .,:_-()"):
+            out.append(ch)
+        else:
+            out.append(f"\\{ord(ch):x} ")
+    return '"' + "".join(out) + '"'
+
+
+def _page_css(summary: Mapping[str, Any]) -> str:
+    """The printed page: A4, a running header (campaign, input SHA-256) and page numbers."""
+    campaign = summary["campaign"]
+    name = Path(str(campaign.get("input_file") or "campaign")).name
+    if summary.get("rehearsal"):
+        name = f"{REHEARSAL_TITLES[summary['rehearsal']]} \u2014 {name}"
+    digest = str(campaign.get("input_sha256") or "")
+    return (
+        "@page { size: A4; margin: 16mm 12mm 16mm 12mm;\n"
+        f"  @top-left {{ content: {css_string(name)}; font-size: 8pt; color: #616161; }}\n"
+        f"  @top-right {{ content: {css_string('input SHA-256 ' + digest if digest else '')}; font-size: 6.5pt; "
+        "color: #616161; font-family: monospace; }\n"
+        '  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; color: #616161; }\n'
+        f"  @bottom-left {{ content: {css_string(report_title(summary))}; font-size: 8pt; color: #616161; }}\n"
+        "}\n"
+    )
 
 
 def _bar_chart(title: str, counts: Mapping[str, int], colours: Mapping[str, str]) -> str:
@@ -339,6 +533,13 @@ def _badge(result: str | None) -> str:
     return f'<span class="badge" style="background:{colour}">{_e(result)}</span>'
 
 
+def _status_badge(status: str | None) -> str:
+    if not status:
+        return ""
+    colour = _HEALTH_COLOURS.get(task_health(status) or "", "#616161")
+    return f'<span class="badge" style="background:{colour}">{_e(status)}</span>'
+
+
 def _count_table(title: str, counts: Mapping[str, int], kind: str) -> str:
     if not counts:
         return f'<p class="empty">No {_e(title.lower())}.</p>'
@@ -362,22 +563,76 @@ def _breakdown_table(title: str, groups: Mapping[str, Mapping[str, int]], kind: 
     )
 
 
-def _fact_cells(key: str, value: object, span: int = 1) -> str:
-    text = _e(value) if value not in (None, "") else "&ndash;"
-    cls = ' class="mono"' if key == "input_sha256" else ""
+def readable_time(value: object) -> str:
+    """ISO 8601 -> `2026-11-20 09:04:10 UTC` (the offset kept when it is not UTC)."""
+    text = str(value or "").strip()
+    if not text:
+        return ""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None and moment.utcoffset() == timedelta(0):
+        return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
+
+
+def duration_text(start: object, end: object) -> str:
+    """`4 min 10 s` between two ISO times, or "" when either is missing or unreadable."""
+    try:
+        seconds = int((datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds())
+    except (TypeError, ValueError):
+        return ""
+    if seconds < 0:
+        return ""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+_TIME_FACTS = frozenset({"started_at", "finished_at", "step_at"})
+_WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file", "results_sha256", "command",
+                         "ledger", "campaign_id"})
+
+
+def display_facts(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(key, label, shown value) of the facts table: times readable, the duration added, and
+    the results workbook's name and SHA-256 when the report knows them. Unknown keys (from a
+    newer tool) are shown as they are."""
+    campaign = summary["campaign"]
+    out: list[tuple[str, str, str]] = []
+    for key, value in campaign.items():
+        shown = readable_time(value) if key in _TIME_FACTS else ("" if value is None else str(value))
+        out.append((key, _FACT_LABELS.get(key, key), shown))
+        if key == "finished_at":
+            out.append(("duration", "Duration", duration_text(campaign.get("started_at"), value)))
+    results = summary.get("results_workbook") or {}
+    if results:
+        out.append(("results_file", "Results workbook", str(results.get("file") or "")))
+        out.append(("results_sha256", "Results workbook SHA-256", str(results.get("sha256") or "")))
+    return out
+
+
+def _fact_cells(key: str, label: str, value: str, span: int = 1) -> str:
+    text = _e(value) if value else "&ndash;"
+    cls = ' class="mono"' if key.endswith("sha256") else ""
     colspan = f' colspan="{span}"' if span > 1 else ""
-    return f"<th>{_e(_FACT_LABELS.get(key, key))}</th><td{cls}{colspan}>{text}</td>"
+    return f'<th>{_e(label)}</th><td{cls}{colspan} data-fact="{_e(key)}">{text}</td>'
 
 
-def _facts_table(campaign: Mapping[str, Any]) -> str:
+def _facts_table(summary: Mapping[str, Any]) -> str:
     """Facts two to a line, long ones (hash, endpoint, file) on a line of their own, to save paper."""
     lines: list[str] = []
     pending: list[str] = []
-    for key, value in campaign.items():
-        if key in _WIDE_FACTS or len(str(value or "")) > 40:
-            lines.append(f"<tr>{_fact_cells(key, value, span=3)}</tr>")
+    for key, label, value in display_facts(summary):
+        if key in _WIDE_FACTS or len(value) > 40:
+            lines.append(f"<tr>{_fact_cells(key, label, value, span=3)}</tr>")
             continue
-        pending.append(_fact_cells(key, value))
+        pending.append(_fact_cells(key, label, value))
         if len(pending) == 2:
             lines.append(f"<tr>{''.join(pending)}</tr>")
             pending = []
@@ -386,73 +641,98 @@ def _facts_table(campaign: Mapping[str, Any]) -> str:
     return f'<table class="facts"><tbody>{"".join(lines)}</tbody></table>'
 
 
-def _tasks_table(tasks: list[Mapping[str, Any]]) -> str:
+def _tasks_table(tasks: list[Mapping[str, Any]], table_id: str, empty: str, *, with_error: bool = False) -> str:
+    """Tasks with their ID and status; `with_error` adds the service's code and message."""
     if not tasks:
-        return '<p class="empty">No task was created.</p>'
-    body = "".join(
-        f'<tr><td class="num">{_e(t["source_row"])}</td><td>{_e(t["name"])}</td>'
-        f'<td class="mono id">{_e(t["task_id"])}</td><td>{_e(t["task_status"])}</td><td>{_badge(t["result"])}</td></tr>'
-        for t in tasks
-    )
-    return (
-        '<table id="tasks"><thead><tr><th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th>'
-        f"<th>Result</th></tr></thead><tbody>{body}</tbody></table>"
-    )
+        return f'<p class="empty">{_e(empty)}</p>'
+    rows = []
+    for t in tasks:
+        cells = (f'<tr><td class="num">{_e(t["source_row"])}</td><td class="name">{_e(t["name"])}</td>'
+                 f'<td class="mono id">{_e(t["task_id"])}</td><td>{_status_badge(t["task_status"])}</td>'
+                 f'<td>{_badge(t["result"])}</td>')
+        if with_error:
+            cells += f'<td class="mono">{_e(t.get("error_code"))}</td><td class="msg">{_e(t.get("error_msg"))}</td>'
+        rows.append(cells + "</tr>")
+    head = ('<th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th><th>Result</th>'
+            + ("<th>Code</th><th>Message</th>" if with_error else ""))
+    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _not_created_table(rows: list[Mapping[str, Any]]) -> str:
+def _not_created_table(rows: list[Mapping[str, Any]], table_id: str = "not-created",
+                       empty: str = "Every row was created.") -> str:
     if not rows:
-        return '<p class="empty">Every row was created.</p>'
+        return f'<p class="empty">{_e(empty)}</p>'
     body = "".join(
-        f'<tr><td class="num">{_e(r["source_row"])}</td><td>{_e(r["name"])}</td><td>{_badge(r["result"])}</td>'
-        f"<td>{_e(r['reason'])}</td></tr>"
+        f'<tr><td class="num">{_e(r["source_row"])}</td><td class="name">{_e(r["name"])}</td>'
+        f'<td>{_badge(r["result"])}</td><td class="mono">{_e(r.get("error_code"))}</td>'
+        f'<td class="msg">{_e(r["reason"])}</td></tr>'
         for r in rows
     )
     return (
-        '<table id="not-created"><thead><tr><th class="num">Row</th><th>Name</th><th>Result</th><th>Reason</th>'
-        f"</tr></thead><tbody>{body}</tbody></table>"
+        f'<table id="{table_id}"><thead><tr><th class="num">Row</th><th>Name</th><th>Result</th><th>Code</th>'
+        f"<th>Reason</th></tr></thead><tbody>{body}</tbody></table>"
     )
 
 
-def _signoff_block() -> str:
+def _signoff_block(summary: Mapping[str, Any]) -> str:
+    rehearsal = summary.get("rehearsal")
+    if rehearsal:
+        return (
+            '<section class="signoff" id="signoff"><h2>Sign-off</h2>'
+            f'<p class="nosign" data-rehearsal="{_e(rehearsal)}">{_e(REHEARSAL_TITLES[rehearsal])}: this is a '
+            "rehearsal and cannot be signed. Sign the report of the real campaign.</p></section>"
+        )
     rows = "".join(
-        f'<tr><th class="role">{role}</th><td></td><td></td><td class="sig"></td></tr>'
+        f'<tr><th class="role">{role}</th><td></td><td></td>'
+        '<td class="decision">&#9744; approved &nbsp; &#9744; rejected</td><td class="sig"></td></tr>'
         for role in ("Prepared by", "Reviewed by", "Approved by")
     )
+    lines = "".join('<div class="line"></div>' for _ in range(4))
     return (
-        '<section class="signoff"><h2>Sign-off</h2><table><thead><tr><th class="role">Role</th><th>Name</th>'
-        f'<th>Date</th><th class="sig">Signature</th></tr></thead><tbody>{rows}</tbody></table></section>'
+        '<section class="signoff" id="signoff"><h2>Sign-off</h2><table><thead><tr><th class="role">Role</th>'
+        '<th>Name</th><th>Date</th><th class="decision">Decision</th><th class="sig">Signature</th></tr></thead>'
+        f'<tbody>{rows}</tbody></table><div class="comments"><strong>Comments</strong>{lines}</div></section>'
     )
 
 
-def render_html(summary: Mapping[str, Any]) -> str:
-    """The printable, self-contained HTML page: no script, no external link, no fetch."""
-    campaign, counts = summary["campaign"], summary["counts"]
-    by_health = counts.get("by_health", {})
-    tiles = [
-        ("Rows", counts["rows"]),
-        ("Tasks created", counts["created"]),
-        ("Rows not created", counts["not_created"]),
-        ("Tasks failed", by_health.get(FAILED, 0)),
-        ("Tasks pending", by_health.get(PENDING, 0)),
+def _tile(label: str, n: int, tone: str) -> str:
+    """A number tile; `tone` (bad / warn / good) colours it only when the number is not zero."""
+    cls = f"tile {tone}" if n and tone in ("bad", "warn", "good") else "tile"
+    return f'<div class="{cls}"><div class="n" data-tile="{_e(label)}">{n}</div><div class="l">{_e(label)}</div></div>'
+
+
+def tiles(summary: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    """(label, number, tone) of the tiles at the top, per kind of report."""
+    counts = summary["counts"]
+    by_result, by_health = counts["by_result"], counts.get("by_health", {})
+    if summary.get("kind") == KIND_ROLLBACK:
+        deleted, failed = by_result.get(Result.DELETED, 0), by_result.get(Result.DELETE_FAILED, 0)
+        return [("Rows", counts["rows"], ""), ("Tasks deleted", deleted, "good"),
+                ("Failed to delete", failed, "bad"), ("Rows not touched", counts["rows"] - deleted - failed, "")]
+    if summary.get("rehearsal") == DRY_RUN:
+        return [("Rows", counts["rows"], ""), ("Would be sent", by_result.get(Result.DRY_RUN, 0), ""),
+                ("Not sendable", counts["not_created"] - by_result.get(Result.DRY_RUN, 0), "warn")]
+    return [
+        ("Rows", counts["rows"], ""),
+        ("Tasks created", counts["created"] - counts.get("failed_after_creation", 0), "good"),
+        ("Rows not created", counts["not_created"], "warn"),
+        ("Tasks failed", by_health.get(FAILED, 0), "bad"),
+        ("Tasks pending", by_health.get(PENDING, 0), "warn"),
     ]
-    tiles_html = "".join(
-        f'<div class="tile"><div class="n" data-tile="{_e(label)}">{n}</div><div class="l">{_e(label)}</div></div>'
-        for label, n in tiles
-    )
-    title = f"DRS bulk import: sign-off report ({campaign.get('input_file') or 'campaign'})"
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        "<header><h1>DRS bulk import &mdash; sign-off report</h1>",
-        f'<p class="sub">{_e(campaign.get("input_file"))} &middot; {_e(campaign.get("command"))} &middot; '
-        f"report generated {_e(summary.get('generated_at'))}</p></header>",
-        f'<section><div class="tiles">{tiles_html}</div></section>',
-        "<section><h2>Campaign</h2>", _facts_table(campaign), "</section>",
-        "<section><h2>Counts</h2>",
+
+
+# Sections: each takes the summary and returns its HTML ("" to leave it out). They are
+# listed in `SECTIONS` in page order, so a command that adds a stage (prepare, start) adds
+# its section there instead of editing `render_html`.
+
+def section_campaign(summary: Mapping[str, Any]) -> str:
+    return f'<section id="campaign"><h2>Campaign</h2>{_facts_table(summary)}</section>'
+
+
+def section_counts(summary: Mapping[str, Any]) -> str:
+    counts = summary["counts"]
+    return "".join([
+        '<section id="counts"><h2>Counts</h2>',
         '<div class="cols"><div>', _count_table("Result", counts["by_result"], "result"), "</div><div>",
         _bar_chart("Rows by result", counts["by_result"], _RESULT_COLOURS), "</div></div>",
         '<div class="cols"><div>', _count_table("Task status", counts["by_task_status"], "task_status"),
@@ -462,10 +742,111 @@ def render_html(summary: Mapping[str, Any]) -> str:
         '<div class="cols"><div>', _breakdown_table("Scenario", counts["by_scenario"], "scenario"), "</div><div>",
         _breakdown_table("Engine", counts["by_engine"], "engine"), "</div></div>",
         "</section>",
-        f'<section><h2>Tasks created ({len(summary["tasks"])})</h2>', _tasks_table(summary["tasks"]), "</section>",
-        f'<section><h2>Rows not created ({len(summary["not_created"])})</h2>',
-        _not_created_table(summary["not_created"]), "</section>",
-        _signoff_block(),
+    ])
+
+
+def failed_tasks(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Created tasks whose current status is a failure (CREATE_FAILED, ...), in row order."""
+    return [t for t in summary["tasks"] if t.get("health") == FAILED
+            and t.get("result") not in (Result.DELETED, Result.DELETE_FAILED)]
+
+
+def section_tasks_failed(summary: Mapping[str, Any]) -> str:
+    if summary.get("kind") == KIND_ROLLBACK:
+        return ""
+    failed = failed_tasks(summary)
+    if not failed:
+        return ""
+    return (f'<section id="failed"><h2 class="bad">Tasks failed ({len(failed)})</h2>'
+            + _tasks_table(failed, "tasks-failed", "", with_error=True) + "</section>")
+
+
+def section_tasks_created(summary: Mapping[str, Any]) -> str:
+    if summary.get("kind") == KIND_ROLLBACK:
+        return ""
+    failed = {id(t) for t in failed_tasks(summary)}
+    healthy = [t for t in summary["tasks"] if id(t) not in failed]
+    title = "Tasks created" if not failed else "Tasks created and not failed"
+    return (f'<section id="created"><h2>{title} ({len(healthy)})</h2>'
+            + _tasks_table(healthy, "tasks", "No task was created.") + "</section>")
+
+
+def section_not_created(summary: Mapping[str, Any]) -> str:
+    if summary.get("kind") == KIND_ROLLBACK:
+        return ""
+    rows = summary["not_created"]
+    title = "Rows not sent" if summary.get("rehearsal") == DRY_RUN else "Rows not created"
+    return f'<section id="not-created-rows"><h2>{title} ({len(rows)})</h2>{_not_created_table(rows)}</section>'
+
+
+def section_rollback(summary: Mapping[str, Any]) -> str:
+    """A rollback's own tables: what failed to delete first, then what was deleted, then the rest."""
+    if summary.get("kind") != KIND_ROLLBACK:
+        return ""
+    tasks = summary["tasks"]
+    failed = [t for t in tasks if t["result"] == Result.DELETE_FAILED]
+    deleted = [t for t in tasks if t["result"] == Result.DELETED]
+    kept = [t for t in tasks if t["result"] not in (Result.DELETED, Result.DELETE_FAILED)]
+    parts = []
+    if failed:
+        parts.append(f'<section id="delete-failed"><h2 class="bad">Tasks that failed to delete ({len(failed)})</h2>'
+                     + _tasks_table(failed, "tasks-delete-failed", "", with_error=True) + "</section>")
+    parts.append(f'<section id="deleted"><h2>Tasks deleted ({len(deleted)})</h2>'
+                 + _tasks_table(deleted, "tasks-deleted", "No task was deleted.") + "</section>")
+    parts.append(f'<section id="kept"><h2>Tasks not touched ({len(kept)})</h2>'
+                 + _tasks_table(kept, "tasks-kept", "Every task of the campaign was deleted.") + "</section>")
+    rows = summary["not_created"]
+    parts.append(f'<section id="never-created"><h2>Rows that never had a task ({len(rows)})</h2>'
+                 + _not_created_table(rows, "not-created", "Every row had a task.") + "</section>")
+    return "".join(parts)
+
+
+def section_signoff(summary: Mapping[str, Any]) -> str:
+    return _signoff_block(summary)
+
+
+SECTIONS: list[Callable[[Mapping[str, Any]], str]] = [
+    section_tasks_failed,
+    section_campaign,
+    section_counts,
+    section_tasks_created,
+    section_not_created,
+    section_rollback,
+    section_signoff,
+]
+
+
+def render_html(summary: Mapping[str, Any]) -> str:
+    """The printable, self-contained HTML page: no script, no external link, no fetch."""
+    campaign = summary["campaign"]
+    rehearsal = summary.get("rehearsal")
+    title = report_title(summary)
+    banner = ""
+    if rehearsal:
+        banner = (f'<div class="banner" id="rehearsal" data-rehearsal="{_e(rehearsal)}">'
+                  f'<div class="big">{_e(REHEARSAL_TITLES[rehearsal])}</div>'
+                  f"<div>{_e(REHEARSAL_NOTES[rehearsal])}</div></div>")
+    bad = bool(failed_tasks(summary)) or summary["counts"]["by_result"].get(Result.DELETE_FAILED, 0) > 0
+    outcome = summary.get("outcome") or outcome_line(summary)
+    tiles_html = "".join(_tile(label, n, tone) for label, n, tone in tiles(summary))
+    when = readable_time(campaign.get("step_at") or campaign.get("finished_at") or campaign.get("started_at"))
+    who = campaign.get("step_by") or campaign.get("operator")
+    sub = " &middot; ".join(_e(x) for x in (
+        Path(str(campaign.get("input_file") or "")).name, campaign.get("command"),
+        f"{when} by {who}" if when and who else when,
+        f"report generated {readable_time(summary.get('generated_at'))}") if x)
+    return "\n".join([
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(title)}</title>",
+        f"<style>{_page_css(summary)}{_CSS}</style></head><body>",
+        banner,
+        f"<header><h1>{_e(title)}</h1>",
+        f'<p class="sub">{sub}</p></header>',
+        f'<p class="outcome{" bad" if bad else ""}" id="outcome">{_e(outcome)}</p>',
+        f'<section><div class="tiles">{tiles_html}</div></section>',
+        *(html_part for section in SECTIONS if (html_part := section(summary))),
         f"<footer>bulkimport {_e(campaign.get('tool_version'))} &middot; template "
         f"{_e(campaign.get('template_version'))} &middot; input SHA-256 {_e(campaign.get('input_sha256'))}</footer>",
         "</body></html>",
@@ -475,8 +856,16 @@ def render_html(summary: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------- files
 
 
-def write_report(summary: Mapping[str, Any], stem: str, out_dir: Path = Path("reports")) -> ReportFiles:
-    """Write `<stem>-report.html` and `<stem>-report.json` under `out_dir`."""
+def write_report(summary: Mapping[str, Any], stem: str, out_dir: Path = Path("reports"), *,
+                 results_path: Path | None = None) -> ReportFiles:
+    """Write `<stem>-report.html` and `<stem>-report.json` under `out_dir`.
+
+    `results_path`, the results workbook the report goes with, is named in the report with
+    its SHA-256, so a signed printout can be tied to the very file it describes.
+    """
+    if results_path is not None and Path(results_path).is_file():
+        summary = {**summary, "results_workbook": {"file": Path(results_path).name,
+                                                   "sha256": file_sha256(results_path)}}
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(html=out_dir / f"{stem}-report.html", json=out_dir / f"{stem}-report.json")
     files.html.write_text(render_html(summary), encoding="utf-8")
@@ -522,4 +911,4 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> Repo
     if campaign is None:
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")
     summary = summarise(campaign, rows_from_results(results_path))
-    return write_report(summary, results_path.stem, out_dir)
+    return write_report(summary, results_path.stem, out_dir, results_path=results_path)

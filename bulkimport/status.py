@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkimport import ledger as ledger_states
-from bulkimport.campaign import Campaign
+from bulkimport.campaign import Campaign, cloud_identity, now_iso, operator_name
 from bulkimport.drs import (
     DrsClient,
     RetryPolicy,
@@ -41,8 +41,9 @@ from bulkimport.report import (
     task_health,
     write_report,
 )
-from bulkimport.target import Target, campaign_target, make_client, scrubber
-from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_results
+from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber
+from bulkimport.terminal import plural, row_lines, screenful
+from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_failed_rows, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
 TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})
@@ -91,6 +92,13 @@ class StatusOutcome:
     interrupted: bool = False
     #: task id -> the progress columns of a started task (batch-progress).
     progress: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: The failed-rows workbook: the rows whose task failed, ready to fix and resubmit once
+    #: their failed tasks are deleted (None when no task failed).
+    failed_path: Path | None = None
+
+    def failed_tasks(self) -> list[tuple[CampaignTask, TaskState]]:
+        """The tasks whose current status is a failure, in workbook order."""
+        return [(t, self.states[t.task_id]) for t in self.tasks if self.states[t.task_id].health == FAILED]
 
 
 # -- reading the campaign ----------------------------------------------------------------------
@@ -256,31 +264,50 @@ def report_rows(book: WorkbookData, appended: Mapping[int, Mapping[str, object]]
     return rows
 
 
+def target_identity(target: Target) -> str:
+    """Who acts in the cloud for this target (the simulator says so)."""
+    if target.simulator is not None or target.ledger_endpoint == SIMULATOR_ENDPOINT:
+        return "simulator (generated token)"
+    return cloud_identity(target.auth)
+
+
 def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target) -> Campaign:
     """The campaign facts to carry forward: the original ones from the Summary sheet, with the
     follow-up command noted; made up from the workbook itself when it has no Summary sheet."""
     facts = read_summary_facts(results_path)
     ledger = "" if target.ledger_temporary or target.ledger_path is None or not target.ledger_path.exists() \
         else str(target.ledger_path.resolve())
+    step = {"step": command, "step_at": now_iso(), "step_by": operator_name(), "cloud_user": target_identity(target)}
     if facts is None:
         return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
                         template_version=book.template_version or "", endpoint=target.ledger_endpoint,
                         region=target.region, project_id=target.project_id, campaign_id=target.campaign_id,
-                        ledger=ledger)
+                        ledger=ledger, **step)
     steps = [s.strip() for s in facts.command.split(",") if s.strip()]
     if not steps or steps[-1] != command:
         steps.append(command)
     return replace(facts, command=", ".join(steps), endpoint=facts.endpoint or target.ledger_endpoint,
                    project_id=facts.project_id or target.project_id, region=facts.region or target.region,
-                   campaign_id=facts.campaign_id or target.campaign_id, ledger=ledger or facts.ledger)
+                   campaign_id=facts.campaign_id or target.campaign_id, ledger=ledger or facts.ledger, **step)
 
 
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
-                    out_path: Path, report_dir: Path) -> ReportFiles:
-    """The new results workbook (with its Summary sheet) and the sign-off report beside it."""
+                    out_path: Path, report_dir: Path, *, failed_rows: Iterable[int] = (),
+                    failed_path: Path | None = None) -> ReportFiles:
+    """The new results workbook (with its Summary sheet) and the sign-off report beside it;
+    with `failed_rows`, also the failed-rows workbook holding just those rows."""
     summary = summarise(campaign, report_rows(book, appended))
-    write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": summary_sheet_rows(summary)})
-    return write_report(summary, out_path.stem, report_dir)
+    sheet = summary_sheet_rows(summary)
+    write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet})
+    failed_rows = list(failed_rows)
+    if failed_rows and failed_path is not None:
+        write_failed_rows(failed_path, book, appended, book.findings, failed_rows, extra_sheets={"Summary": sheet})
+    return write_report(summary, out_path.stem, report_dir, results_path=out_path)
+
+
+def failed_path_for(out: Path) -> Path:
+    """Where the failed-rows workbook beside a results workbook goes."""
+    return out.with_name(f"{out.stem}-failed.xlsx")
 
 
 def default_out_path(results_path: Path, suffix: str, out_dir: Path = Path("reports")) -> Path:
@@ -373,11 +400,37 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
                                      state.error_code, state.error_msg)
         ledger_path = target.ledger_path if ledger is not None else None
     campaign = follow_up_campaign(results_path, "status", book, target)
-    files = write_follow_up(book, appended, campaign, out_path, report_dir)
+    failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]
+    failed_path = failed_path_for(out_path) if failed_rows else None
+    files = write_follow_up(book, appended, campaign, out_path, report_dir, failed_rows=failed_rows,
+                            failed_path=failed_path)
     task_states = [states[i] for i in ids]
     exit_code = exit_code_for_states(task_states)
     if watched.interrupted:
         exit_code = ExitCode.INCOMPLETE
     return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=watched.rounds,
                          timed_out=watched.timed_out, exit_code=exit_code, counts=health_counts(task_states),
-                         ledger_path=ledger_path, interrupted=watched.interrupted, progress=progresses)
+                         ledger_path=ledger_path, interrupted=watched.interrupted, progress=progresses,
+                         failed_path=failed_path)
+
+
+def failed_lines(outcome: StatusOutcome, width: int = 100) -> list[str]:
+    """The terminal's account of the failed tasks: each one named (a screenful, then "and N
+    more"), then what resubmitting them takes. A failed task keeps its name until it is
+    deleted, so the failed-rows workbook is rolled back first, then fixed and submitted."""
+    failed = outcome.failed_tasks()
+    if not failed:
+        return []
+    lines = [f"{plural(len(failed), 'task')} failed after creation:"]
+    lines += screenful(row_lines(((t.source_row, t.name, " ".join(x for x in (s.status or "NOT_FOUND", s.error_code,
+                                                                              s.error_msg) if x))
+                                  for t, s in failed), width))
+    if outcome.failed_path is not None:
+        lines += [
+            f"failed rows: {outcome.failed_path}",
+            "to create them again (a failed task keeps its name until it is deleted):",
+            f"  1. bulkimport rollback {outcome.failed_path}   # deletes just these failed tasks",
+            f"  2. fix the rows in {outcome.failed_path.name} (retype the passwords shown as ****** or use env:NAME)",
+            f"  3. bulkimport submit {outcome.failed_path} ...",
+        ]
+    return lines

@@ -737,6 +737,12 @@ def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str]) -> list[str
     return secrets
 
 
+def target_identity(target: Target) -> str:
+    from bulkimport.status import target_identity as identity
+
+    return identity(target)
+
+
 def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progress | None = None,
                     env: Mapping[str, str] = os.environ, confirm: Callable[[Plan], bool] | None = None,
                     stop: threading.Event | None = None) -> SubmitOutcome:
@@ -748,7 +754,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     """
     from bulkimport.report import summary_sheet_rows, write_report
     from bulkimport.validate import validate_workbook
-    from bulkimport.workbook import write_results
+    from bulkimport.workbook import write_failed_rows, write_results
 
     options.check()
     progress = progress or NullProgress()
@@ -787,6 +793,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
         campaign.endpoint, campaign.project_id, campaign.region = (
             target.ledger_endpoint, target.project_id, target.region)
         _record_campaign_identity(campaign, target, create=not options.dry_run)
+        campaign.cloud_user = target_identity(target) if target.auth is not None or target.simulator else ""
         ledger_exists = target.ledger_path is not None and target.ledger_path.exists()
         if ledger_exists:
             _already_created_wins_over_invalid(target, outcomes)
@@ -828,9 +835,9 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
     failed_path = None
     if failed_rows:
-        failed_path = write_results(failed_path_for(out), book, appended, validation.findings, rows=failed_rows,
-                                    extra_sheets=summary)
-    report = write_report(report_content, Path(results_path).stem, options.report_dir)
+        failed_path = write_failed_rows(failed_path_for(out), book, appended, validation.findings, failed_rows,
+                                        extra_sheets=summary)
+    report = write_report(report_content, Path(results_path).stem, options.report_dir, results_path=results_path)
     return SubmitOutcome(rows=rows, campaign=campaign, exit_code=exit_code, results_path=Path(results_path),
                          failed_path=Path(failed_path) if failed_path else None, dry_run_path=dry_run_path,
                          ledger_path=ledger_path, report_html=report.html, report_json=report.json,

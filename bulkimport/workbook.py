@@ -65,6 +65,29 @@ class Column:
     kind: ColumnKind
 
 
+class SheetRows(list):
+    """Rows of an extra sheet (the Summary) together with how they are shown.
+
+    It is a plain list of rows for every reader; the writer also uses `styles` (one style
+    name per row: title, banner, note, outcome, section, subsection, head, fact, count, or
+    None), the column `widths`, whether the workbook opens on this sheet (`active`), and a
+    `banner` that marks a rehearsal on the task sheet too.
+    """
+
+    def __init__(self, rows: Iterable[Sequence[object]] = (), *, widths: Sequence[float] = (),
+                 active: bool = False, tab_color: str | None = None, banner: str | None = None) -> None:
+        super().__init__(list(r) for r in rows)
+        self.styles: list[str | None] = [None] * len(self)
+        self.widths = tuple(widths)
+        self.active = active
+        self.tab_color = tab_color
+        self.banner = banner
+
+    def add(self, cells: Sequence[object], style: str | None = None) -> None:
+        self.append(list(cells))
+        self.styles.append(style)
+
+
 class LazyRows(Mapping[int, dict[str, object]]):
     """A read-only mapping of Excel row number -> row dict, each dict made on access from
     whatever `_by_row` keeps per row (a tuple of cells, a position in parsed columns)."""
@@ -575,6 +598,34 @@ RESULT_COLOURS: dict[str, str] = {
 _CONDITIONAL_RESULTS = frozenset(str(r) for r in RESULT_COLOURS if r != Result.INVALID)
 ERROR_FILL = "#FF6B6B"
 WARNING_FILL = "#FFC000"
+FAILED_FILL = RESULT_COLOURS[Result.REJECTED]
+PENDING_FILL = RESULT_COLOURS[Result.UNKNOWN]
+#: Results whose row holds a live task: its current health (task_status) decides the colour,
+#: so a CREATED task that is CREATE_FAILED now reads red, not green.
+_LIVE_RESULTS = (str(Result.CREATED), str(Result.ALREADY_CREATED))
+#: Result columns placed right after the task name, in this order, so a DBA sees the row's
+#: outcome beside its name; the others follow the operator's columns. Readers find every
+#: column by its header, so the position is free (DESIGN: "Columns are found by header").
+NEAR_NAME = ("result", "task_status", "task_id", "error_code", "error_msg")
+#: Of those, the ones frozen with the name (they stay in view when scrolling right).
+FROZEN_WITH_NAME = ("result", "task_status")
+#: Widths (Excel characters) of the result columns: a whole task ID, a long status, a
+#: readable wrapped message.
+RESULT_WIDTHS = {"result": 17, "task_status": 26, "task_id": 40, "child_ids": 40, "error_code": 22,
+                 "error_msg": 70, "source_row": 11, "submitted_at": 26, "request_id": 38}
+
+
+def row_tint(result: object, task_status: object = None) -> str | None:
+    """A row's fill: by its result, except that a live task's current health wins
+    (`*_FAILED` red, CREATING amber)."""
+    text = str(result) if result is not None else ""
+    if text in _LIVE_RESULTS and task_status:
+        status = str(task_status).strip().upper()
+        if status.endswith("_FAILED"):
+            return FAILED_FILL
+        if status == "CREATING":
+            return PENDING_FILL
+    return RESULT_COLOURS.get(text) if text else None
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -603,13 +654,39 @@ class _Formats:
         self.header = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1})
         self.key_header = wb.add_format({"italic": True, "font_color": "#595959", "bg_color": "#DDEBF7",
                                          "border": 1})
-        self._cache: dict[str | None, object] = {}
+        self._cache: dict[tuple[str | None, bool], object] = {}
+        self._styles: dict[str | None, object] = {}
 
-    def cell(self, fill: str | None):
-        """A cell filled with `fill` (Text, like every format here: see TEXT_DEFAULT_FORMAT)."""
-        fmt = self._cache.get(fill)
+    def cell(self, fill: str | None, wrap: bool = False):
+        """A cell filled with `fill` (Text, like every format here: see TEXT_DEFAULT_FORMAT);
+        `wrap` for the message column."""
+        fmt = self._cache.get((fill, wrap))
         if fmt is None:
-            fmt = self._cache[fill] = self.wb.add_format({"bg_color": fill, "pattern": 1} if fill else {})
+            props: dict[str, object] = {"bg_color": fill, "pattern": 1} if fill else {}
+            if wrap:
+                props.update(text_wrap=True, valign="top")
+            fmt = self._cache[(fill, wrap)] = self.wb.add_format(props) if props else None
+        return fmt
+
+    _STYLE_PROPS: dict[str, dict[str, object]] = {
+        "title": {"bold": True, "font_size": 16},
+        "banner": {"bold": True, "font_size": 20, "font_color": "#FFFFFF", "bg_color": "#C62828", "pattern": 1},
+        "note": {"bold": True, "font_color": "#B71C1C", "text_wrap": True, "valign": "top"},
+        "outcome": {"bold": True, "font_size": 13, "bg_color": "#ECEFF1", "pattern": 1},
+        "section": {"bold": True, "font_size": 12, "font_color": "#0D47A1", "bottom": 2, "bottom_color": "#1565C0"},
+        "subsection": {"bold": True, "italic": True},
+        "head": {"bold": True, "bg_color": "#DDEBF7", "pattern": 1, "border": 1},
+        "fact": {"text_wrap": True, "valign": "top"},
+        "count": {"num_format": "#,##0"},
+    }
+
+    def style(self, name: str | None):
+        """The format of a styled extra-sheet row (SheetRows.styles)."""
+        if name is None or name not in self._STYLE_PROPS:
+            return None
+        fmt = self._styles.get(name)
+        if fmt is None:
+            fmt = self._styles[name] = self.wb.add_format(self._STYLE_PROPS[name])
         return fmt
 
 
@@ -673,6 +750,19 @@ def write_results(
                               row_results=row_results)
 
 
+def write_failed_rows(
+    path: str | Path,
+    book: WorkbookData,
+    appended: Mapping[int, Mapping[str, object]],
+    findings: Iterable[Finding],
+    rows: Iterable[int],
+    *,
+    extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
+) -> Path:
+    """The failed-rows workbook: only `rows`, ready to fix and resubmit (see `write_results`)."""
+    return write_results(path, book, appended, findings, rows=rows, extra_sheets=extra_sheets)
+
+
 def _write_results(
     path: str | Path,
     book: WorkbookData,
@@ -697,12 +787,19 @@ def _write_results(
     out_rows = [r for r in book.cells if wanted is None or r in wanted]
     operator_cols = [c for c in book.columns if c.kind != "result"]
     extra = _appended_names(book, appended)
-    n_op = len(operator_cols)
     first_data = 2  # 0-based: row 1 labels, row 2 keys, data from row 3
     out_row_of = {r: first_data + i for i, r in enumerate(out_rows)}
-    col_of = {c.key: i for i, c in enumerate(operator_cols)}
-    col_of.update({name: n_op + i for i, name in enumerate(extra) if name not in col_of})
-
+    # Column layout: the operator's columns in their order, with the main result columns
+    # right after the task name (where the eye is), the other appended columns at the end.
+    name_pos = next((i for i, c in enumerate(operator_cols) if c.key == "name"), None)
+    near = [n for n in NEAR_NAME if n in extra] if name_pos is not None else []
+    rest = [n for n in extra if n not in near]
+    layout: list[tuple[str, str, Column | None]] = [(c.label, c.key, c) for c in operator_cols]
+    if name_pos is not None:
+        layout[name_pos + 1:name_pos + 1] = [(n, n, None) for n in near]
+    layout += [(n, n, None) for n in rest]
+    col_of = {key: i for i, (_, key, _) in enumerate(layout)}
+    last_col = len(layout) - 1
     findings = list(findings)
     by_cell: dict[tuple[int, str | None], list[Finding]] = defaultdict(list)
     for finding in findings:
@@ -717,30 +814,42 @@ def _write_results(
         raise InputError(f"{path}: cannot be written ({exc})") from None
     fmts = _Formats(wb)
     ws = wb.add_worksheet(TASK_SHEET)
-    ws.freeze_panes(first_data, 0)
+    # The header rows, the task name and the first result columns stay in view when scrolling.
+    frozen = [col_of[n] for n in FROZEN_WITH_NAME if n in col_of and name_pos is not None]
+    if name_pos is not None and name_pos <= 3:
+        ws.freeze_panes(first_data, max([name_pos, *frozen]) + 1)
+    else:
+        ws.freeze_panes(first_data, 0)
     # Per column: its index, field, text format, and for secrets and enums (whose shown value
     # differs from the cell) a memo of shown value by cell text: a column holds few distinct
     # values (env:NAME references, allowed values), and this runs on every cell.
     plan_of: dict[str, tuple[int, fields.Field | None, dict[str, object] | None]] = {}
-    for i, c in enumerate(operator_cols):
+    for c in operator_cols:
+        i = col_of[c.key]
         f = fields.FIELDS.get(c.key) if c.kind == "field" else None
-        ws.set_column(i, i, 22 if f is not None else 16)
+        ws.set_column(i, i, _operator_width(book, c, f))
         special = f is not None and (f.secret or f.kind is fields.Kind.ENUM)
         shown: dict[str, object] | None = None
         if special:
             shown = {v: v for v in f.allowed} if f.kind is fields.Kind.ENUM else {}  # type: ignore[union-attr]
         plan_of[c.key] = (i, f, shown)
     for name in extra:
-        ws.set_column(col_of[name], col_of[name], 60 if name == "error_msg" else 14)
+        ws.set_column(col_of[name], col_of[name], RESULT_WIDTHS.get(name, 16))
     all_keys = book.cells.column_keys  # the order of every row's tuple
     plans = [plan_of.get(k) for k in all_keys]  # None: an input result column, rewritten below
 
     # constant_memory: a row is final once a later row is written, so row 1 first, then row 2.
-    headers = [(c.label, c.key) for c in operator_cols] + [(name, name) for name in extra]
-    for i, (label, _) in enumerate(headers):
+    for i, (label, _, _) in enumerate(layout):
         ws.write_string(0, i, label, fmts.header)
-    for i, (_, key) in enumerate(headers):
+    for i, (_, key, _) in enumerate(layout):
         ws.write_string(1, i, key, fmts.key_header)
+    # A filter on the key row: show only the INVALID, REJECTED or failed rows.
+    ws.autofilter(1, 0, first_data + max(len(out_rows), 1) - 1, last_col)
+    banner = next((getattr(v, "banner", None) for v in (extra_sheets or {}).values()
+                   if getattr(v, "banner", None)), None)
+    if banner:  # a rehearsal: its task sheet says so when printed, and its tab is red
+        ws.set_header(f"&C&14&B{banner.replace('&', '&&')}")
+        ws.set_tab_color("#C62828")
 
     # Rows are tinted by their result. A format on every cell costs a fifth of the write, so
     # the tint comes from one conditional format per colour keyed on the `result` column;
@@ -748,8 +857,9 @@ def _write_results(
     # conditional fill would paint over their red cells.
     by_conditional = "result" in col_of and bool(out_rows)
     if by_conditional:
-        _tint_by_result(wb, ws, first_data, first_data + len(out_rows) - 1, n_op + len(extra) - 1,
-                        _column_name(col_of["result"]))
+        _tint_by_result(wb, ws, first_data, first_data + len(out_rows) - 1, last_col,
+                        _column_name(col_of["result"]),
+                        _column_name(col_of["task_status"]) if "task_status" in col_of else None)
     by_row: dict[int, dict[str | None, list[Finding]]] = defaultdict(dict)
     for (excel_row, column), cell_findings in by_cell.items():
         by_row[excel_row][column] = cell_findings
@@ -766,7 +876,7 @@ def _write_results(
         result = values_extra.get("result")
         if (result is None or result == "") and row_results:
             result = row_results.get(excel_row)
-        tint = RESULT_COLOURS.get(str(result)) if result else None
+        tint = row_tint(result, values_extra.get("task_status")) if result else None
         row_findings = by_row.get(excel_row)
         direct = tint is not None and not (by_conditional and str(result) in _CONDITIONAL_RESULTS
                                            and str(values_extra.get("result")) == str(result))
@@ -820,18 +930,15 @@ def _write_results(
             value = values_extra[name]
             if (value is None or value == "") and plain is None:
                 continue  # nothing to show and no tint to carry
-            _write_value(ws, r, col, value, plain)
+            _write_value(ws, r, col, value, fmts.cell(tint if plain is not None else None, wrap=True)
+                         if name == "error_msg" else plain)
         if row_findings and None in row_findings and comments < MAX_COMMENTS:
             ws.write_comment(r, col_of[extra[0]], _comment(row_findings[None]), comment_size)
             comments += 1
 
     _write_findings_sheet(wb, fmts, book, findings, out_row_of, col_of)
     for sheet_name, sheet_rows in (extra_sheets or {}).items():
-        sheet = wb.add_worksheet(sheet_name)
-        for r, values in enumerate(sheet_rows):
-            for col, value in enumerate(values):
-                if value is not None:
-                    _write_value(sheet, r, col, value, None)
+        _write_extra_sheet(wb, fmts, sheet_name, sheet_rows)
     if book.template_version:
         meta = wb.add_worksheet(META_SHEET)
         meta.write_string(0, 0, META_VERSION_KEY)
@@ -844,16 +951,72 @@ def _write_results(
     return path
 
 
-def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: str) -> None:
-    """One formula-based conditional format per colour over the data rows."""
+def _operator_width(book: WorkbookData, column: Column, f: fields.Field | None) -> float:
+    """An operator column's width: the task name's follows its longest name (so a whole name
+    shows), the others a fixed width that fits an ID or an address."""
+    if column.key == "name":
+        names = [str(v) for v in book.cells.columns(["name"])["name"] if v is not None] if book.cells else []
+        return min(max([len(n) for n in names] + [len(column.label), 16]) + 2, 52)
+    return 22 if f is not None else 16
+
+
+def _write_extra_sheet(wb, fmts: _Formats, name: str, rows: Sequence[Sequence[object]]) -> None:
+    """An extra sheet (the Summary): plain rows, or a SheetRows with styles and widths."""
+    sheet = wb.add_worksheet(name)
+    styles = getattr(rows, "styles", None) or [None] * len(rows)
+    widths = getattr(rows, "widths", ())
+    for c, width in enumerate(widths):
+        sheet.set_column(c, c, width)
+    span = max(len(widths), 1) - 1
+    for r, (values, style) in enumerate(zip(rows, styles, strict=True)):
+        fmt = fmts.style(style)
+        if style in ("banner", "note", "outcome", "title") and len(values) == 1 and span:
+            sheet.merge_range(r, 0, r, span, "", fmt)
+            _write_value(sheet, r, 0, values[0], fmt)
+            if style == "note":
+                sheet.set_row(r, 32)
+            elif style == "banner":
+                sheet.set_row(r, 30)
+            continue
+        for c, value in enumerate(values):
+            if value is not None:
+                _write_value(sheet, r, c, value, fmt)
+    if getattr(rows, "tab_color", None):
+        sheet.set_tab_color(rows.tab_color)  # type: ignore[attr-defined]
+    if getattr(rows, "active", False):
+        sheet.activate()
+
+
+def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: str,
+                    status_col: str | None = None) -> None:
+    """One formula-based conditional format per colour over the data rows.
+
+    The rules are mutually exclusive (a live task's health decides its colour before its
+    result does), so Excel and LibreOffice, which resolve overlapping rules differently,
+    show the same colour.
+    """
+    row = first + 1
     by_colour: dict[str, list[str]] = defaultdict(list)
     for result, colour in RESULT_COLOURS.items():
         if str(result) in _CONDITIONAL_RESULTS:
             by_colour[colour].append(str(result))
+    def any_of(results: Iterable[str]) -> str:
+        return "OR(" + ",".join(f'${result_col}{row}="{r}"' for r in results) + ")"
+
+    live = any_of(_LIVE_RESULTS)
+    failed = f'AND({live},RIGHT(${status_col}{row},7)="_FAILED")' if status_col else None
+    pending = f'AND({live},${status_col}{row}="CREATING")' if status_col else None
     for colour, results in by_colour.items():
-        tests = ",".join(f'${result_col}{first + 1}="{r}"' for r in results)
+        test = any_of(results)
+        if status_col:
+            if colour == FAILED_FILL:
+                test = f"OR({test},{failed})"
+            elif colour == PENDING_FILL:
+                test = f"OR({test},{pending})"
+            elif any(r in _LIVE_RESULTS for r in results):
+                test = f"AND({test},NOT({failed}),NOT({pending}))"
         ws.conditional_format(first, 0, last, last_col, {
-            "type": "formula", "criteria": f"=OR({tests})",
+            "type": "formula", "criteria": f"={test}",
             "format": wb.add_format({"bg_color": colour, "pattern": 1}),
         })
 

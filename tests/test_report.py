@@ -141,8 +141,11 @@ def test_every_row_not_created_has_a_reason() -> None:
         {"source_row": 4, "name": "bad-port", "result": "INVALID"},
         {"source_row": 6, "name": "lost", "result": "UNKNOWN"},
     ]
-    reasons = {r["name"]: r["reason"] for r in summarise(make_campaign(), rows)["not_created"]}
-    assert reasons["taken"] == "DRS.M00277: name already taken by task abc"
+    not_created = {r["name"]: r for r in summarise(make_campaign(), rows)["not_created"]}
+    reasons = {name: r["reason"] for name, r in not_created.items()}
+    # One sentence; the code has its own column, never glued into the text.
+    assert reasons["taken"] == "name already taken by task abc"
+    assert not_created["taken"]["error_code"] == "DRS.M00277"
     assert "Findings" in reasons["bad-port"]
     assert "reconcile" in reasons["lost"]
 
@@ -206,9 +209,11 @@ def test_summary_sheet_starts_with_the_campaign_facts_and_reads_back() -> None:
     campaign = make_campaign()
     rows = summary_sheet_rows(summarise(campaign, random_rows(20)))
     facts = campaign.rows()
-    assert rows[:len(facts)] == facts
+    assert rows[0][0] == "DRS bulk import \u2014 sign-off report"
+    start = next(i for i, r in enumerate(rows) if r and r[0] == "command")
+    assert [r[:2] for r in rows[start:start + len(facts)]] == facts
     assert Campaign.from_rows(rows) == campaign
-    counts = dict((r[0], r[1]) for r in rows[len(facts):])
+    counts = dict((r[0], r[1]) for r in rows[start + len(facts):] if len(r) == 2)
     assert counts["rows"] == 20
     assert sum(v for k, v in counts.items() if k.startswith("result.")) == 20
 

@@ -293,11 +293,18 @@ def test_results_workbook_keeps_both_header_rows_and_appends_result_columns(tmp_
     wb = _load(out)
     ws = wb["Jobs"]
     labels, keys = [c.value for c in ws[1]], [c.value for c in ws[2]]
-    n = len(fields.KEYS)
-    assert keys[:n] == list(fields.KEYS)
-    assert keys[n:] == labels[n:] == [c for c in RESULT_COLUMNS if c in ("result", "task_id", "error_code",
-                                                                          "error_msg", "source_row")]
+    appended = [k for k in keys if k in RESULT_COLUMNS]
+    # The operator's columns keep their order; the result columns carry their name in both rows.
+    assert [k for k in keys if k not in RESULT_COLUMNS] == list(fields.KEYS)
+    assert sorted(appended) == sorted(["result", "task_id", "error_code", "error_msg", "source_row"])
+    assert all(labels[keys.index(k)] == k for k in appended)
     assert labels[0] == fields.FIELDS["name"].label
+    # The row's outcome sits beside the task name, and stays in view with it.
+    assert keys[:5] == ["name", "result", "task_id", "error_code", "error_msg"]
+    assert ws.freeze_panes == "C3"
+    assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A2:")
+    assert ws.column_dimensions["C"].width >= 36  # task_id: a whole ID shows
+    assert ws.cell(4, _column_of(ws, "error_msg")).alignment.wrap_text
     assert [ws.cell(r, _column_of(ws, "source_row")).value for r in (3, 4)] == [3, 5]
     assert ws.cell(4, _column_of(ws, "error_code")).value == "DRS.M00277"
     assert [[c.value for c in r] for r in wb["Summary"].iter_rows()] == [["command", "submit"]]
@@ -355,7 +362,7 @@ def test_text_is_written_as_text_and_secrets_are_masked(tmp_path: Path) -> None:
     book = read_workbook(path)
     out = write_results(tmp_path / "out.xlsx", book, {3: {"result": "VALID", "error_msg": "@SUM(1)"}}, [])
     ws = _load(out)["Jobs"]
-    cell = ws.cell(3, col)
+    cell = ws.cell(3, _column_of(ws, "source_endpoint.inst_name"))
     assert cell.data_type == "s" and cell.value.startswith("=HYPERLINK")
     assert ws.cell(3, _column_of(ws, "source_endpoint.db_password")).value == "******"
     assert ws.cell(3, _column_of(ws, "target_endpoint.db_password")).value == "env:TARGET_PW"

@@ -73,7 +73,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     input cannot be used.
     """
     from bulkimport.progress import for_stream
-    from bulkimport.status import follow_up_target, refresh_status
+    from bulkimport.status import failed_lines, follow_up_target, refresh_status
+    from bulkimport.terminal import plural
 
     check_delays(interval=interval, max_interval=max_interval, timeout=timeout)
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
@@ -83,13 +84,15 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
                                  interval=interval, max_interval=max_interval, timeout=timeout,
                                  progress=for_stream(sys.stderr, quiet=quiet))
     counts = outcome.counts
-    line = (f"{len(outcome.states)} tasks: {counts['healthy']} healthy, {counts['pending']} still creating, "
+    line = (f"{plural(len(outcome.states), 'task')}: {counts['healthy']} healthy, {counts['pending']} still creating, "
             f"{counts['failed']} failed")
     if outcome.timed_out:
         line += f" (gave up waiting after {timeout:g}s)"
     if outcome.interrupted:
         line += " (interrupted: the statuses received so far are written)"
     click.echo(line, err=True)
+    for text in failed_lines(outcome):
+        click.echo(text, err=True)
     click.echo(f"results: {outcome.results_path}", err=True)
     click.echo(f"report: {outcome.report.html}", err=True)
     if as_json:
@@ -99,6 +102,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
             "timed_out": outcome.timed_out,
             "interrupted": outcome.interrupted,
             "results_workbook": str(outcome.results_path),
+            "failed_workbook": str(outcome.failed_path) if outcome.failed_path else None,
             "report": {"html": str(outcome.report.html), "json": str(outcome.report.json)},
             "tasks": [
                 {"source_row": t.source_row, "name": t.name, "task_id": t.task_id,
