@@ -212,9 +212,11 @@ def test_annotated_copy_marks_offending_cells_and_appends_results(
     wb, _ = _annotated(tmp_path, capsys)
     ws = wb["Jobs"]
     keys = [c.value for c in ws[2]]
-    assert keys[3] == "owner" and ws.cell(3, 4).value == "Ana"  # unknown column kept in place
-    assert keys[-3:] == ["result", "error_msg", "source_row"]
-    assert [c.value for c in ws[1]][-3:] == ["result", "error_msg", "source_row"]
+    # The result columns sit beside the task name; the operator's columns keep their order.
+    assert keys[:3] == ["name", "result", "error_msg"] and [c.value for c in ws[1]][1:3] == ["result", "error_msg"]
+    assert keys[-1] == "source_row"
+    operator = [k for k in keys if k not in ("result", "error_msg", "source_row")]
+    assert operator[3] == "owner" and ws.cell(3, keys.index("owner") + 1).value == "Ana"  # unknown column kept
     rows = {ws.cell(r, _col(ws, "source_row")).value: r for r in range(3, ws.max_row + 1)}
     assert set(rows) == {3, 5, 6}  # the blank row 4 is not copied
     assert [ws.cell(rows[r], _col(ws, "result")).value for r in (3, 5, 6)] == ["VALID", "INVALID", "INVALID"]
