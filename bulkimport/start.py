@@ -224,7 +224,7 @@ def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[
         code, message = reply.error_code, scrub(reply.error_msg)
         if reply.kind is ReplyKind.RETRY_SAFE:
             wait = policy.delay(attempt, reply.retry_after)
-            if attempt < policy.attempts and time.monotonic() - started_at + wait <= policy.total_time:
+            if not policy.exhausted(attempt, time.monotonic() - started_at + wait):
                 sleep(wait)
                 continue
             text = f"not started (the service kept refusing: {code or reply.http_status or ''} {message or ''})"

@@ -89,8 +89,9 @@ class SubmitOptions:
     insecure: bool = False
     connect_timeout: float = 10.0
     timeout: float = 120.0
-    #: Requests per batch at most (the first included), and seconds per batch at most.
-    max_attempts: int = 5
+    #: The retry deadline (`--retry-for`): seconds per batch, and per lookup, during which
+    #: throttling and transient errors are retried; `max_attempts` is an optional extra bound.
+    max_attempts: int | None = None
     max_retry_time: float = 300.0
     base_delay: float = 0.5
     max_delay: float = 20.0
@@ -105,7 +106,7 @@ class SubmitOptions:
             raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
         if self.language not in LANGUAGES:
             raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
-        if self.max_attempts < 1:
+        if self.max_attempts is not None and self.max_attempts < 1:
             raise InputError("max attempts must be at least 1")
         if not self.simulate and not (self.endpoint or self.region):
             raise InputError("give --endpoint URL, --region REGION or --simulate")
@@ -513,8 +514,7 @@ class _Engine:
                 return
             self.timings.answered()
             code, message, request_id = reply.error_code, self.scrub(reply.error_msg), reply.request_id
-            elapsed = time.monotonic() - started
-            exhausted = attempt >= self.policy.attempts or elapsed >= self.policy.total_time
+            exhausted = self.policy.exhausted(attempt, time.monotonic() - started)
 
             if reply.kind is ReplyKind.ACCEPTED:
                 pending = self._accepted(pending, reply, submitted_at)
@@ -522,8 +522,8 @@ class _Engine:
                 self._not_created(pending, code, message, request_id)
                 if exhausted:
                     self._give_up(pending, Result.NOT_SENT, code,
-                                  f"not created: still refused after {attempt} attempts ({message or code})",
-                                  submitted_at, request_id)
+                                  f"not created: still refused after {attempt} attempts in "
+                                  f"{time.monotonic() - started:.0f}s ({message or code})", submitted_at, request_id)
                     return
                 self.progress.note(f"retrying {len(pending)} tasks: {code or reply.http_status or ''} "
                                    f"{message or ''}".strip())
@@ -535,9 +535,12 @@ class _Engine:
                                           error_code=doubt_code, error_msg=message, request_id=request_id)
                 pending = self.reconcile(pending, earlier_run=False)
                 if pending and exhausted:
-                    self._give_up(pending, Result.UNKNOWN, code,
-                                  f"outcome unknown after {attempt} attempts ({message or code}); "
-                                  "a re-run looks it up before sending", submitted_at, request_id)
+                    # The lookup just confirmed these are not on the server: not sent, not unknown.
+                    # The ledger keeps them in doubt, so a re-run still looks before sending.
+                    self._give_up(pending, Result.NOT_SENT, code,
+                                  f"not created: the server kept failing for {self.policy.total_time:g}s "
+                                  f"({message or code}); a look-up confirmed the task does not exist",
+                                  submitted_at, request_id)
                     return
             else:  # REJECTED
                 pending = self._rejected(pending, reply, submitted_at)

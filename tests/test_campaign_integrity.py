@@ -221,3 +221,39 @@ def test_plain_http_to_another_machine_is_refused_unless_insecure(sim: Simulator
     done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", "http://10.11.12.13:8080",
                    "--project-id", PROJECT, "--yes")
     assert done.returncode == 2 and "plain http://" in done.stderr
+
+
+# -- 12.3 a row is not given up while the service is only throttling -------------------------------
+
+FAULT_MIX = dict(error_500_rate=0.15, rate_429=0.15, reset_rate=0.15, retry_after=0, faults_on_queries=True,
+                 transition_delay=0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_throttling_and_transient_faults_never_give_a_row_up(tmp_path: Path, seed: int) -> None:
+    from test_submit import assert_created_once
+
+    from bulkimport.submit import SubmitOptions
+
+    wanted = names(20, f"s{seed}")
+    with Simulator(token=TOKEN, seed=seed, faults=FaultConfig(**FAULT_MIX)) as server:
+        book = make_book(tmp_path / "in.xlsx", [task_row(n) for n in wanted])
+        outcome = submit_workbook(book, options(server, tmp_path, batch_size=5, concurrency=4,
+                                                max_attempts=SubmitOptions().max_attempts,
+                                                max_retry_time=SubmitOptions().max_retry_time),
+                                  env=env(server))
+        assert outcome.exit_code == 0, [(r.name, r.result, r.error_msg) for r in outcome.rows
+                                        if r.result != "CREATED"]
+        assert_created_once(server, wanted)
+
+
+@pytest.mark.parametrize("run", range(4))
+def test_a_401_on_a_token_other_threads_renewed_means_renew_again(tmp_path: Path, run: int) -> None:
+    wanted = names(40, f"r{run}")
+    with Simulator(token=TOKEN, seed=run, faults=FaultConfig(transition_delay=0, token_ttl_requests=3)) as server:
+        book = make_book(tmp_path / "in.xlsx", [task_row(n) for n in wanted])
+        password_env = {"OS_AUTH_URL": server.base_url, "OS_USERNAME": "sim-user", "OS_PASSWORD": "sim-password",
+                        "OS_USER_DOMAIN_NAME": "sim-domain"}
+        outcome = submit_workbook(book, options(server, tmp_path, batch_size=2, concurrency=4), env=password_env)
+        assert outcome.exit_code == 0, outcome.message
+        assert {r.result for r in outcome.rows} == {"CREATED"}

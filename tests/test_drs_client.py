@@ -232,14 +232,22 @@ def test_expired_token_is_refreshed_and_sent_once_more(sim: Simulator) -> None:
     assert auth.fetch_count == 2
 
 
-def test_second_401_is_rejected(sim: Simulator) -> None:
+def test_a_401_on_a_renewed_token_renews_again(sim: Simulator) -> None:
     auth = PasswordAuth(sim.base_url, "sim-user", "sim-password", "sim-domain", project_id=PROJECT)
-    with DrsClient(sim.base_url, PROJECT, auth) as drs:
+    with DrsClient(sim.base_url, PROJECT, auth, retry=RetryPolicy(base_delay=0.001, max_delay=0.001)) as drs:
         sim.set_faults(next=["token_expired", "token_expired"])
         reply = drs.send_batch([job("Task-3")])
+    assert reply.kind is ReplyKind.ACCEPTED
+    assert names(sim) == ["Task-3"]
+    assert sum(1 for r in sim.requests() if r["endpoint"] == "create") == 3
+    assert auth.fetch_count == 3
+
+
+def test_a_401_that_renewal_cannot_cure_is_final(sim: Simulator) -> None:
+    with DrsClient(sim.base_url, PROJECT, TokenAuth("not-the-token-at-all")) as drs:
+        reply = drs.send_batch([job("Task-4")])
     assert reply.kind is ReplyKind.REJECTED and reply.http_status == 401
-    assert names(sim) == []
-    assert sum(1 for r in sim.requests() if r["endpoint"] == "create") == 2
+    assert sum(1 for r in sim.requests() if r["endpoint"] == "create") == 1
 
 
 def _response(status: int, body: bytes, headers: dict | None = None) -> requests.Response:

@@ -146,7 +146,8 @@ def test_endless_throttling_ends_not_sent_within_the_attempt_bound(sim: Simulato
     assert server_tasks(sim) == []
 
 
-def test_endless_server_errors_end_unknown_and_a_rerun_settles_them(sim: Simulator, tmp_path: Path) -> None:
+def test_endless_server_errors_end_not_sent_when_absent_and_a_rerun_settles_them(sim: Simulator,
+                                                                                 tmp_path: Path) -> None:
     sim.set_faults(next=["500_created", "500", "500"])
     wanted = names(2)
     outcome = run(sim, tmp_path, [task_row(n) for n in wanted], max_attempts=1, concurrency=1)
@@ -156,7 +157,9 @@ def test_endless_server_errors_end_unknown_and_a_rerun_settles_them(sim: Simulat
     sim.set_faults(next=["500", "500", "500"])
     more = names(2, prefix="more")
     outcome = run(sim, tmp_path / "b", [task_row(n) for n in more], max_attempts=2, concurrency=1)
-    assert outcome.exit_code == 3 and outcome.counts() == {"UNKNOWN": 2}
+    # Given up, but the look-up confirmed the tasks do not exist: NOT_SENT, not UNKNOWN (12.5).
+    assert outcome.exit_code == 3 and outcome.counts() == {"NOT_SENT": 2}
+    assert all("does not exist" in (r.error_msg or "") for r in outcome.rows)
     with Ledger(tmp_path / "b" / "ledger.sqlite") as led:
         assert {e.state for e in led.entries(sim.base_url, PROJECT)} == {ledger_mod.IN_DOUBT}
     again = submit_workbook(tmp_path / "b" / "in.xlsx", options(sim, tmp_path / "b", out=tmp_path / "b2.xlsx"),

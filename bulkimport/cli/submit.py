@@ -59,16 +59,18 @@ def _confirm(plan) -> bool:
 @click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (dangerous; warns).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,
               help="Seconds to wait for a reply before its rows count as in doubt.")
-@click.option("--max-attempts", type=click.IntRange(1, 100), default=5, show_default=True,
-              help="Requests per batch at most, retries included.")
-@click.option("--max-retry-time", type=click.FloatRange(min=0), default=300.0, show_default=True,
-              help="Seconds per batch at most for its retries.")
+@click.option("--max-attempts", type=click.IntRange(1, 100), default=None,
+              help="Requests per batch at most, retries included (default: no count, only --retry-for).")
+@click.option("--retry-for", "--max-retry-time", "max_retry_time", type=click.FloatRange(min=0), default=300.0,
+              show_default=True,
+              help="Seconds during which throttling and transient errors are retried (per batch and per look-up); "
+                   "a row is UNKNOWN only when this deadline passes.")
 @click.option("--retry-delay", type=click.FloatRange(min=0), default=0.5, show_default=True,
               help="First backoff delay in seconds (doubles per retry, with jitter, at most 20 s).")
 def command(workbook: Path, project_id: str | None, endpoint: str | None, region: str | None, simulate: bool,
             simulator_state: Path | None, sheet: str | None, batch_size: int, concurrency: int, dry_run: bool,
             out: Path | None, ledger: Path | None, report_dir: Path, as_json: bool, yes: bool, language: str,
-            ca_bundle: Path | None, insecure: bool, timeout: float, max_attempts: int, max_retry_time: float,
+            ca_bundle: Path | None, insecure: bool, timeout: float, max_attempts: int | None, max_retry_time: float,
             retry_delay: float) -> int:
     """Create the DRS tasks of WORKBOOK's valid rows, each exactly once.
 

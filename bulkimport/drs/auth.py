@@ -181,6 +181,10 @@ class PasswordAuth:
         self._seen.token = token
         request.headers["X-Auth-Token"] = token
 
+    def last_applied(self) -> str | None:
+        """The token this thread put on its last request (for the client's 401 loop only)."""
+        return getattr(self._seen, "token", None)
+
     def refresh(self) -> bool:
         """Log in anew, unless another thread already did since this thread's last request.
         False when IAM cannot give a token now (a 401 then stands)."""

@@ -80,16 +80,23 @@ def _one_line(text: str) -> str:
 class RetryPolicy:
     """How the companion calls retry (and the delays `submit.py` may borrow for its own loop).
 
-    Attempts count every try, the first included; `total_time` bounds the whole call so a
-    flapping server cannot hold a command for ever.
+    The bound is a deadline, `total_time` seconds (`--retry-for`): throttling and transient
+    errors are not reasons to give up while it lasts, and it keeps a flapping server from
+    holding a command for ever. `attempts` (every try, the first included) is an optional
+    extra bound; None means the deadline alone decides.
     """
 
-    attempts: int = 5
+    attempts: int | None = None
     base_delay: float = 0.5
     max_delay: float = 20.0
     total_time: float = 300.0
     jitter: float = 0.5
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    def exhausted(self, attempt: int, elapsed: float) -> bool:
+        """True when no further try may start: the deadline is (or would be) past, or the
+        optional attempt count is used up."""
+        return elapsed >= self.total_time or (self.attempts is not None and attempt >= self.attempts)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based): exponential, capped,
@@ -381,12 +388,30 @@ class DrsClient:
         return _Exchange(response=response)
 
     def _exchange_with_auth(self, method: str, path: str, payload: Any) -> _Exchange:
-        """One exchange, repeated once with fresh credentials after a 401 (a 401 means the
-        request was refused before anything was done, so repeating it is safe)."""
+        """One exchange, repeated with fresh credentials after a 401 (a 401 means the request
+        was refused before anything was done, so repeating it is safe).
+
+        With renewable tokens shared by worker threads, a retry can meet a 401 on a token
+        that other threads have used up meanwhile: a 401 on a token *newer* than the one that
+        failed means "renew again", until the deadline. Only a token refused twice, or a mode
+        that cannot renew, makes the 401 final."""
         exchange = self._exchange(method, path, payload)
-        if exchange.status == 401 and self.auth.refresh():
+        refused: set[str] = set()
+        started = time.monotonic()
+        while exchange.status == 401:
+            if refused:  # renewing again: do not hammer IAM while other threads use tokens up
+                self.sleep(self.retry.delay(len(refused), None))
+            used = _last_applied(self.auth)
+            if used is not None and used in refused:
+                break
+            if used is not None:
+                refused.add(used)
+            if time.monotonic() - started >= self.retry.total_time or not self.auth.refresh():
+                break
             log.debug("%s %s: 401, credentials refreshed, sending again", method, path)
             exchange = self._exchange(method, path, payload)
+            if used is None:
+                break  # a mode that cannot tell its tokens apart gets one renewal
         return exchange
 
     # -- batch creation ------------------------------------------------------------------
@@ -430,7 +455,7 @@ class DrsClient:
                 raise DrsError(status, code, msg, operation)
             retry_after = _retry_after(response)
             wait = self.retry.delay(attempt, retry_after)
-            if attempt >= self.retry.attempts or time.monotonic() - started + wait > self.retry.total_time:
+            if self.retry.exhausted(attempt, time.monotonic() - started + wait):
                 raise DrsError(status, code, msg, f"{operation} (after {attempt} attempts)")
             log.debug("%s: %s, retrying in %.2fs", operation, status or msg, wait)
             self.sleep(wait)
@@ -578,6 +603,13 @@ class DrsClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _last_applied(auth: Auth) -> str | None:
+    """The token this thread last sent (renewable modes only), to tell a 401 on a stale token
+    from a 401 on a fresh one; never logged or shown."""
+    getter = getattr(auth, "last_applied", None)
+    return getter() if callable(getter) else None
 
 
 def classify(exchange: _Exchange) -> BatchReply:
