@@ -29,6 +29,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_validate.py
 	$(BIN)/python benchmarks/bench_submit.py
+	$(BIN)/python benchmarks/bench_prepare.py
 
 template: $(STAMP)
 	$(BIN)/bulkimport template templates/drs-jobs-template.xlsx
