@@ -62,37 +62,26 @@ def resolve_secret(value: str, env: Mapping[str, str], *, where: str = "") -> st
 
 
 def _integer(value: object, key: str) -> int:
-    # Typed rows already hold ints; an integral float (Excel's 3306.0) or a digit string is
-    # accepted defensively because sending 3306.0 would be a wire-type bug, not a user error.
-    if isinstance(value, bool):
-        raise TypeError(f"{key}: expected a whole number, got a boolean")
-    if isinstance(value, int):
+    # Typed rows hold ints (parse.py is the only parser): anything else here is a caller's bug,
+    # and sending 3306.0 or "3306" would be a wire-type error the server might not forgive.
+    if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    raise TypeError(f"{key}: expected a whole number, got {value!r}")
+    raise TypeError(f"{key}: expected a parsed whole number, got {value!r}")
 
 
 def _boolean(value: object, key: str) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in fields.BOOLEAN_VALUES:
-        return value.strip().lower() == "true"
-    raise TypeError(f"{key}: expected true or false, got {value!r}")
+    raise TypeError(f"{key}: expected a parsed true/false, got {value!r}")
 
 
 def _tags(value: object, key: str) -> list[dict[str, str]]:
-    if isinstance(value, str):  # tolerate the cell text; the validator normally parsed it already
-        pairs = [p for p in (part.strip() for part in value.split(";")) if p]
-        value = [dict(zip(("key", "value"), p.split("=", 1), strict=False)) for p in pairs]
-    if not isinstance(value, Sequence):
-        raise TypeError(f"{key}: expected a list of key/value tags, got {value!r}")
+    if not isinstance(value, Sequence) or isinstance(value, str):
+        raise TypeError(f"{key}: expected parsed key/value tags, got {value!r}")
     tags = []
     for tag in value:
         if not isinstance(tag, Mapping) or "key" not in tag:
-            raise TypeError(f"{key}: expected a list of key/value tags, got {value!r}")
+            raise TypeError(f"{key}: expected parsed key/value tags, got {value!r}")
         tags.append({"key": str(tag["key"]), "value": "" if tag.get("value") is None else str(tag["value"])})
     return tags
 
@@ -110,9 +99,9 @@ def wire_value(field: fields.Field, value: object) -> Any:
         return _tags(value, field.key)
     if kind is Kind.ENTERPRISE_PROJECT:
         return [{"key": fields.ENTERPRISE_PROJECT_TAG_KEY, "value": str(value)}]
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # an ID Excel stored as a number; never "123.0"
-    return str(value)
+    if not isinstance(value, str):  # the parser makes every text-like cell a str ("123", never 123.0)
+        raise TypeError(f"{field.key}: expected parsed text, got {value!r}")
+    return value
 
 
 def _blank(value: object) -> bool:
