@@ -34,6 +34,10 @@ CODES: dict[str, str] = {
     "duplicate_name": "Another row has the same task name (names are case-insensitive).",
     "env_reference": "A password or certificate cell looks like an env:NAME reference but is not a valid one "
                      "(ENV:NAME, env: NAME, env:NAME-X); it is never sent as a password.",
+    "excel_error": "The cell holds an Excel error (#N/A, #REF!, #DIV/0!, #VALUE!, #NAME?, #NUM!, #NULL!), "
+                   "as a formula's result or typed; it is never read as blank.",
+    "merged_cells": "Merged cells span several task rows; each row needs its own value.",
+    "hidden_row": "The row is hidden (by a filter or by hand); it is still checked and sent.",
     "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
     "unknown_column": "A column the template does not know; it is ignored.",
     "stale_template": "The workbook was made from an older template version.",
@@ -41,7 +45,7 @@ CODES: dict[str, str] = {
 }
 
 #: Codes that never make a row INVALID (cross-field rules carry their own severity).
-WARNING_CODES: frozenset[str] = frozenset({"unknown_column", "stale_template", "default_applied"})
+WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stale_template", "default_applied"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from bulkimport.errors import InputError
 from bulkimport.fields import Kind
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import Result
-from bulkimport.workbook import LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
+from bulkimport.workbook import EXCEL_ERRORS, LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
 
 #: Default location of the annotated copy, relative to the current directory.
 REPORTS_DIR = "reports"
@@ -119,9 +119,12 @@ def _parse_columns(
     columns: dict[str, list[object]] = {}
     keys = book.field_keys
     raw_columns = book.cells.columns(keys)
+    reported = set(book.formula_cells)
     for key in keys:
         f = fields.FIELDS[key]
         values = raw_columns.pop(key)
+        if not _EXCEL_ERRORS.isdisjoint(values):
+            values = _excel_errors(f, values, row_numbers, findings, reported)
         blanks = values.count(None)
         if blanks == n:
             columns[key] = values  # an empty column: nothing to parse
@@ -160,13 +163,31 @@ def _parse_columns(
         if f.default is None:
             continue
         for i, value in enumerate(column):
-            if value is None and (row_numbers[i], f.key) not in book.formula_cells:
+            if value is None and (row_numbers[i], f.key) not in reported:
                 column[i] = f.default
                 findings.append(Finding(
                     row_numbers[i], f.key, "default_applied",
                     f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
                 ))
     return TypedRows(row_numbers, columns), findings, columns
+
+
+_EXCEL_ERRORS = EXCEL_ERRORS
+
+
+def _excel_errors(f: fields.Field, values: list[object], row_numbers: list[int], findings: list[Finding],
+                  reported: set[tuple[int, str]]) -> list[object]:
+    """An `excel_error` finding for each cell holding an Excel error (`#N/A`: the reader
+    gives an error cell its error's text); the cell is then blank to every other check."""
+    out = list(values)
+    for i, value in enumerate(values):
+        if type(value) is str and value in _EXCEL_ERRORS:
+            findings.append(Finding(row_numbers[i], f.key, "excel_error",
+                                    f"{f.label} ({f.key}) holds the Excel error {value}; fix the formula or "
+                                    "type the value itself"))
+            reported.add((row_numbers[i], f.key))
+            out[i] = None
+    return out
 
 
 def _settle_common(fast: int, spellings: Mapping[str, object], values: list[object]) -> list[object] | None:

@@ -142,3 +142,204 @@ def test_template_and_results_workbooks_have_one_task_sheet(tmp_path: Path) -> N
         assert v.book.sheet_name == "Jobs"
         copy = annotate(v, tmp_path / f"copy-{language}.xlsx")
         assert read_workbook(copy).sheet_name == "Jobs"
+
+
+# ----------------------------------------------------------------------------- Excel error cells
+
+EXCEL_ERRORS = ["#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!"]
+FORMULA_OF = {"#N/A": "NA()", "#REF!": "#REF!+1", "#DIV/0!": "1/0", "#VALUE!": '"a"+1', "#NAME?": "NOSUCHFN(1)",
+              "#NUM!": "SQRT(-1)", "#NULL!": "A1 B1"}
+
+
+def _error_rows() -> list[dict[str, object]]:
+    """One row per error: in the port (a number column) and the description (a text one)."""
+    return [base_row(name=f"DRS-err{i}", description=e, **{PORT: e}) for i, e in enumerate(EXCEL_ERRORS)]
+
+
+def _assert_error_findings(v, first_row: int = 3) -> None:
+    for i, error in enumerate(EXCEL_ERRORS):
+        row = first_row + i
+        assert codes(v, row) == {(PORT, "excel_error"), ("description", "excel_error")}, (error, v.findings)
+        assert all(f"holds the Excel error {error}" in f.message for f in v.findings if f.row == row)
+    assert v.invalid == set(range(first_row, first_row + len(EXCEL_ERRORS)))
+
+
+@pytest.mark.parametrize("also_a_formula", [False, True], ids=["fast scan", "with formulas"])
+def test_literal_excel_errors_are_findings_not_blanks(tmp_path: Path, also_a_formula: bool) -> None:
+    # openpyxl writes "#N/A" as a literal error cell (t="e"), as Excel does for a typed #N/A or
+    # an error pasted as a value. A formula elsewhere takes the reader's other (full) scan.
+    rows = _error_rows()
+    columns = None
+    if also_a_formula:
+        rows[0]["notes"] = "=1+1"
+        from bulkimport import fields
+
+        columns = [*fields.KEYS, "notes"]
+    v = validate_workbook(write_book(tmp_path / "a.xlsx", rows, columns=columns))
+    _assert_error_findings(v)
+
+
+def test_cached_formula_errors_are_findings(tmp_path: Path) -> None:
+    import xlsxwriter
+
+    from bulkimport import fields
+
+    path = tmp_path / "cached.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Jobs")
+    keys = list(fields.KEYS)
+    for c, key in enumerate(keys):
+        ws.write_string(0, c, fields.FIELDS[key].label)
+        ws.write_string(1, c, key)
+    for r, row in enumerate(_error_rows(), start=2):
+        for c, key in enumerate(keys):
+            value = row.get(key)
+            if value in FORMULA_OF:
+                ws.write_formula(r, c, "=" + FORMULA_OF[value], None, value)  # type: ignore[index]
+            elif value is not None:
+                ws.write_string(r, c, str(value))
+    wb.close()
+    _assert_error_findings(validate_workbook(path))
+
+
+def test_formula_errors_computed_by_libreoffice_are_findings(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    import openpyxl
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    rows = _error_rows()
+    source = write_book(tmp_path / "src" / "a.xlsx", [{**r, PORT: 1, "description": "x"} for r in rows])
+    wb = openpyxl.load_workbook(source)
+    ws = wb["Jobs"]
+    keys = [c.value for c in ws[2]]
+    for r, error in enumerate(EXCEL_ERRORS, start=3):
+        for key in (PORT, "description"):
+            ws.cell(r, keys.index(key) + 1).value = "=" + FORMULA_OF[error]
+    wb.save(source)
+    out = tmp_path / "lo"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "xlsx", "--outdir", str(out), str(source)], check=True, capture_output=True, timeout=120)
+    v = validate_workbook(out / "a.xlsx")
+    # LibreOffice has no #NULL! of its own for "A1 B1" on two cells; whatever it computed
+    # must still be an Excel error on both cells of every row.
+    for i in range(len(EXCEL_ERRORS)):
+        assert codes(v, 3 + i) == {(PORT, "excel_error"), ("description", "excel_error")}, v.findings
+
+
+def test_error_cells_are_errors_in_results_and_rows_are_not_sent(tmp_path: Path) -> None:
+    from bulkimport.validate import annotate
+
+    v = validate_workbook(write_book(tmp_path / "a.xlsx", [base_row(), *_error_rows()[:1]]))
+    assert v.invalid == {4} and list(v.valid_rows()) == [3]
+    copy = annotate(v, tmp_path / "copy.xlsx")
+    again = validate_workbook(copy)  # the copy shows the cell blank and red; read back it is `missing`
+    assert 4 in again.invalid
+
+
+# ----------------------------------------------------------------------------- merged cells, hidden rows
+
+
+def _laid_out(path: Path, also_a_formula: bool) -> Path:
+    """Five task rows (3-7); the engine merged down rows 3-5, the title merged across row 1,
+    a merge across one row's notes, row 6 hidden by hand and row 7 by a filter."""
+    import openpyxl
+
+    from bulkimport import fields
+
+    columns = [*fields.KEYS, "notes"]
+    rows = [base_row(name=f"DRS-row{i}", notes="=1+1" if also_a_formula and i == 7 else None) for i in range(3, 8)]
+    write_book(path, rows, columns=columns)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Jobs"]
+    engine = columns.index("engine_type") + 1
+    ws.merge_cells(start_row=3, start_column=engine, end_row=5, end_column=engine)
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=3)
+    notes = len(columns)
+    ws.merge_cells(start_row=6, start_column=notes, end_row=7, end_column=notes)  # not a template column
+    ws.row_dimensions[6].hidden = True
+    ws.auto_filter.ref = f"A2:{openpyxl.utils.get_column_letter(notes)}7"
+    ws.row_dimensions[7].hidden = True
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("also_a_formula", [False, True], ids=["fast scan", "with formulas"])
+def test_merged_cells_across_task_rows_are_errors_and_hidden_rows_warnings(tmp_path: Path,
+                                                                        also_a_formula: bool) -> None:
+    v = validate_workbook(_laid_out(tmp_path / "a.xlsx", also_a_formula))
+    merged = [f for f in v.findings if f.code == "merged_cells"]
+    assert [(f.row, f.column) for f in merged] == [(3, "engine_type"), (4, "engine_type"), (5, "engine_type")]
+    assert all("merged cells" in f.message and "each row needs its own value" in f.message for f in merged)
+    hidden = [f for f in v.findings if f.code == "hidden_row"]
+    assert [(f.row, str(f.severity)) for f in hidden] == [(6, "warning"), (7, "warning")]
+    assert all("sent" in f.message for f in hidden)
+    assert v.invalid == {3, 4, 5}
+    assert list(v.valid_rows()) == [6, 7]  # hidden rows are still sent
+
+
+def test_hidden_rows_in_a_workbook_saved_by_libreoffice(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    source = _laid_out(tmp_path / "src" / "a.xlsx", False)
+    out = tmp_path / "lo"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "xlsx", "--outdir", str(out), str(source)], check=True, capture_output=True, timeout=120)
+    v = validate_workbook(out / "a.xlsx")
+    assert [(f.row, f.code) for f in v.findings if f.code in ("merged_cells", "hidden_row")] == [
+        (3, "merged_cells"), (4, "merged_cells"), (5, "merged_cells"), (6, "hidden_row"), (7, "hidden_row")]
+
+
+def test_fast_scan_finds_what_the_full_parse_finds_across_chunks(tmp_path: Path) -> None:
+    """The byte-search scan reads the XML in 1 MB windows: marks on window edges count once."""
+    import re
+    import zipfile
+
+    import xlsxwriter
+
+    from bulkimport import workbook
+
+    written = tmp_path / "written.xlsx"
+    wb = xlsxwriter.Workbook(str(written))
+    ws = wb.add_worksheet("Jobs")
+    for r in range(1, 14_001):
+        for c, value in enumerate([f"text-{r}", "#REF!" if r % 7 == 0 else str(r), "padding " * 5,
+                                   "#N/A" if r % 5 == 0 else "x"]):
+            if not (r % 13 == 1 and r > 1 and c == 2):  # the lower cell of a merge below
+                ws.write_string(r - 1, c, value)
+        if r % 11 == 0:
+            ws.set_row(r - 1, None, None, {"hidden": True})
+        if r % 13 == 0:
+            ws.merge_range(r - 1, 2, r, 2, "merged")
+    wb.close()
+    # xlsxwriter writes "#N/A" as text; make those cells literal error cells, as Excel would
+    path = tmp_path / "big.xlsx"
+    with zipfile.ZipFile(written) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        strings = [el for el in src.read("xl/sharedStrings.xml").split(b"<si>")[1:]]
+        ids = {i for i, el in enumerate(strings) if el.startswith((b"<t>#N/A<", b"<t>#REF!<"))}
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                def to_error(m: re.Match[bytes]) -> bytes:
+                    i = int(m.group(1))
+                    if i not in ids:
+                        return m.group(0)
+                    return b't="e"><v>' + strings[i][3:strings[i].index(b"<", 3)] + b"</v>"
+
+                data = re.sub(rb't="s"><v>(\d+)</v>', to_error, data)
+            dst.writestr(info, data)
+    with zipfile.ZipFile(path) as archive:
+        assert archive.getinfo("xl/worksheets/sheet1.xml").file_size > 3 << 19
+        full = workbook.SheetMarks()
+        workbook._full_scan(archive, "xl/worksheets/sheet1.xml", full)
+    fast = workbook.scan_sheet_marks(path, "Jobs")
+    assert fast == full
+    assert len(fast.errors) == 14_000 // 7 + 14_000 // 5 and len(fast.hidden_rows) == 14_000 // 11
+    assert len(fast.merged) == 14_000 // 13 and fast.errors[(35, 1)] == "#REF!" and fast.errors[(35, 3)] == "#N/A"
