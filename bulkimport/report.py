@@ -28,6 +28,12 @@ from bulkimport.outcomes import Result
 from bulkimport.terminal import plural
 from bulkimport.workbook import SheetRows
 
+#: Launch columns (docs/launch.md) the report shows per task when a results workbook carries them.
+LAUNCH_KEYS: tuple[str, ...] = ("connection", "precheck", "precheck_passed_rate", "start", "start_time",
+                                "progress", "transfer_status", "remaining_time", "incre_trans_delay")
+#: Launch columns that are counted (the go/no-go figures), in the order they happen.
+LAUNCH_COUNTED: tuple[str, ...] = ("connection", "precheck", "start")
+
 #: The only row columns the report reads; none of them can hold a secret.
 ROW_KEYS: tuple[str, ...] = (
     "source_row",
@@ -40,6 +46,8 @@ ROW_KEYS: tuple[str, ...] = (
     "error_code",
     "error_msg",
     "request_id",
+    # the launch (prepare, start, status of started tasks): shown when a workbook has them
+    *LAUNCH_KEYS,
 )
 
 #: Results whose row has (or had) a task that this tool created.
@@ -294,7 +302,13 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
             "by_health": {h: by_health[h] for h in (HEALTHY, PENDING, FAILED) if by_health[h]},
             "by_scenario": _breakdown(clean, "db_use_type"),
             "by_engine": _breakdown(clean, "engine_type"),
+            **{f"by_{key}": dict(sorted(Counter(r[key] for r in clean if r[key]).items()))
+               for key in LAUNCH_COUNTED if any(r[key] for r in clean)},
         },
+        "launch": [
+            {k: r[k] for k in ("source_row", "name", *LAUNCH_KEYS)} | {"note": r["error_msg"]}
+            for r in created if any(r[k] for k in LAUNCH_KEYS)
+        ],
         "tasks": [
             {k: r[k] for k in ("source_row", "name", "task_id", "task_status", "result", "db_use_type",
                                "engine_type", "request_id", "error_code", "error_msg")}
@@ -345,6 +359,9 @@ _COUNT_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Rows by result", "result", "by_result"),
     ("Tasks by status", "task_status", "by_task_status"),
     ("Tasks by health", "health", "by_health"),
+    ("Tasks by connection test", "connection", "by_connection"),
+    ("Tasks by pre-check", "precheck", "by_precheck"),
+    ("Tasks by start", "start", "by_start"),
 )
 _BREAKDOWN_GROUPS: tuple[tuple[str, str, str], ...] = (
     ("Rows by scenario", "db_use_type", "by_scenario"),
@@ -801,6 +818,33 @@ def section_rollback(summary: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+_LAUNCH_HEADS = {"connection": "Connection", "precheck": "Pre-check", "precheck_passed_rate": "Passed",
+                 "start": "Start", "start_time": "Start time", "progress": "Progress %",
+                 "transfer_status": "Transfer status", "remaining_time": "Remaining s",
+                 "incre_trans_delay": "Delay s", "note": "Failure or warning"}
+
+
+def section_launch(summary: Mapping[str, Any]) -> str:
+    """Connection, pre-check (the go/no-go gate), start and progress per task: only the
+    columns some task has, so a report after prepare shows no empty start columns."""
+    rows = summary.get("launch") or []
+    if not rows:
+        return ""
+    counts = summary["counts"]
+    tables = "".join(f"<div>{_count_table(_LAUNCH_HEADS[k], counts[f'by_{k}'], k)}</div>"
+                     for k in LAUNCH_COUNTED if counts.get(f"by_{k}"))
+    keys = [k for k in (*LAUNCH_KEYS, "note") if any(r.get(k) for r in rows)]
+    head = "".join(f"<th>{_e(_LAUNCH_HEADS[k])}</th>" for k in keys)
+    body = "".join(
+        f'<tr><td class="num">{_e(r["source_row"])}</td><td>{_e(r["name"])}</td>'
+        + "".join(f'<td data-kind="{k}">{_e(r.get(k))}</td>' for k in keys) + "</tr>"
+        for r in rows
+    )
+    return (f'<section id="launch"><h2>Launch ({len(rows)} tasks)</h2><div class="cols">{tables}</div>'
+            f'<table id="launch-tasks"><thead><tr><th class="num">Row</th><th>Name</th>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></section>")
+
+
 def section_signoff(summary: Mapping[str, Any]) -> str:
     return _signoff_block(summary)
 
@@ -810,6 +854,7 @@ SECTIONS: list[Callable[[Mapping[str, Any]], str]] = [
     section_campaign,
     section_counts,
     section_tasks_created,
+    section_launch,
     section_not_created,
     section_rollback,
     section_signoff,

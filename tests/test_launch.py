@@ -3,6 +3,8 @@ pre-check gate, starting each task exactly once, and re-runs that resume where r
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -360,3 +362,50 @@ def test_status_shows_the_progress_of_started_tasks(sim: Simulator, tmp_path: Pa
     assert str(rows["run-broken"]["task_status"]).endswith("_FAILED")
     assert outcome.exit_code == 1  # a failed transfer is a failed task
     assert calls(sim, "progress")
+
+
+# -- the report and a LibreOffice-saved workbook --------------------------------------------------
+
+def test_the_report_tells_the_launch(sim: Simulator, tmp_path: Path) -> None:
+    import json
+
+    book = campaign(sim, tmp_path, [launch_row("rep-ok", 111), launch_row("rep-bad", 112)])
+    fail_precheck(sim, "rep-bad", "dstDbDiskSize")
+    prepared = prepare(sim, tmp_path, book)
+    report = json.loads(prepared.report.json.read_text())
+    assert report["counts"]["by_precheck"] == {"FAILED": 1, "PASSED": 1}
+    assert report["counts"]["by_connection"] == {"OK": 2}
+    launch = {r["name"]: r for r in report["launch"]}
+    assert launch["rep-bad"]["precheck"] == "FAILED" and "dstDbDiskSize" in launch["rep-bad"]["note"]
+    html = prepared.report.html.read_text()
+    assert "Launch (2 tasks)" in html and "dstDbDiskSize" in html and "Start time" not in html
+
+    started = start(sim, tmp_path, book)
+    report = json.loads(started.report.json.read_text())
+    assert report["counts"]["by_start"] == {"SKIPPED": 1, "STARTED": 1}
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
+def test_the_wave_from_a_workbook_saved_by_libreoffice(sim: Simulator, tmp_path: Path) -> None:
+    """The template filled by a script and saved by LibreOffice (as an operator's file would be):
+    submit, prepare, start and status work on it unchanged."""
+    from bulkimport.status import refresh_status
+
+    source = make_book(tmp_path / "in" / "lo-wave.xlsx",
+                       [launch_row("lo-one", 121, objects="sales;crm.customers"), launch_row("lo-two", 122)])
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    book = tmp_path / "lo" / "lo-wave.xlsx"
+    assert submit_workbook(book, options(sim, tmp_path), env=env(sim)).exit_code == 0
+    prepared = prepare(sim, tmp_path, book)
+    assert prepared.exit_code == 0
+    selected = [j for r in calls(sim, "objects") for j in r["body"]["jobs"] if j["selected"]]
+    assert len(selected) == 1
+    started = start(sim, tmp_path, prepared.results_path)
+    assert started.exit_code == 0 and {r.start for r in started.rows} == {"STARTED"}
+    status = refresh_status(started.results_path, target(sim, tmp_path), out_path=tmp_path / "lo-status.xlsx",
+                            report_dir=tmp_path / "reports", watch=True, interval=0.05, max_interval=0.2,
+                            timeout=30, retry=FAST)
+    assert status.exit_code == 0
+    assert {r["transfer_status"] for r in rows_by_name(status.results_path).values()} == {"INCRE_TRANSFER_STARTED"}
