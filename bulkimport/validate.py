@@ -8,13 +8,12 @@ payload builder) beside every finding, so a row is sent only when no error names
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkimport import fields, parse, schema
 from bulkimport.errors import InputError
-from bulkimport.fields import Kind
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import Result
 from bulkimport.workbook import EXCEL_ERRORS, LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
@@ -108,10 +107,8 @@ def _parse_columns(
 ) -> tuple[TypedRows, list[Finding], dict[str, list[object]]]:
     """Parse column by column (the typed columns feed the schema's frame directly).
 
-    This touches every cell of the sheet, so each column first gets a pass that settles
-    the common cells in one comprehension (text, an enum or boolean already in a known
-    spelling, a whole number); only the cells it leaves unsettled - and every cell of the
-    other kinds - go through `_parse_cell`, the complete per-cell parse.
+    This touches every cell of the sheet, so it goes through `parse.parse_column`, the
+    column-at-a-time entry of the one parser.
     """
     row_numbers = list(book.cells)
     n = len(row_numbers)
@@ -125,38 +122,9 @@ def _parse_columns(
         values = raw_columns.pop(key)
         if not _EXCEL_ERRORS.isdisjoint(values):
             values = _excel_errors(f, values, row_numbers, findings, reported)
-        blanks = values.count(None)
-        if blanks == n:
-            columns[key] = values  # an empty column: nothing to parse
-            continue
-        fast, spellings, parser = _fast_kind(f), _enum_spellings(f), parse.parser_for(f)
-        out = _settle_common(fast, spellings, values)
-        if out is None:
-            out, pending = [None] * n, list(range(n))
-        elif out.count(None) == blanks:
-            pending = []  # every non-blank cell settled
-        else:
-            pending = [i for i, (o, v) in enumerate(zip(out, values, strict=True)) if o is None and v is not None]
-        # Equal cells parse alike: a column repeats few distinct values (tags, enterprise
-        # projects, ports), so each distinct text is parsed once. Equal cells then share one
-        # typed value, which nothing downstream mutates (the payload builder copies).
-        memo: dict[object, object] = {}
-        for i in pending:
-            value = values[i]
-            if value is None:
-                continue
-            memo_key = (type(value), value)  # 1, 1.0 and True are equal keys but different cells
-            known = memo.get(memo_key, _UNPARSED)
-            if known is _UNPARSED:
-                try:
-                    known = _parse_cell(f, fast, spellings, parser, value)
-                except parse.ParseError as exc:
-                    known = exc
-                memo[memo_key] = known
-            if isinstance(known, parse.ParseError):
-                findings.append(Finding(row_numbers[i], key, known.code, f"{f.label} ({key}): {known}"))
-            else:
-                out[i] = known
+        out, errors = parse.parse_column(f, values)
+        for i, exc in errors.items():
+            findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label} ({key}): {exc}"))
         columns[key] = out
     for f in fields.CATALOGUE:
         column = columns.setdefault(f.key, [None] * n)
@@ -188,83 +156,6 @@ def _excel_errors(f: fields.Field, values: list[object], row_numbers: list[int],
             reported.add((row_numbers[i], f.key))
             out[i] = None
     return out
-
-
-def _settle_common(fast: int, spellings: Mapping[str, object], values: list[object]) -> list[object] | None:
-    """The column's common cells typed in one pass; None where a cell is left to `_parse_cell`
-    (blank, or not in a common shape). Each value here is what `_parse_cell` gives that cell.
-    Returns None for kinds without a common shape."""
-    if fast == _TEXT:
-        return [v.strip() or None if type(v) is str else None for v in values]
-    if fast == _SECRET:
-        out: list[object] = [v.strip() or None if type(v) is str else None for v in values]
-        # Left to the parser, which reports them: a masked secret copied from a results
-        # workbook, and a cell that looks like an env: reference but is not a valid one.
-        # A secret column holds few distinct values, so each is judged once.
-        unsettled = {v for v in set(out) if v is not None and (v == parse.MASK or fields.is_broken_env_reference(v))}
-        if unsettled:
-            out = [None if v in unsettled else v for v in out]
-        return out
-    if fast in (_ENUM, _BOOL):
-        get = spellings.get
-        return [get(v.strip()) if type(v) is str else None for v in values]
-    if fast == _INT:
-        return [int(v) if type(v) is float and v.is_integer() else None for v in values]
-    return None
-
-
-def _parse_cell(
-    f: fields.Field, fast: int, spellings: Mapping[str, object],
-    parser: Callable[[fields.Field, object], object], value: object,
-) -> object:
-    """One non-blank raw cell -> its typed value (None for a cell of only spaces); raises
-    parse.ParseError. The common cases are handled inline before the column's parser."""
-    kind = type(value)
-    if kind is str:
-        value = value.strip()  # type: ignore[attr-defined]
-        if not value:
-            return None
-        if fast == _TEXT or (fast == _SECRET and value != parse.MASK and not fields.is_broken_env_reference(value)):
-            return value
-        if fast in (_ENUM, _BOOL):
-            known = spellings.get(value)  # type: ignore[call-overload]
-            if known is not None:
-                return known
-    elif kind is float and fast == _INT and value.is_integer():  # type: ignore[attr-defined]
-        return int(value)  # type: ignore[call-overload]
-    elif kind is bool and fast == _BOOL:
-        return value
-    return parser(f, value)
-
-
-_TEXT, _ENUM, _INT, _BOOL, _SECRET, _OTHER = range(6)
-_UNPARSED = object()
-
-
-def _fast_kind(f: fields.Field) -> int:
-    if f.secret:
-        # plain text, except a masked secret (******) copied from a results workbook
-        return _SECRET if f.kind is Kind.TEXT else _OTHER
-    if f.kind in (Kind.TEXT, Kind.UUID, Kind.IP, Kind.BASE64):
-        return _TEXT
-    if f.kind is Kind.ENUM:
-        return _ENUM
-    if f.kind in (Kind.INTEGER, Kind.INTEGER_STRING):
-        return _INT
-    if f.kind is Kind.BOOLEAN:
-        return _BOOL
-    return _OTHER
-
-
-def _enum_spellings(f: fields.Field) -> dict[str, object]:
-    """Common spellings of each allowed value (booleans: true/false) -> the typed value."""
-    if f.kind is Kind.BOOLEAN:
-        return {spelling: value for value, word in ((True, "true"), (False, "false"))
-                for spelling in (word, word.upper(), word.capitalize())}
-    spellings: dict[str, object] = {v: v for v in f.allowed}
-    spellings.update({v.lower(): v for v in f.allowed})
-    spellings.update({v.upper(): v for v in f.allowed})
-    return spellings
 
 
 def validate_rows(
