@@ -233,6 +233,18 @@ def test_wrong_password_or_user_fails_that_endpoint(api: Api) -> None:
     assert SOURCE_PASSWORD not in reply.text
 
 
+def test_endpoint_must_match_the_tasks_side_and_network(api: Api) -> None:
+    created = make_job("mixed-up", engine_type="mysql-to-taurus", db_use_type="sync",
+                       source_endpoint={"db_type": "mysql"},
+                       target_endpoint={"db_type": "taurus", "region": "eu-de", "inst_id": "inst1"})
+    (task_id,) = api.create(created)
+    wrong_side = endpoint_item(task_id, created, "so", db_type="taurus")
+    wrong_net = endpoint_item(task_id, created, "ta", net_type="vpn")
+    results = api.connect(wrong_side, wrong_net).json()["results"]
+    assert [r["error_code"] for r in results] == ["DRS.M00202", "DRS.M00202"]
+    assert "db_type" in results[0]["error_msg"] and "net_type" in results[1]["error_msg"]
+
+
 def test_task_created_without_password_accepts_any(api: Api) -> None:
     created = make_job("no-password")
     (task_id,) = api.create(created)
@@ -398,6 +410,17 @@ def test_dropped_start_answer_still_starts(api: Api, clock: Clock, sim: Simulato
     entry = sim.requests()[-2]
     assert entry["endpoint"] == "start" and entry["status"] is None and entry["fault"] == "lost_response"
     assert api.start({"job_id": task_id}).json()["results"][0]["error_code"] == "DRS.M00304"
+
+
+def test_progress_of_a_stopped_task_stays_where_the_stop_found_it(api: Api, clock: Clock) -> None:
+    task_id = prepared(api, clock, job("stopped-early"))
+    api.start({"job_id": task_id})
+    clock.advance(2 + 3)
+    stop = api.call("DELETE", "/batch-jobs", {"jobs": [{"delete_type": "force_terminate", "job_id": task_id}]})
+    assert stop.json()["results"][0]["status"] == "success"
+    clock.advance(60)
+    item = api.progress(task_id).json()["results"][0]
+    assert item["transfer_status"] == "RELEASE_RESOURCE_COMPLETE" and item["progress"] == "30"
 
 
 def test_start_performed_then_500(api: Api, clock: Clock, sim: Simulator) -> None:

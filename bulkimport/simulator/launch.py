@@ -204,6 +204,15 @@ class LaunchService:
 
     @staticmethod
     def _connection_problem(task: Task, item: Mapping[str, Any], config: FaultConfig) -> tuple[str, str] | None:
+        side = item["end_point_type"]
+        created = task.job.get(SIDES[side]) or {}
+        # A client that mixes up the sides or the task's network is told so, as the service would.
+        if item["net_type"] != task.job.get("net_type"):
+            return ("DRS.M00202", f"The value of parameter net_type is invalid: the task uses "
+                    f"{task.job.get('net_type')}.")
+        if isinstance(created, Mapping) and created.get("db_type") not in (None, item["db_type"]):
+            return ("DRS.M00202", f"The value of parameter db_type is invalid: the task's "
+                    f"{'source' if side == 'so' else 'destination'} is {created.get('db_type')}.")
         for host, port in _endpoint_hosts(item):
             for entry in config.connection_fail:
                 bad_host, bad_port = parse_host_port(entry)
@@ -211,8 +220,6 @@ class LaunchService:
                     where = f"{host}:{port}" if port else host
                     return ("DRS.M00300", f"Invalid request, the database at {where} cannot be reached: "
                             "connection timed out.")
-        side = item["end_point_type"]
-        created = task.job.get(SIDES[side]) or {}
         user = created.get("db_user") if isinstance(created, Mapping) else None
         if isinstance(user, str) and user != item["db_user"]:
             return BAD_CREDENTIALS
@@ -406,8 +413,13 @@ class LaunchService:
                 results.append(_failed("job_id", task_id, TASK_GONE, transfer_status="DELETED"))
                 continue
             status = task.status(now)
+            start = task.launch.get("start")
+            at, phase = now, status
+            if start is not None and task.release_ms is not None:  # a stopped task's progress stays put
+                at = min(now, task.release_ms)
+                phase = timeline.started_status(start, task.task_type, at)
             item: dict[str, Any] = {"job_id": task.id, "task_mode": task.task_type, "transfer_status": status,
-                                    **timeline.progress(task.launch.get("start"), task.task_type, status, now)}
+                                    **timeline.progress(start, task.task_type, phase, at)}
             code, message = task.failure(now)
             if code:
                 item.update(error_code=code, error_msg=message)
