@@ -39,6 +39,7 @@ from bulkimport.errors import InputError
 from bulkimport.findings import Finding, Severity
 from bulkimport.ledger import (
     CREATED,
+    IN_DOUBT,
     NOT_CREATED,
     REJECTED,
     Ledger,
@@ -325,6 +326,52 @@ class _Item:
         return self.name.lower()
 
 
+#: Seconds the server's clock may run ahead of ours when judging whether a task found by name
+#: was created by our request (a task created later than our request's end plus this is not ours).
+CLOCK_SKEW = 300.0
+#: Fields of the task list compared with what the ledger says we sent, before adopting a task.
+TOP_LEVEL_MATCH = ("db_use_type", "engine_type", "job_direction", "task_type", "net_type")
+#: Endpoint fields compared (from the task's details) before adopting a task.
+ENDPOINT_MATCH = ("db_type", "ip", "db_port", "inst_id", "region")
+ENDPOINT_SIDES = ("source_endpoint", "target_endpoint")
+
+
+def _epoch(value: object) -> float | None:
+    """A DRS create_time as epoch seconds: milliseconds as digits (creation, details) or
+    'YYYY-MM-DD HH:MM:SS' (the task list; read as UTC). None when unreadable."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text) / 1000.0
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+
+
+def _request_end(entry: LedgerEntry | None, options: SubmitOptions) -> float | None:
+    """When our request that may have created the row ended at the latest: the moment it was
+    marked in doubt, or (the process died while sending) its start plus the longest it could
+    have lasted."""
+    if entry is None:
+        return None
+    if entry.state == IN_DOUBT and entry.updated_at:
+        return _epoch(entry.updated_at)
+    started = _epoch(entry.sent_at)
+    return None if started is None else started + options.connect_timeout + options.timeout
+
+
+def _differences(sent: Mapping[str, Any], found: Mapping[str, Any], keys: Sequence[str]) -> list[str]:
+    """Keys whose values both sides state and that differ (case and blanks ignored)."""
+    def norm(value: object) -> str:
+        return str(value).strip().lower()
+
+    return [k for k in keys if sent.get(k) not in (None, "") and found.get(k) not in (None, "")
+            and norm(sent[k]) != norm(found[k])]
+
+
 def _child_ids(task: Mapping[str, Any]) -> tuple[str, ...]:
     children = task.get("child_ids") or task.get("children") or []
     if not isinstance(children, list):
@@ -389,6 +436,53 @@ class _Engine:
     def _find(self, item: _Item, use_types: Sequence[str]) -> list[dict]:
         return self.client.find_tasks_by_name(item.name, list(dict.fromkeys(use_types)))
 
+    def _not_ours(self, item: _Item, task: Mapping[str, Any]) -> str | None:
+        """Why a task found by name cannot be the one our in-doubt request created, or None
+        when it can be ours (DESIGN: adopt only what is ours).
+
+        It must have been created no later than the end of our request that may have created
+        it (allowing CLOCK_SKEW for the server's clock), and must match the ledger's masked
+        copy of what we sent: scenario, engine, direction, task and network type (from the
+        task list), and the endpoints' type, address, port, instance and region (from the
+        task's details, asked only when the list matched)."""
+        from bulkimport.drs import DrsError
+
+        entry = self.ledger.get(self.endpoint, self.project_id, item.name)
+        sent = (entry.payload_masked if entry else None) or item.masked
+        created = _epoch(task.get("create_time"))
+        ended = _request_end(entry, self.options)
+        if created is not None and ended is not None and created > ended + CLOCK_SKEW:
+            when = datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
+            return f"created at {when}, after our request"
+        differs = _differences(sent, task, TOP_LEVEL_MATCH)
+        if not differs and any(isinstance(sent.get(side), Mapping) and any(
+                sent[side].get(k) not in (None, "") for k in ENDPOINT_MATCH) for side in ENDPOINT_SIDES):
+            try:
+                details = self.client.batch_detail([str(task.get("id"))])
+            except DrsError as exc:
+                return f"its details could not be read to compare ({exc})"
+            detail = next((d for d in details if str(d.get("id")) == str(task.get("id"))), None)
+            if detail is None:
+                return "its details could not be read to compare"
+            for side in ENDPOINT_SIDES:
+                mine, theirs = sent.get(side), detail.get(side)
+                if isinstance(mine, Mapping) and isinstance(theirs, Mapping):
+                    differs += [f"{side}.{k}" for k in _differences(mine, theirs, ENDPOINT_MATCH)]
+        if differs:
+            return f"not what this campaign sent ({', '.join(differs)} differ)"
+        return None
+
+    def _foreign(self, item: _Item, task: Mapping[str, Any], reason: str, code: str | None,
+                 request_id: str | None, submitted_at: str | None) -> None:
+        """REJECTED: the name is someone else's task; it is recorded without its ID, so no
+        later command (rollback included) ever touches it."""
+        text = f"name taken by task {task.get('id')} ({reason})"
+        self.ledger.record_reply(self.endpoint, self.project_id,
+                                 [Reply(item.name, REJECTED, error_code=code or NAME_EXISTS, error_msg=text)],
+                                 request_id=request_id)
+        self._done(item, Result.REJECTED, error_code=code or NAME_EXISTS, error_msg=text,
+                   submitted_at=submitted_at, request_id=request_id)
+
     def reconcile(self, items: Sequence[_Item], *, earlier_run: bool) -> list[_Item]:
         """Look in-doubt rows up by name. Found: adopted (CREATED, or ALREADY_CREATED when an
         earlier run sent it). Lookup failed or ambiguous: UNKNOWN. Returns the rows that are
@@ -413,6 +507,12 @@ class _Engine:
                 continue
             task = tasks[0]
             task_id, status = str(task.get("id")), task.get("status")
+            reason = self._not_ours(item, task)
+            if reason is not None:
+                entry = self.ledger.get(self.endpoint, self.project_id, item.name)
+                self._foreign(item, task, reason, None, entry.request_id if entry else None,
+                              entry.sent_at if entry else None)
+                continue
             self.ledger.adopt(self.endpoint, self.project_id, item.name, task_id,
                               child_ids=_child_ids(task), task_status=status)
             entry = self.ledger.get(self.endpoint, self.project_id, item.name)
@@ -453,6 +553,10 @@ class _Engine:
                 continue
             task = tasks[0]
             task_id, status = str(task.get("id")), task.get("status")
+            reason = self._not_ours(item, task) if item.maybe_ours and len(tasks) == 1 else None
+            if reason is not None:
+                self._foreign(item, task, reason, code, request_id, submitted_at)
+                continue
             if item.maybe_ours and len(tasks) == 1:
                 self.ledger.adopt(self.endpoint, self.project_id, item.name, task_id,
                                   child_ids=_child_ids(task), task_status=status)

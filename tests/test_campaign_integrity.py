@@ -257,3 +257,67 @@ def test_a_401_on_a_token_other_threads_renewed_means_renew_again(tmp_path: Path
         outcome = submit_workbook(book, options(server, tmp_path, batch_size=2, concurrency=4), env=password_env)
         assert outcome.exit_code == 0, outcome.message
         assert {r.result for r in outcome.rows} == {"CREATED"}
+
+
+# -- 12.2 adopt only what is ours ------------------------------------------------------------------
+
+def _left_unknown(server: Simulator, tmp_path: Path, name: str):
+    """A run whose request was reset and whose look-ups then failed: the row is UNKNOWN."""
+    server.set_faults(next=["reset", *["list:500"] * 200])
+    book = make_book(tmp_path / "in.xlsx", [task_row(name)])
+    outcome = submit_workbook(book, options(server, tmp_path, max_retry_time=0.2), env=env(server))
+    assert [r.result for r in outcome.rows] == ["UNKNOWN"]
+    server.set_faults(next=[])
+    return book
+
+
+def _colleague_creates(server: Simulator, job: dict) -> str:
+    from bulkimport.drs import DrsClient, TokenAuth
+
+    with DrsClient(server.base_url, PROJECT, TokenAuth(server.token)) as client:
+        reply = client.send_batch([job])
+    assert reply.results and reply.results[0].id
+    return reply.results[0].id
+
+
+def _wire(name: str, **changes: object) -> dict:
+    from bulkimport import payload
+
+    return payload.build_job(task_row(name, **changes), secrets=payload.Secrets.RESOLVE, env={})
+
+
+@pytest.mark.parametrize("how", ["created later", "different source"])
+def test_a_colleagues_task_of_the_same_name_is_never_adopted(tmp_path: Path, how: str) -> None:
+    import time as time_mod
+
+    from bulkimport.rollback import plan_rollback
+    from bulkimport.status import follow_up_target
+
+    offset = [0.0]
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0),
+                   clock=lambda: time_mod.time() + offset[0]) as server:
+        book = _left_unknown(server, tmp_path, "shared-name")
+        if how == "created later":  # the same job, but an hour after our request ended
+            offset[0] = 3600.0
+            theirs = _colleague_creates(server, _wire("shared-name"))
+            offset[0] = 0.0
+        else:  # at once, but not what we sent
+            theirs = _colleague_creates(server, _wire("shared-name", **{"source_endpoint.ip": "10.9.9.9"}))
+        again = submit_workbook(book, options(server, tmp_path, out=tmp_path / "again.xlsx"), env=env(server))
+        [row] = again.rows
+        assert row.result == "REJECTED" and row.task_id is None
+        assert f"name taken by task {theirs}" in (row.error_msg or "")
+        assert again.exit_code == 1
+        with follow_up_target(again.results_path, ledger_path=tmp_path / "ledger.sqlite", env=env(server)) as target:
+            assert plan_rollback(again.results_path, target).items == []
+        assert [t["id"] for t in server.tasks(PROJECT) if not t["deleted"]] == [theirs]
+
+
+def test_our_own_task_found_after_a_lost_answer_is_adopted(sim: Simulator, tmp_path: Path) -> None:
+    sim.set_faults(next=["lost_response", *["list:500"] * 200])
+    book = make_book(tmp_path / "in.xlsx", [task_row("ours-after-all")])
+    first = submit_workbook(book, options(sim, tmp_path, max_retry_time=0.2), env=env(sim))
+    assert [r.result for r in first.rows] == ["UNKNOWN"]
+    sim.set_faults(next=[])
+    again = submit_workbook(book, options(sim, tmp_path, out=tmp_path / "again.xlsx"), env=env(sim))
+    assert [r.result for r in again.rows] == ["ALREADY_CREATED"] and again.exit_code == 0
