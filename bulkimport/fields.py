@@ -13,8 +13,10 @@ Keys are the API's own JSON paths (`source_endpoint.db_port`), typos included
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 #: Bumped whenever a column, an allowed value or a rule changes, so that a workbook made
@@ -573,3 +575,19 @@ RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
 def template_columns() -> tuple[Field, ...]:
     """Columns in template order (a function so callers never mutate the catalogue)."""
     return CATALOGUE
+
+
+def catalogue_hash() -> str:
+    """SHA-256 of the whole catalogue and rule list, language-independent.
+
+    The template stores it in `_meta`, and the reader compares it with the current one, so a
+    workbook made from a different catalogue gets `stale_template` even when someone forgot
+    to bump `TEMPLATE_VERSION`.
+    """
+    payload = {
+        "template_version": TEMPLATE_VERSION,
+        "fields": [asdict(f) for f in template_columns()],
+        "rules": [asdict(r) for r in RULES],
+    }
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -40,7 +40,7 @@ CODES: dict[str, str] = {
     "hidden_row": "The row is hidden (by a filter or by hand); it is still checked and sent.",
     "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
     "unknown_column": "A column the template does not know; it is ignored.",
-    "stale_template": "The workbook was made from an older template version.",
+    "stale_template": "The workbook was made from another template version, or its catalogue hash differs.",
     "default_applied": "A blank field was filled with the API's default (task_type: FULL_INCR_TRANS).",
 }
 

@@ -39,6 +39,7 @@ TASK_SHEET = "Jobs"
 #: The template's hidden metadata sheet: column A key, column B value.
 META_SHEET = "_meta"
 META_VERSION_KEY = "template_version"
+META_CATALOGUE_KEY = "catalogue_sha256"
 #: How far down the key row is looked for.
 KEY_ROW_SEARCH = 10
 #: A row is the key row when at least this many of its cells are catalogue keys.
@@ -171,6 +172,8 @@ class WorkbookData:
     source_rows: dict[int, int] = field(default_factory=dict)
     #: Cells whose formula has no cached value: (Excel row, column key).
     formula_cells: set[tuple[int, str]] = field(default_factory=set)
+    #: The `_meta` sheet's catalogue hash (None for a workbook not made from a template).
+    catalogue_sha256: str | None = None
 
     @property
     def field_keys(self) -> list[str]:
@@ -361,17 +364,31 @@ def _map_columns(
     return columns, findings
 
 
-def _template_version(book) -> str | None:
+def _template_meta(book) -> dict[str, str]:
+    """The `_meta` sheet's key/value rows (template version, catalogue hash, ...), or {}."""
     for name in book.sheet_names:
         if name.casefold() == META_SHEET.casefold():
             try:
                 grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             except Exception:
-                return None
-            for row in grid:
-                if len(row) >= 2 and _cell_text(row[0]) == META_VERSION_KEY:
-                    return parse.as_text(row[1]) or None
-    return None
+                return {}
+            return {_cell_text(row[0]): parse.as_text(row[1]) for row in grid
+                    if len(row) >= 2 and not parse.is_blank(row[0]) and not parse.is_blank(row[1])}
+    return {}
+
+
+def _stale_template(version: str | None, catalogue_sha256: str | None) -> Finding | None:
+    """A warning when the workbook's template differs from the current catalogue: by version,
+    or by the catalogue's hash (a rule or column changed without a version bump)."""
+    if version is not None and version != fields.TEMPLATE_VERSION:
+        made = f"template version {version}; the current version is {fields.TEMPLATE_VERSION}"
+    elif catalogue_sha256 is not None and catalogue_sha256 != fields.catalogue_hash():
+        made = f"a template of version {version} whose columns or rules differ from this tool's"
+    else:
+        return None
+    return Finding(None, None, "stale_template",
+                   f"the workbook was made from {made} (run `bulkimport template` for a fresh one)",
+                   Severity.WARNING)
 
 
 _CELL_REF_RE = re.compile(r"^([A-Z]+)(\d+)$")
@@ -711,17 +728,14 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
             )
         width = max((len(r) for r in grid), default=0)
         columns, findings = _map_columns(path, name, grid, key_row, width)
-        version = _template_version(book)
+        meta = _template_meta(book)
+        version, catalogue_sha256 = meta.get(META_VERSION_KEY), meta.get(META_CATALOGUE_KEY)
     finally:
         book.close()
 
-    if version is not None and version != fields.TEMPLATE_VERSION:
-        findings.append(Finding(
-            None, None, "stale_template",
-            f"the workbook was made from template version {version}; the current version is "
-            f"{fields.TEMPLATE_VERSION} (run `bulkimport template` for a fresh one)",
-            Severity.WARNING,
-        ))
+    stale = _stale_template(version, catalogue_sha256)
+    if stale is not None:
+        findings.append(stale)
 
     marks = scan_sheet_marks(path, name)
     _put_error_texts(grid, marks.errors, width)
@@ -772,6 +786,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         sha256=file_sha256(path),
         sheet_name=name,
         template_version=version,
+        catalogue_sha256=catalogue_sha256,
         columns=columns,
         cells=cells,
         findings=findings,
@@ -1145,6 +1160,9 @@ def _write_results(
         meta = wb.add_worksheet(META_SHEET)
         meta.write_string(0, 0, META_VERSION_KEY)
         meta.write_string(0, 1, book.template_version)
+        if book.catalogue_sha256:  # so a copy of a stale workbook is still known stale
+            meta.write_string(1, 0, META_CATALOGUE_KEY)
+            meta.write_string(1, 1, book.catalogue_sha256)
         meta.hide()
     try:
         wb.close()

@@ -16,7 +16,9 @@ from openpyxl.styles import PatternFill
 
 from bulkimport import fields
 from bulkimport.errors import InputError
+from bulkimport.findings import Severity
 from bulkimport.outcomes import RESULT_COLUMNS
+from bulkimport.template import write_template
 from bulkimport.validate import annotate, validate_workbook
 from bulkimport.workbook import ERROR_FILL, read_workbook, write_results
 
@@ -401,3 +403,23 @@ def test_comments_are_capped_but_every_bad_cell_stays_red(tmp_path: Path, monkey
     assert all(c.fill.fgColor.rgb.endswith(ERROR_FILL.lstrip("#")) for c in cells)
     assert sum(c.comment is not None for c in cells) == 2
     assert all("1 to 65535" in ws.cell(r, _column_of(ws, "error_msg")).value for r in range(3, 8))
+
+
+def test_a_template_whose_catalogue_changed_without_a_version_bump_is_stale(tmp_path: Path) -> None:
+    """The reader compares the `_meta` sheet's catalogue hash with the current catalogue's, and a
+    results copy carries the hash on, so a copy of a stale workbook is still known stale."""
+    current = write_template(tmp_path / "current.xlsx")
+    assert "stale_template" not in {f.code for f in read_workbook(current).findings}
+    drifted = tmp_path / "drifted.xlsx"
+    wb = openpyxl.load_workbook(current)
+    meta = wb["_meta"]
+    (cell,) = [row[1] for row in meta.iter_rows() if row[0].value == "catalogue_sha256"]
+    cell.value = "0" * 64
+    ws = wb["Jobs"]
+    ws.cell(3, 1, "DRS-0001")
+    wb.save(drifted)
+    book = read_workbook(drifted)
+    (stale,) = [f for f in book.findings if f.code == "stale_template"]
+    assert stale.severity == Severity.WARNING and "columns or rules differ" in stale.message
+    copy = write_results(tmp_path / "copy.xlsx", book, {}, book.findings)
+    assert "stale_template" in {f.code for f in read_workbook(copy).findings}
