@@ -28,6 +28,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 from xml.etree import ElementTree
 
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
+
 from bulkimport import fields, parse
 from bulkimport.campaign import file_sha256
 from bulkimport.errors import InputError
@@ -305,15 +307,6 @@ def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
     )
 
 
-def _column_name(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
 def _map_columns(
     path: Path, sheet: str, grid: Sequence[Sequence[object]], key_row: int, width: int
 ) -> tuple[list[Column], list[Finding]]:
@@ -324,7 +317,7 @@ def _map_columns(
     seen: dict[str, str] = {}
     for index in range(width):
         header = "" if parse.is_blank(keys_row[index]) else parse.as_text(keys_row[index])
-        letter = _column_name(index)
+        letter = xl_col_to_name(index)
         label = _cell_text(labels_row[index])
         folded = header.casefold()
         if folded in _KEYS_FOLDED:
@@ -478,13 +471,12 @@ def _marks_present(archive: zipfile.ZipFile, member: str) -> set[str]:
 
 
 def _ref_to_index(ref: str) -> tuple[int, int] | None:
-    m = _CELL_REF_RE.match(ref)
-    if not m:
+    """(Excel row, 0-based column) of an A1 reference; None for anything else (the XML is untrusted,
+    and xlsxwriter's parser answers (0, 0) with a warning for a reference it cannot read)."""
+    if not _CELL_REF_RE.match(ref):
         return None
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)), col - 1
+    row, col = xl_cell_to_rowcol(ref)
+    return row + 1, col
 
 
 def _merge_range(ref: str | None) -> tuple[int, int, int, int] | None:
@@ -692,7 +684,7 @@ def _layout_findings(marks: SheetMarks, columns: Sequence[Column],
         field_cols = [c for c in columns if first_col <= c.index <= last_col and c.kind == "field"]
         if len(spanned) < 2 or not field_cols:
             continue
-        ref = f"{_column_name(first_col)}{first_row}:{_column_name(last_col)}{last_row}"
+        ref = f"{xl_col_to_name(first_col)}{first_row}:{xl_col_to_name(last_col)}{last_row}"
         findings.extend(
             Finding(r, field_cols[0].key, "merged_cells",
                     f"merged cells {ref}: each row needs its own value; unmerge the cells and type the "
@@ -767,7 +759,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
             if column.kind == "field":
                 findings.append(Finding(
                     excel_row, column.key, "formula_no_value",
-                    f"cell {_column_name(column.index)}{excel_row} holds a formula with no saved value; "
+                    f"cell {xl_col_to_name(column.index)}{excel_row} holds a formula with no saved value; "
                     "type the value itself (or open and save the file in Excel)",
                 ))
     findings.extend(_layout_findings(marks, columns, kept_rows))
@@ -1075,8 +1067,8 @@ def _write_results(
     by_conditional = "result" in col_of and bool(out_rows)
     if by_conditional:
         _tint_by_result(wb, ws, first_data, first_data + len(out_rows) - 1, last_col,
-                        _column_name(col_of["result"]),
-                        _column_name(col_of["task_status"]) if "task_status" in col_of else None)
+                        xl_col_to_name(col_of["result"]),
+                        xl_col_to_name(col_of["task_status"]) if "task_status" in col_of else None)
     by_row: dict[int, dict[str | None, list[Finding]]] = defaultdict(dict)
     for (excel_row, column), cell_findings in by_cell.items():
         by_row[excel_row][column] = cell_findings
@@ -1269,7 +1261,7 @@ def _write_findings_sheet(
         out_row = out_row_of.get(f.row) if f.row is not None else None
         if out_row is not None:
             col = col_of.get(f.column or "", col_of.get("result", 0))
-            ref = f"{_column_name(col)}{out_row + 1}"
+            ref = f"{xl_col_to_name(col)}{out_row + 1}"
             if links < MAX_LINKS:
                 ws.write_url(r, 0, f"internal:'{TASK_SHEET}'!{ref}", string=ref)
                 links += 1
