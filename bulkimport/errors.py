@@ -17,3 +17,11 @@ class InputError(BulkImportError):
     mandatory column missing, bad option, unusable ledger). Nothing was sent."""
 
     exit_code = ExitCode.UNUSABLE_INPUT
+
+
+class OutputWriteError(BulkImportError):
+    """An output could not be written AFTER requests were sent (a disk filled up): the
+    outcomes are in the ledger, and a re-run rebuilds the files. Exit code 3: run the same
+    command again."""
+
+    exit_code = ExitCode.INCOMPLETE

@@ -25,6 +25,7 @@ from bulkimport import fields as catalogue
 from bulkimport.campaign import Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
 from bulkimport.outcomes import Result
+from bulkimport.outputs import FILE, FOLDER, Output, check_outputs
 from bulkimport.terminal import plural
 from bulkimport.workbook import SheetRows
 
@@ -927,7 +928,8 @@ def read_summary_facts(results_path: Path) -> Campaign | None:
     try:
         book = CalamineWorkbook.from_path(str(results_path))
     except Exception as exc:  # calamine raises its own error types for non-workbooks
-        raise InputError(f"{results_path}: not a readable workbook ({exc.__class__.__name__})") from exc
+        raise InputError(f"{results_path}: not a readable workbook (the file is damaged, or not an Excel or "
+                         "OpenDocument spreadsheet)") from exc
     if "Summary" not in book.sheet_names:
         return None
     rows = book.get_sheet_by_name("Summary").to_python(skip_empty_area=False)
@@ -935,10 +937,15 @@ def read_summary_facts(results_path: Path) -> Campaign | None:
 
 
 def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
-    """The report's columns of every data row of a results workbook, in workbook order."""
+    """The report's columns of every data row of a results workbook, in workbook order.
+    A workbook without the `result` column is not a results workbook: refused (exit 2), as
+    `status` refuses it, rather than reported as a campaign of rows with no outcome."""
     from bulkimport.workbook import read_workbook
 
     book = read_workbook(results_path)
+    if not any(c.key == "result" for c in book.columns):
+        raise InputError(f"{results_path}: not a results workbook (it has no result column); give the workbook "
+                         "that validate, submit, status or rollback wrote")
     out = []
     for excel_row, cells in book.cells.items():
         row = {k: cells.get(k) for k in ROW_KEYS}
@@ -952,6 +959,10 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> Repo
     results_path = Path(results_path)
     if not results_path.is_file():
         raise InputError(f"{results_path}: no such file")
+    check_outputs([Output(Path(out_dir), "--out-dir", FOLDER),
+                   Output(Path(out_dir) / f"{results_path.stem}-report.html", "report", FILE),
+                   Output(Path(out_dir) / f"{results_path.stem}-report.json", "report (JSON)", FILE)],
+                  inputs=[results_path])
     campaign = read_summary_facts(results_path)
     if campaign is None:
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")

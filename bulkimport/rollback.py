@@ -29,7 +29,7 @@ from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
     campaign_tasks,
-    default_out_path,
+    check_follow_up_outputs,
     follow_up_campaign,
     open_ledger,
     query_states,
@@ -37,7 +37,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.workbook import WorkbookData, read_workbook, same_file
+from bulkimport.workbook import WorkbookData, read_workbook
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
@@ -183,16 +183,15 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                      report_dir: Path = Path("reports"), release_timeout: float = 600.0, interval: float = 5.0,
                      max_interval: float = 30.0, retry: RetryPolicy | None = None,
                      progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> RollbackOutcome:
+                     clock: Callable[[], float] = time.monotonic, force: bool = False) -> RollbackOutcome:
     """Terminate where needed, wait (at most `release_timeout` s), delete; record every row's
     outcome (DELETED / DELETE_FAILED) in the ledger and in `<stem>-rollback.xlsx`.
 
     A DRS call that fails for good part-way stops the rollback: what was learnt so far is
     recorded and written, and the exit code is 3 (run rollback again to finish).
     """
-    out_path = out_path or default_out_path(plan.results_path, "rollback")
-    if same_file(out_path, plan.results_path):  # checked before anything is deleted
-        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
+    out_path = check_follow_up_outputs(plan.results_path, "rollback", out_path, report_dir, target.ledger_path,
+                                       force=force)  # checked before anything is deleted
     progress = progress or NullProgress()
     scrub = scrubber(target.secrets)
     outcomes: dict[int, RowOutcome] = {}
@@ -271,7 +270,9 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
         status, text = releasing.get(item.excel_row, (None, message))
         appended[item.excel_row] = {"error_msg": text, **({"task_status": status} if status else {})}
     campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target)
-    files = write_follow_up(plan.book, appended, campaign, out_path, report_dir)
+    files = write_follow_up(plan.book, appended, campaign, out_path, report_dir,
+                            ledger_path=None if ledger is None else target.ledger_path,
+                            rebuild="run rollback again to write them (deleted tasks are found deleted)")
     results = [o.result for o in outcomes.values()]
     exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)
     if exit_code == ExitCode.OK and left:

@@ -26,9 +26,10 @@ from bulkimport.drs import (
     DrsClient,
     RetryPolicy,
 )
-from bulkimport.errors import InputError
+from bulkimport.errors import InputError, OutputWriteError
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
+from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import (
     FAILED,
@@ -43,7 +44,7 @@ from bulkimport.report import (
 )
 from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber
 from bulkimport.terminal import plural, row_lines, screenful
-from bulkimport.workbook import WorkbookData, read_workbook, same_file, write_failed_rows, write_results
+from bulkimport.workbook import WorkbookData, read_workbook, write_failed_rows, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
 TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})
@@ -293,16 +294,26 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
 
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
                     out_path: Path, report_dir: Path, *, failed_rows: Iterable[int] = (),
-                    failed_path: Path | None = None) -> ReportFiles:
+                    failed_path: Path | None = None, ledger_path: Path | None = None,
+                    rebuild: str = "run the same command again to write them") -> ReportFiles:
     """The new results workbook (with its Summary sheet) and the sign-off report beside it;
-    with `failed_rows`, also the failed-rows workbook holding just those rows."""
+    with `failed_rows`, also the failed-rows workbook holding just those rows.
+
+    Called after the server was asked: a write that fails now (a full disk) is exit 3 with
+    one line saying what the ledger holds, never exit 2 ("nothing was sent")."""
     summary = summarise(campaign, report_rows(book, appended))
     sheet = summary_sheet_rows(summary)
-    write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet})
-    failed_rows = list(failed_rows)
-    if failed_rows and failed_path is not None:
-        write_failed_rows(failed_path, book, appended, book.findings, failed_rows, extra_sheets={"Summary": sheet})
-    return write_report(summary, out_path.stem, report_dir, results_path=out_path)
+    try:
+        write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet})
+        failed_rows = list(failed_rows)
+        if failed_rows and failed_path is not None:
+            write_failed_rows(failed_path, book, appended, book.findings, failed_rows,
+                              extra_sheets={"Summary": sheet})
+        return write_report(summary, out_path.stem, report_dir, results_path=out_path)
+    except (OSError, InputError) as exc:
+        error = exc if isinstance(exc, OSError) else OSError(str(exc))
+        raise OutputWriteError(write_failed("results workbook and report", error, ledger=ledger_path,
+                                            rebuild=rebuild)) from None
 
 
 def failed_path_for(out: Path) -> Path:
@@ -358,20 +369,36 @@ def query_progress(client: DrsClient, task_ids: list[str],
     return found
 
 
+def check_follow_up_outputs(results_path: Path, suffix: str, out_path: Path | None, report_dir: Path,
+                            ledger_path: Path | None, *, force: bool = False) -> Path:
+    """Prove the outputs of a follow-up command (status, rollback) writable before its first
+    request: the new results workbook, the report folder and files, and the ledger when it
+    exists (a follow-up command never creates one). Returns the results workbook's path."""
+    chosen = out_path is not None
+    out = Path(out_path) if chosen else default_out_path(Path(results_path), suffix)
+    outputs = [Output(out, "--out" if chosen else f"{suffix} workbook", WORKBOOK, suffixes=(".xlsx",)),
+               Output(failed_path_for(out), "failed-rows workbook", WORKBOOK),
+               Output(Path(report_dir), "--report-dir", FOLDER),
+               Output(Path(report_dir) / f"{out.stem}-report.html", "sign-off report", FILE),
+               Output(Path(report_dir) / f"{out.stem}-report.json", "sign-off report (JSON)", FILE)]
+    if ledger_path is not None:
+        outputs.append(Output(Path(ledger_path), "--ledger", LEDGER, create=False))
+    check_outputs(outputs, inputs=[results_path], force=force)
+    return out
+
+
 def refresh_status(results_path: str | Path, target: Target, *, out_path: Path | None = None,
                    report_dir: Path = Path("reports"), watch: bool = False, interval: float = 5.0,
                    max_interval: float = 60.0, timeout: float = 1800.0, retry: RetryPolicy | None = None,
                    progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
-                   clock: Callable[[], float] = time.monotonic) -> StatusOutcome:
+                   clock: Callable[[], float] = time.monotonic, force: bool = False) -> StatusOutcome:
     """The `status` command's work: query, (watch,) record in the ledger, write workbook + report.
 
     Raises InputError (exit 2) when the workbook names no created task: status of a workbook
     that `submit` never wrote is a mistake worth stopping on.
     """
     results_path = Path(results_path)
-    out_path = out_path or default_out_path(results_path, "status")
-    if same_file(out_path, results_path):
-        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
+    out_path = check_follow_up_outputs(results_path, "status", out_path, report_dir, target.ledger_path, force=force)
     book = read_workbook(results_path)
     scrub = scrubber(target.secrets)
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
@@ -403,7 +430,8 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]
     failed_path = failed_path_for(out_path) if failed_rows else None
     files = write_follow_up(book, appended, campaign, out_path, report_dir, failed_rows=failed_rows,
-                            failed_path=failed_path)
+                            failed_path=failed_path, ledger_path=ledger_path,
+                            rebuild="run the same status command again to write them")
     task_states = [states[i] for i in ids]
     exit_code = exit_code_for_states(task_states)
     if watched.interrupted:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import signal
 import threading
@@ -35,7 +36,7 @@ from typing import Any
 
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
-from bulkimport.errors import InputError
+from bulkimport.errors import InputError, OutputWriteError
 from bulkimport.findings import Finding, Severity
 from bulkimport.ledger import (
     CREATED,
@@ -48,8 +49,10 @@ from bulkimport.ledger import (
     ledger_lock,
 )
 from bulkimport.outcomes import Result, exit_code_for
+from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.target import (
+    DEFAULT_LEDGER,
     DEMO_PROJECT_ID,
     REPORTS_DIR,
     SIMULATOR_ENDPOINT,
@@ -99,6 +102,8 @@ class SubmitOptions:
     jitter: float = 0.5
     #: Where the sign-off report (HTML + JSON) goes.
     report_dir: Path = Path("reports")
+    #: Replace an existing --out file even when it is not one of this tool's outputs.
+    force: bool = False
 
     def check(self) -> None:
         """InputError (exit 2) for option values that cannot work."""
@@ -109,6 +114,14 @@ class SubmitOptions:
             raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise InputError("max attempts must be at least 1")
+        for name, value, positive in (("--timeout", self.timeout, True),
+                                      ("connect timeout", self.connect_timeout, True),
+                                      ("--max-retry-time", self.max_retry_time, False),
+                                      ("--retry-delay", self.base_delay, False), ("max delay", self.max_delay, False),
+                                      ("jitter", self.jitter, False)):
+            if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
+                raise InputError(f"{name} must be a finite number of seconds {'above' if positive else 'from'} 0, "
+                                 f"not {value}")
         if not self.simulate and not (self.endpoint or self.region):
             raise InputError("give --endpoint URL, --region REGION or --simulate")
         if self.simulate and (self.endpoint or self.region):
@@ -775,6 +788,32 @@ def _default_out(path: Path, dry_run: bool) -> Path:
     return REPORTS_DIR / f"{path.stem}-{kind}-{stamp}.xlsx"
 
 
+def submit_outputs(options: SubmitOptions, out: Path) -> list[Output]:
+    """Every path `submit` writes, for `check_outputs` before anything is sent: the results
+    and failed-rows workbooks, the dry-run file, the report folder and files, the ledger and
+    the simulator's state."""
+    outputs = [Output(out, "--out" if options.out else "results workbook", WORKBOOK, suffixes=(".xlsx",)),
+               Output(failed_path_for(out), "failed-rows workbook", WORKBOOK)]
+    if options.dry_run:
+        outputs.append(Output(dry_run_path_for(out), "dry-run file", FILE))
+    report_dir = Path(options.report_dir)
+    outputs += [Output(report_dir, "--report-dir", FOLDER),
+                Output(report_dir / f"{out.stem}-report.html", "sign-off report", FILE),
+                Output(report_dir / f"{out.stem}-report.json", "sign-off report (JSON)", FILE)]
+    ledger = options.ledger
+    if ledger is None and options.simulate and options.simulator_state is not None:
+        ledger = simulator_ledger_path(options.simulator_state)
+    elif ledger is None and not options.simulate:
+        ledger = DEFAULT_LEDGER
+    if ledger is not None:
+        outputs.append(Output(Path(ledger), "--ledger" if options.ledger else "ledger", LEDGER,
+                              create=not options.dry_run))
+    if options.simulate and options.simulator_state is not None:
+        outputs.append(Output(Path(options.simulator_state), "--simulator-state", LEDGER,
+                              create=not options.dry_run))
+    return outputs
+
+
 def failed_path_for(out: Path) -> Path:
     return out.with_name(f"{out.stem}-failed.xlsx")
 
@@ -868,6 +907,8 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     stop = stop or threading.Event()
     timings = Timings()
     path = Path(path)
+    out = Path(options.out) if options.out else _default_out(path, options.dry_run)
+    check_outputs(submit_outputs(options, out), inputs=[path], force=options.force)
     validation = validate_workbook(path, options.sheet)
     book = validation.book
     campaign = Campaign(command="submit", input_file=str(path), input_sha256=book.sha256,
@@ -887,7 +928,6 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
         masked = payload.build_job(typed)
         items.append(_Item(row=row, typed=typed, masked=masked, use_types=(str(typed.get("db_use_type")),)))
 
-    out = Path(options.out) if options.out else _default_out(path, options.dry_run)
     message: str | None = None
     interrupted = False
     plan: Plan | None = None
@@ -938,13 +978,24 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     report_content = _summary(campaign, rows, book, validation.rows)
     summary = {"Summary": summary_sheet_rows(report_content)}
     appended = {o.row: o.columns() for o in rows}
-    results_path = write_results(out, book, appended, validation.findings, extra_sheets=summary)
     failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
     failed_path = None
-    if failed_rows:
-        failed_path = write_failed_rows(failed_path_for(out), book, appended, validation.findings, failed_rows,
-                                        extra_sheets=summary)
-    report = write_report(report_content, Path(results_path).stem, options.report_dir, results_path=results_path)
+    try:
+        results_path = write_results(out, book, appended, validation.findings, extra_sheets=summary)
+        if failed_rows:
+            failed_path = write_failed_rows(failed_path_for(out), book, appended, validation.findings, failed_rows,
+                                            extra_sheets=summary)
+        report = write_report(report_content, Path(results_path).stem, options.report_dir,
+                              results_path=results_path)
+    except (OSError, InputError) as exc:
+        if options.dry_run:
+            raise
+        # Requests were sent: exit 2 ("nothing sent") would be a lie. The ledger has every answer.
+        error = exc if isinstance(exc, OSError) else OSError(str(exc))
+        raise OutputWriteError(write_failed(
+            "results", error, ledger=ledger_path,
+            rebuild="run the same command again to write the results (created rows come back as "
+                    "ALREADY_CREATED; nothing is sent twice)")) from None
     return SubmitOutcome(rows=rows, campaign=campaign, exit_code=exit_code, results_path=Path(results_path),
                          failed_path=Path(failed_path) if failed_path else None, dry_run_path=dry_run_path,
                          ledger_path=ledger_path, report_html=report.html, report_json=report.json,

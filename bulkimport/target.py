@@ -77,8 +77,11 @@ def simulated_target(state_path: str | Path | None = None, *, project_id: str | 
     beside the state or to a temporary file: never the campaign's real ledger.
     """
     from bulkimport.drs import TokenAuth
+    from bulkimport.outputs import LEDGER, Output, check_outputs
     from bulkimport.simulator import FaultConfig, Simulator
 
+    if state_path is not None:  # a file that is not SQLite must not fail deep inside the simulator
+        check_outputs([Output(Path(state_path), "--simulator-state", LEDGER)])
     with contextlib.ExitStack() as stack:
         temporary = ledger_path is None and state_path is None
         if ledger_path is None:

@@ -471,24 +471,6 @@ def _write_meta(sheet: Worksheet, language: str) -> None:
     sheet.hide()
 
 
-def filled_rows(path: str | Path) -> int | None:
-    """How many rows below the two header rows of an existing workbook's `Jobs` sheet hold
-    anything; None when the file is not a readable workbook. `bulkimport template` refuses to
-    replace a file that holds an operator's work (or is something else altogether)."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        book = CalamineWorkbook.from_path(str(path))
-        names = book.sheet_names
-        name = next((n for n in names if n.lower() == JOBS_SHEET.lower()), names[0] if names else None)
-        if name is None:
-            return 0
-        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
-    except Exception:  # calamine raises its own errors for anything that is not a workbook
-        return None
-    return sum(1 for row in grid[KEY_ROW:] if any(cell not in ("", None) for cell in row))
-
-
 def write_template(
     path: str | Path = DEFAULT_PATH,
     *,

@@ -16,6 +16,7 @@ from bulkimport import fields, parse, schema
 from bulkimport.errors import InputError
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import Result
+from bulkimport.outputs import WORKBOOK, Output, check_outputs
 from bulkimport.workbook import EXCEL_ERRORS, LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
 
 #: Default location of the annotated copy, relative to the current directory.
@@ -197,6 +198,16 @@ def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
 def default_output_path(workbook: str | Path, base: str | Path | None = None) -> Path:
     """`reports/<stem>-validated.xlsx` under the current directory (or `base`)."""
     return Path(base or Path.cwd()) / REPORTS_DIR / f"{Path(workbook).stem}-validated.xlsx"
+
+
+def checked_output_path(workbook: str | Path, out: str | Path | None, *, force: bool = False) -> Path:
+    """The annotated copy's path, proven writable before the (possibly long) validation: an
+    .xlsx name, not the input, and never an operator's workbook unless `force`."""
+    chosen = out is not None
+    path = Path(out) if chosen else default_output_path(workbook)
+    check_outputs([Output(path, "--out" if chosen else "annotated copy", WORKBOOK, suffixes=(".xlsx",))],
+                  inputs=[workbook], force=force)
+    return path
 
 
 def annotate(validation: Validation, out: str | Path) -> Path:

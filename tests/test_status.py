@@ -241,7 +241,6 @@ def test_command_simulate_with_persisted_state(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("extra", "message"), [
     (["--simulator-state", "x.sqlite"], "--simulator-state needs --simulate"),
     ([], "ran on the simulator"),
-    (["--interval", "-1"], "must not be negative"),
 ])
 def test_command_unusable_options_exit_2(sim: Simulator, tmp_path: Path, extra: list[str], message: str) -> None:
     target = target_for(sim, tmp_path)

@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bulkimport import fields, template
 from bulkimport.cli import cli, main
+from bulkimport.outputs import filled_rows
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED_TEMPLATE = REPO / "templates" / "drs-jobs-template.xlsx"
@@ -391,7 +392,7 @@ def test_cli_never_replaces_an_operators_filled_workbook_without_force(
     assert stop.value.code == 2 and other.read_text() == "not a workbook"
 
     assert CliRunner().invoke(cli, ["template", str(filled), "--force"]).exit_code == 0
-    assert template.filled_rows(filled) == 0
+    assert filled_rows(filled) == 0
 
 
 def test_cli_default_path_is_under_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

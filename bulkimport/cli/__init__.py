@@ -9,6 +9,7 @@ can cause ends as one line on stderr with the documented exit code, never a trac
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 
 import click
@@ -55,30 +56,59 @@ def cli() -> None:
     """Create DRS replication tasks in bulk from an Excel workbook."""
 
 
-def fail(message: str, code: int = ExitCode.UNUSABLE_INPUT) -> None:
-    """Print one line on stderr and exit with `code`."""
-    click.echo(f"bulkimport: error: {message}", err=True)
+def _wants_json(args: list[str]) -> bool:
+    """`--json` anywhere before a `--` separator: errors then also go to stdout as JSON."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def fail(message: str, code: int = ExitCode.UNUSABLE_INPUT, *, as_json: bool = False) -> None:
+    """Print one line on stderr (and, with --json, an error object on stdout) and exit with `code`."""
+    line = " ".join(str(message).split())
+    click.echo(f"bulkimport: error: {line}", err=True)
+    if as_json:
+        click.echo(json.dumps({"exit_code": code, "error": line}, ensure_ascii=False))
     sys.exit(code)
+
+
+def usage_message(exc: click.UsageError) -> str:
+    """Click's usage error as one line: its message, then where the help is."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return f"no command given; choose one of {', '.join(COMMANDS)} (bulkimport --help describes them)"
+    message = exc.format_message()
+    if exc.ctx is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    return message
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps our errors and Ctrl-C to exit codes.
 
     Sub-commands return their exit code (an int) rather than calling sys.exit, so they
-    stay callable from tests through click's CliRunner as well.
+    stay callable from tests through click's CliRunner as well. Every error an operator can
+    cause, click's usage errors included, ends as ONE line on stderr (and a JSON error object
+    on stdout with --json); `--help` is click's own.
     """
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = _wants_json(args)
     try:
-        code = cli.main(args=argv, prog_name="bulkimport", standalone_mode=False)
+        code = cli.main(args=args, prog_name="bulkimport", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("bulkimport: interrupted", err=True)
         sys.exit(ExitCode.INCOMPLETE)
+    except click.UsageError as exc:
+        fail(usage_message(exc), ExitCode.UNUSABLE_INPUT, as_json=as_json)
     except click.ClickException as exc:
-        exc.show()
-        sys.exit(ExitCode.UNUSABLE_INPUT if exc.exit_code == 2 else exc.exit_code)
+        fail(exc.format_message(), ExitCode.UNUSABLE_INPUT if exc.exit_code == 2 else exc.exit_code,
+             as_json=as_json)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BulkImportError as exc:
-        fail(str(exc), exc.exit_code)
+        fail(str(exc), exc.exit_code, as_json=as_json)
     except KeyboardInterrupt:
         click.echo("bulkimport: interrupted", err=True)
         sys.exit(ExitCode.INCOMPLETE)

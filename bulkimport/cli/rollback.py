@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bulkimport.cli.status import check_delays, target_options
+from bulkimport.cli.options import json_option, out_option, seconds_option, target_options
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
 
@@ -21,15 +21,12 @@ def stdin_is_terminal() -> bool:
 @click.command("rollback")
 @click.argument("results_workbook", type=click.Path(path_type=Path, dir_okay=False))
 @target_options
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Results workbook of the rollback (default: reports/<stem>-rollback.xlsx).")
+@out_option("reports/<stem>-rollback.xlsx")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed when stdin is not a terminal).")
-@click.option("--release-timeout", type=float, default=600.0, show_default=True,
-              help="Seconds to wait for terminated tasks to release their resources before deleting.")
-@click.option("--interval", type=float, default=5.0, show_default=True,
-              help="Seconds between status polls while waiting (grows 1.5x per round).")
-@click.option("--max-interval", type=float, default=30.0, show_default=True, help="Longest wait between polls.")
-@click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")
+@seconds_option("--release-timeout", 600.0, "Wait for terminated tasks to release their resources before deleting")
+@seconds_option("--interval", 5.0, "Wait between status polls while waiting (grows 1.5x per round)", maximum=3600)
+@seconds_option("--max-interval", 30.0, "Longest wait between polls", maximum=3600)
+@json_option
 def command(results_workbook: Path, endpoint: str | None, region: str | None, project_id: str | None,
             simulate: bool, simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None,
             insecure: bool, force: bool, report_dir: Path, quiet: bool, out: Path | None, yes: bool,
@@ -44,12 +41,12 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     """
     from bulkimport.progress import for_stream
     from bulkimport.rollback import execute_rollback, plan_lines, plan_rollback
-    from bulkimport.status import follow_up_target
+    from bulkimport.status import check_follow_up_outputs, follow_up_target
 
-    check_delays(release_timeout=release_timeout, interval=interval, max_interval=max_interval)
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
                           ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+        out = check_follow_up_outputs(results_workbook, "rollback", out, report_dir, target.ledger_path, force=force)
         plan = plan_rollback(results_workbook, target)
         for line in plan_lines(plan):
             click.echo(line, err=True)
@@ -64,7 +61,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
                 return ExitCode.SOME_FAILED
         outcome = execute_rollback(plan, target, out_path=out, report_dir=report_dir,
                                    release_timeout=release_timeout, interval=interval, max_interval=max_interval,
-                                   progress=for_stream(sys.stderr, quiet=quiet))
+                                   progress=for_stream(sys.stderr, quiet=quiet), force=force)
     if outcome.message:
         click.echo(outcome.message, err=True)
     counts = outcome.counts

@@ -10,6 +10,17 @@ from pathlib import Path
 
 import click
 
+from bulkimport.cli.options import (
+    MAX_SECONDS,
+    Seconds,
+    connection_options,
+    force_option,
+    json_option,
+    out_option,
+    report_dir_option,
+    seconds_option,
+)
+
 #: The API's own limit; repeated here only as the option's range (fields.py is the source).
 _LANGUAGES = ("en-us", "zh-cn")
 
@@ -31,47 +42,35 @@ def _confirm(plan) -> bool:
 
 @click.command("submit")
 @click.argument("workbook", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--project-id", default=None, help="Project ID (default: $OS_PROJECT_ID; with --simulate a demo id).")
-@click.option("--endpoint", default=None, help="DRS base URL; the tool appends /v3/{project_id}/... (beats --region).")
-@click.option("--region", default=None, help="Region id (eu-de, ap-southeast-1, ...) to derive the endpoint from.")
-@click.option("--simulate", is_flag=True, help="Send to an in-process simulator (no credentials needed).")
-@click.option("--simulator-state", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="With --simulate: keep the simulator's tasks in this file across runs.")
+@connection_options
 @click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
 @click.option("--batch-size", type=click.IntRange(1, 10), default=10, show_default=True,
               help="Tasks per batch-creation request (the API allows at most 10).")
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="Requests in flight at once.")
+              help="Requests in flight at once (1 to 32).")
 @click.option("--dry-run", is_flag=True,
               help="Send nothing: write the request bodies (secrets masked) and the results workbook.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Results workbook (default: reports/<stem>-submit-<time>.xlsx).")
-@click.option("--ledger", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="The campaign ledger (default: reports/ledger.sqlite; with --simulate beside the state).")
-@click.option("--report-dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports"),
-              show_default=True, help="Where the sign-off report (HTML and JSON) goes.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@out_option("reports/<stem>-submit-<time>.xlsx")
+@force_option
+@report_dir_option
+@json_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
 @click.option("--language", type=click.Choice(_LANGUAGES), default="en-us", show_default=True,
               help="X-Language of the requests (language of the server's messages).")
-@click.option("--ca-bundle", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="CA certificates (PEM) to verify the endpoint's TLS certificate with.")
-@click.option("--insecure", is_flag=True, help="Do not verify TLS certificates (dangerous; warns).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=120.0, show_default=True,
-              help="Seconds to wait for a reply before its rows count as in doubt.")
+@seconds_option("--timeout", 120.0, "Wait for a reply before its rows count as in doubt", positive=True)
 @click.option("--max-attempts", type=click.IntRange(1, 100), default=None,
-              help="Requests per batch at most, retries included (default: no count, only --retry-for).")
-@click.option("--retry-for", "--max-retry-time", "max_retry_time", type=click.FloatRange(min=0), default=300.0,
+              help="Requests per batch at most, retries included (1 to 100; default: no count, only --retry-for).")
+@click.option("--retry-for", "--max-retry-time", "max_retry_time", type=Seconds(0.0, MAX_SECONDS), default=300.0,
               show_default=True,
               help="Seconds during which throttling and transient errors are retried (per batch and per look-up); "
-                   "a row is UNKNOWN only when this deadline passes.")
-@click.option("--retry-delay", type=click.FloatRange(min=0), default=0.5, show_default=True,
-              help="First backoff delay in seconds (doubles per retry, with jitter, at most 20 s).")
-def command(workbook: Path, project_id: str | None, endpoint: str | None, region: str | None, simulate: bool,
-            simulator_state: Path | None, sheet: str | None, batch_size: int, concurrency: int, dry_run: bool,
-            out: Path | None, ledger: Path | None, report_dir: Path, as_json: bool, yes: bool, language: str,
-            ca_bundle: Path | None, insecure: bool, timeout: float, max_attempts: int | None, max_retry_time: float,
-            retry_delay: float) -> int:
+                   f"a row is UNKNOWN only when this deadline passes ({Seconds(0.0, MAX_SECONDS).describe()}).")
+@seconds_option("--retry-delay", 0.5, "First backoff delay (doubles per retry, with jitter, at most 20 s)",
+                maximum=3600)
+def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
+            simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
+            sheet: str | None, batch_size: int, concurrency: int, dry_run: bool, out: Path | None, force: bool,
+            report_dir: Path, as_json: bool, yes: bool, language: str, timeout: float, max_attempts: int | None,
+            max_retry_time: float, retry_delay: float) -> int:
     """Create the DRS tasks of WORKBOOK's valid rows, each exactly once.
 
     Rows are validated first; invalid rows are never sent. Re-running with the same ledger
@@ -84,9 +83,10 @@ def command(workbook: Path, project_id: str | None, endpoint: str | None, region
 
     options = SubmitOptions(
         project_id=project_id, endpoint=endpoint, region=region, simulate=simulate, simulator_state=simulator_state,
-        sheet=sheet, batch_size=batch_size, concurrency=concurrency, dry_run=dry_run, out=out, ledger=ledger,
+        sheet=sheet, batch_size=batch_size, concurrency=concurrency, dry_run=dry_run, out=out, ledger=ledger_path,
         language=language, ca_bundle=str(ca_bundle) if ca_bundle else None, insecure=insecure, timeout=timeout,
         max_attempts=max_attempts, max_retry_time=max_retry_time, base_delay=retry_delay, report_dir=report_dir,
+        force=force,
     )
     if insecure and not simulate:
         click.echo("bulkimport: WARNING: --insecure: TLS certificates are NOT verified; anyone on the network "

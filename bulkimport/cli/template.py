@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from bulkimport import fields
-from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
-from bulkimport.template import DEFAULT_LANGUAGE, DEFAULT_PATH, LANGUAGES, filled_rows, write_template
+from bulkimport.outputs import Output, check_outputs
+from bulkimport.template import DEFAULT_LANGUAGE, DEFAULT_PATH, LANGUAGES, write_template
 
 
 @click.command(name="template")
@@ -29,13 +29,7 @@ def command(path: Path, language: str, force: bool) -> int:
     Parent folders are created. An existing blank template is replaced; a file holding task
     rows (or anything that is not a workbook) only with --force.
     """
-    if path.is_file() and not force:
-        rows = filled_rows(path)
-        if rows is None:
-            raise InputError(f"{path} exists and is not a workbook; not replacing it (use --force)")
-        if rows:
-            raise InputError(f"{path} holds {rows} filled row(s); not replacing it with a blank template "
-                             "(use another path, or --force)")
+    check_outputs([Output(path, "PATH", "workbook", suffixes=(".xlsx",))], force=force)
     written = write_template(path, language=language)
     click.echo(f"wrote {written} ({len(fields.KEYS)} columns, {language}, template version "
                f"{fields.TEMPLATE_VERSION})")

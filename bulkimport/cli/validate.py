@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bulkimport.cli.options import force_option, json_option, out_option
 from bulkimport.outcomes import ExitCode
 
 #: How many findings the human summary lists before "... and N more".
@@ -15,20 +16,21 @@ SUMMARY_FINDINGS = 10
 
 @click.command("validate")
 @click.argument("workbook", type=click.Path(path_type=Path, dir_okay=True, exists=False))
-@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Annotated copy to write (default: reports/<stem>-validated.xlsx).")
-@click.option("--json", "as_json", is_flag=True, help="Print the findings and counts as JSON on stdout.")
+@out_option("reports/<stem>-validated.xlsx")
+@force_option
+@json_option
 @click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
-def command(workbook: Path, out: Path | None, as_json: bool, sheet: str | None) -> int:
+def command(workbook: Path, out: Path | None, force: bool, as_json: bool, sheet: str | None) -> int:
     """Check every row of WORKBOOK against the DRS rules; nothing is sent.
 
     Exit 0 when every row is valid, 1 when some row is invalid, 2 when the workbook
     cannot be used.
     """
-    from bulkimport.validate import annotate, default_output_path, validate_workbook
+    from bulkimport.validate import annotate, checked_output_path, validate_workbook
 
+    out = checked_output_path(workbook, out, force=force)
     validation = validate_workbook(workbook, sheet)
-    target = annotate(validation, out or default_output_path(workbook))
+    target = annotate(validation, out)
     click.echo(summary(validation, target), err=True)
     if as_json:
         document = validation.to_dict()

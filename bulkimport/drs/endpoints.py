@@ -53,7 +53,11 @@ def region_url(region: str) -> str:
 def _check_base_url(url: str) -> str:
     """A usable base URL with its trailing slashes removed, or InputError."""
     text = url.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "http://[::1": an IPv6 literal without its closing bracket
+        raise InputError(f"--endpoint {url!r} is not a valid URL (check the brackets around an IPv6 "
+                         "address)") from None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
         raise InputError(f"--endpoint {url!r} must be an http:// or https:// URL with a host")
     if parts.query or parts.fragment:
