@@ -176,11 +176,11 @@ def check_outputs(outputs: Sequence[Output], *, inputs: Iterable[str | Path] = (
     existing workbook that holds an operator's work (unless `force`); an existing file or a
     folder that cannot be written. Folders are created (that is part of the proof).
     """
-    inputs = [Path(p) for p in inputs]
+    sources = [Path(p) for p in inputs]
     seen: dict[Path, Output] = {}
     for output in outputs:
         path = Path(output.path)
-        for source in inputs:
+        for source in sources:
             if _same(path, source):
                 raise InputError(f"{output.label} {path} is the input workbook; refusing to overwrite it "
                                  "(choose another path)")

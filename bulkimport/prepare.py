@@ -40,7 +40,7 @@ from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
-    default_out_path,
+    check_follow_up_outputs,
     follow_up_campaign,
     open_ledger,
     query_states,
@@ -455,18 +455,17 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                      force: bool = False, concurrency: int = 4, env: Mapping[str, str] = os.environ,
                      retry: RetryPolicy | None = None, progress: Progress | None = None,
                      sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> PrepareOutcome:
+                     clock: Callable[[], float] = time.monotonic, replace_outputs: bool = False) -> PrepareOutcome:
     """The `prepare` command's work (see the module docstring). Raises InputError (exit 2) for
-    unusable input: no ledger, no created task, an `env:` variable that is not set."""
+    unusable input: no ledger, no created task, an `env:` variable that is not set, an output
+    that cannot be written (`replace_outputs`: --force, replace an operator's --out file)."""
     from bulkimport.submit import _SimulatedEnv
     from bulkimport.validate import validate_workbook
-    from bulkimport.workbook import same_file
 
     path = Path(path)
     progress = progress or NullProgress()
-    out_path = out_path or default_out_path(path, "prepare")
-    if same_file(out_path, path):
-        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
+    out_path = check_follow_up_outputs(path, "prepare", out_path, report_dir, target.ledger_path,
+                                       force=replace_outputs)
     if not 1 <= concurrency <= 32:
         raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
     validation = validate_workbook(path)
@@ -576,7 +575,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
             phase_seconds = time.monotonic() - phase_started
     appended = _appended(tasks, not_created)
     campaign = follow_up_campaign(path, "prepare", validation.book, target)
-    files = write_follow_up(validation.book, appended, campaign, out_path, report_dir)
+    files = write_follow_up(validation.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path)
     counts = _counts(tasks, not_created)
     return PrepareOutcome(out_path, files, tasks, not_created, exit_code_for_prepare(tasks), timed_out, counts,
                           requests, phase_seconds)

@@ -34,14 +34,14 @@ from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import ReportFiles
 from bulkimport.status import (
-    default_out_path,
+    check_follow_up_outputs,
     follow_up_campaign,
     open_ledger,
     query_states,
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.workbook import WorkbookData, read_workbook, same_file
+from bulkimport.workbook import WorkbookData, read_workbook
 
 STARTED = "STARTED"
 START_FAILED = "START_FAILED"
@@ -292,13 +292,14 @@ def _resolve_doubt(client: DrsClient, ledger: L.Ledger, target: Target, rows: li
 
 def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = None,
                   report_dir: Path = Path("reports"), retry: RetryPolicy | None = None,
-                  progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep) -> StartOutcome:
-    """Send the plan's starts (10 a request), record each in the ledger, write the results."""
+                  progress: Progress | None = None, sleep: Callable[[float], None] = time.sleep,
+                  replace_outputs: bool = False) -> StartOutcome:
+    """Send the plan's starts (10 a request), record each in the ledger, write the results
+    (`replace_outputs`: --force, replace an operator's --out file)."""
     from bulkimport.drs import DrsError
 
-    out_path = out_path or default_out_path(plan.path, "start")
-    if same_file(out_path, plan.path):
-        raise InputError(f"{out_path}: refusing to overwrite the input workbook; choose another --out path")
+    out_path = check_follow_up_outputs(plan.path, "start", out_path, report_dir, target.ledger_path,
+                                       force=replace_outputs)
     progress = progress or NullProgress()
     policy = retry or RetryPolicy()
     scrub = scrubber(target.secrets)
@@ -329,7 +330,7 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
                             row.status = state.status
     appended = {r.excel_row: r.columns(plan.at_text) for r in plan.rows}
     campaign = follow_up_campaign(plan.path, "start", plan.book, target)
-    files = write_follow_up(plan.book, appended, campaign, out_path, report_dir)
+    files = write_follow_up(plan.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path)
     outcomes = [r.start for r in plan.rows]
     counts = {k: outcomes.count(k) for k in (STARTED, START_FAILED, SKIPPED, UNKNOWN)}
     if UNKNOWN in outcomes:

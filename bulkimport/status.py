@@ -375,7 +375,7 @@ def check_follow_up_outputs(results_path: Path, suffix: str, out_path: Path | No
     request: the new results workbook, the report folder and files, and the ledger when it
     exists (a follow-up command never creates one). Returns the results workbook's path."""
     chosen = out_path is not None
-    out = Path(out_path) if chosen else default_out_path(Path(results_path), suffix)
+    out = Path(out_path) if out_path is not None else default_out_path(Path(results_path), suffix)
     outputs = [Output(out, "--out" if chosen else f"{suffix} workbook", WORKBOOK, suffixes=(".xlsx",)),
                Output(failed_path_for(out), "failed-rows workbook", WORKBOOK),
                Output(Path(report_dir), "--report-dir", FOLDER),

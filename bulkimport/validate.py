@@ -204,7 +204,7 @@ def checked_output_path(workbook: str | Path, out: str | Path | None, *, force: 
     """The annotated copy's path, proven writable before the (possibly long) validation: an
     .xlsx name, not the input, and never an operator's workbook unless `force`."""
     chosen = out is not None
-    path = Path(out) if chosen else default_output_path(workbook)
+    path = Path(out) if out is not None else default_output_path(workbook)
     check_outputs([Output(path, "--out" if chosen else "annotated copy", WORKBOOK, suffixes=(".xlsx",))],
                   inputs=[workbook], force=force)
     return path

@@ -585,4 +585,4 @@ def test_bad_launch_flag_is_a_usage_error_not_a_traceback() -> None:
     proc = subprocess.run([sys.executable, "-m", "bulkimport", "simulator", "--port", "0",
                            "--connection-fail", "db.example:99999"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2
-    assert "connection_fail" in proc.stderr and "Traceback" not in proc.stderr
+    assert "--connection-fail" in proc.stderr and "Traceback" not in proc.stderr  # named as typed

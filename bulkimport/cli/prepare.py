@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bulkimport.cli.status import check_delays, target_options
+from bulkimport.cli.options import seconds_option, target_options
 
 
 @click.command("prepare")
@@ -16,10 +16,8 @@ from bulkimport.cli.status import check_delays, target_options
 @target_options
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Results workbook (default: reports/<stem>-prepare.xlsx).")
-@click.option("--timeout", type=float, default=600.0, show_default=True,
-              help="Seconds to wait for the pre-checks to finish.")
-@click.option("--interval", type=float, default=5.0, show_default=True,
-              help="Seconds between two looks at the pre-check results.")
+@seconds_option("--timeout", 600.0, "How long to wait for the pre-checks to finish")
+@seconds_option("--interval", 5.0, "Wait between two looks at the pre-check results", maximum=3600)
 @click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
               help="Requests in flight at once (each carries at most 10 tasks).")
 @click.option("--recheck", is_flag=True, help="Pre-check again tasks whose pre-check already passed.")
@@ -40,12 +38,11 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     from bulkimport.progress import for_stream
     from bulkimport.status import follow_up_target
 
-    check_delays(timeout=timeout, interval=interval)
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
                           ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
-                                   interval=interval, force=recheck, concurrency=concurrency,
+                                   interval=interval, force=recheck, concurrency=concurrency, replace_outputs=force,
                                    progress=for_stream(sys.stderr, quiet=quiet))
     c = outcome.counts
     line = (f"{len(outcome.tasks)} tasks: {c['passed']} pre-check passed, {c['failed']} failed, "

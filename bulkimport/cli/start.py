@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from bulkimport.cli.status import target_options
+from bulkimport.cli.options import target_options
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
 
@@ -42,11 +42,13 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     """
     from bulkimport.progress import for_stream
     from bulkimport.start import execute_start, plan_lines, plan_start
-    from bulkimport.status import follow_up_target
+    from bulkimport.status import check_follow_up_outputs, follow_up_target
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
                           ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+        out = check_follow_up_outputs(workbook, "start", out, report_dir, target.ledger_path,
+                                      force=force)  # before any request
         plan = plan_start(workbook, target, at=at)
         for line in plan_lines(plan):
             click.echo(line, err=True)
@@ -57,7 +59,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
             if not click.confirm(f"Start these {len(plan.to_start)} task(s)?", default=False, err=True):
                 click.echo("start cancelled: nothing was started", err=True)
                 return ExitCode.SOME_FAILED
-        outcome = execute_start(plan, target, out_path=out, report_dir=report_dir,
+        outcome = execute_start(plan, target, out_path=out, report_dir=report_dir, replace_outputs=force,
                                 progress=for_stream(sys.stderr, quiet=quiet))
     c = outcome.counts
     click.echo(f"{c['STARTED']} started, {c['START_FAILED']} refused, {c['SKIPPED']} skipped"
