@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from fixtures.clock import ManualClock
 
 from bulkimport.simulator import FaultConfig, Simulator, cli_options, faults_from_options
 from bulkimport.simulator.testing import API_PAGE_EXAMPLES, PROJECT_ID, example_body, make_job
@@ -65,8 +66,15 @@ class Api:
 
 
 @pytest.fixture
-def sim() -> Iterator[Simulator]:
-    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0), access_keys={AK: SK}) as running:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sim(clock: ManualClock) -> Iterator[Simulator]:
+    """Time on this simulator moves only when a test advances `clock`."""
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0), access_keys={AK: SK},
+                   clock=clock) as running:
         yield running
 
 
@@ -214,11 +222,13 @@ def test_unknown_paths_and_methods(api: Api) -> None:
 # -- lifecycle, list, status, detail, delete ---------------------------------------------------------
 
 
-def test_creating_then_configuration(api: Api, sim: Simulator) -> None:
+def test_creating_then_configuration(api: Api, sim: Simulator, clock: ManualClock) -> None:
     sim.set_faults(transition_delay=0.2)
     task_id = created_id(api.create(make_job("slow-task")))
     assert api.status([task_id]).json()["results"][0]["status"] == "CREATING"
-    time.sleep(0.25)
+    clock.advance(0.19)
+    assert api.status([task_id]).json()["results"][0]["status"] == "CREATING"
+    clock.advance(0.02)
     assert api.status([task_id]).json()["results"][0] == {"id": task_id, "status": "CONFIGURATION"}
 
 
@@ -318,14 +328,14 @@ def test_delete_rules(api: Api, sim: Simulator) -> None:
     assert created_id(api.create(make_job("TO-DELETE")))  # a deleted task's name is free again
 
 
-def test_terminate_waits_for_creation_and_release_takes_time(api: Api, sim: Simulator) -> None:
+def test_terminate_waits_for_creation_and_release_takes_time(api: Api, sim: Simulator, clock: ManualClock) -> None:
     sim.set_faults(transition_delay=0.15)
     task_id = created_id(api.create(make_job("stop-me")))
     assert api.delete(("terminate", task_id)).json()["results"][0]["error_code"] == "DRS.M01504"
     assert api.delete(("force_terminate", task_id)).json()["results"][0]["status"] == "success"
     assert api.status([task_id]).json()["results"][0]["status"] == "RELEASE_RESOURCE_STARTED"
     assert api.delete(("delete", task_id)).json()["results"][0]["error_code"] == "DRS.M00304"
-    time.sleep(0.2)
+    clock.advance(0.2)
     assert api.status([task_id]).json()["results"][0]["status"] == "RELEASE_RESOURCE_COMPLETE"
 
 
