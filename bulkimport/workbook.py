@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from bulkimport import fields, parse
+from bulkimport.archive import check_archive
 from bulkimport.campaign import file_sha256
 from bulkimport.errors import InputError
 from bulkimport.findings import Finding, Severity
@@ -224,6 +225,7 @@ def _sniff(path: Path) -> None:
     if size == 0:
         raise InputError(f"{path}: the file is empty (0 bytes)")
     if head.startswith(b"PK\x03\x04"):
+        check_archive(path)  # before any library inflates it: zip bombs, damaged archives
         return
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         data = path.read_bytes()

@@ -343,3 +343,122 @@ def test_fast_scan_finds_what_the_full_parse_finds_across_chunks(tmp_path: Path)
     assert fast == full
     assert len(fast.errors) == 14_000 // 7 + 14_000 // 5 and len(fast.hidden_rows) == 14_000 // 11
     assert len(fast.merged) == 14_000 // 13 and fast.errors[(35, 1)] == "#REF!" and fast.errors[(35, 3)] == "#N/A"
+
+
+# ----------------------------------------------------------------------------- zip bombs
+
+
+def _raw_zip(source: Path, target: Path, replace: dict[str, tuple[bytes, int, int]]) -> Path:
+    """A copy of `source` written member by member (no zip64), each member's deflate
+    stream made here; `replace` gives some members as (deflate stream, crc, declared size)."""
+    import struct
+    import zipfile
+    import zlib
+
+    out = bytearray()
+    central = bytearray()
+    with zipfile.ZipFile(source) as src:
+        names = [i.filename for i in src.infolist()]
+        for name in [*names, *(n for n in replace if n not in names)]:
+            if name in replace:
+                body, crc, size = replace[name]
+            else:
+                raw = src.read(name)
+                comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+                body, crc, size = comp.compress(raw) + comp.flush(), zlib.crc32(raw), len(raw)
+            fname, offset = name.encode(), len(out)
+            out += struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 8, 0, 0, crc, len(body), size, len(fname), 0)
+            out += fname + body
+            central += struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 8, 0, 0, crc, len(body), size,
+                                   len(fname), 0, 0, 0, 0, 0, offset) + fname
+    count = len(names) + len([n for n in replace if n not in names])
+    end = struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, len(central), len(out), 0)
+    target.write_bytes(bytes(out + central + end))
+    return target
+
+
+def _huge_shared_strings(mebibytes: int) -> tuple[bytes, int, int]:
+    """sharedStrings.xml holding one string of `mebibytes` MiB of "A", as (deflate stream,
+    crc, size), built without ever holding it inflated: one 1 MiB block compressed once
+    (after a full flush it does not depend on what came before) and repeated."""
+    import zlib
+
+    head = (b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            b'count="1" uniqueCount="1"><si><t>')
+    tail = b"</t></si></sst>"
+    block = b"A" * (1 << 20)
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(head) + comp.flush(zlib.Z_FULL_FLUSH)
+    packed = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)
+    last = comp.compress(tail) + comp.flush()
+    crc = zlib.crc32(head)
+    for _ in range(mebibytes):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    stream = first + packed * mebibytes + last
+    sample = zlib.decompressobj(-15).decompress(first + packed * 2 + last)
+    assert sample == head + block * 2 + tail  # the repeated block is a valid stream
+    return stream, crc, len(head) + len(tail) + (mebibytes << 20)
+
+
+def test_a_zip_bomb_is_refused_in_one_line_before_it_is_inflated(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import resource
+
+    from bulkimport.cli import main
+
+    base = write_book(tmp_path / "base.xlsx", [base_row()])
+    bomb = _raw_zip(base, tmp_path / "bomb.xlsx", {"xl/sharedStrings.xml": _huge_shared_strings(1024)})
+    assert bomb.stat().st_size < 2 << 20  # about 1 MB on disk, 1 GiB inflated
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", str(bomb), "--out", str(tmp_path / "o.xlsx")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2
+    assert err.count("\n") == 1 and "zip bomb" in err and "xl/sharedStrings.xml" in err
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 << 10  # KiB: nothing near 1 GiB
+    assert not (tmp_path / "o.xlsx").exists()
+
+
+def test_a_member_that_inflates_beyond_its_declared_size_is_refused_cheaply(tmp_path: Path) -> None:
+    """Headers can lie: a sharedStrings.xml declaring 5,000 bytes whose deflate stream gives
+    64 MiB passes the directory check, and the reader refuses it at the declared size."""
+    from bulkimport.errors import InputError
+
+    base = write_book(tmp_path / "base.xlsx", [base_row()])
+    stream, crc, _ = _huge_shared_strings(64)
+    liar = _raw_zip(base, tmp_path / "liar.xlsx", {"xl/sharedStrings.xml": (stream, crc, 5_000)})
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(InputError, match="cannot be read"):
+        validate_workbook(liar)  # the reader stops at the declared size
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 32 << 10  # KiB
+    ratio = _raw_zip(base, tmp_path / "ratio.xlsx", {"xl/sharedStrings.xml": _huge_shared_strings(200)})
+    with pytest.raises(InputError, match=r"zip bomb: xl/sharedStrings.xml would inflate [\d,]+:1, from"):
+        validate_workbook(ratio)
+    # the same writer with honest sizes gives a workbook that validates
+    honest = _raw_zip(base, tmp_path / "honest.xlsx", {})
+    assert validate_workbook(honest).invalid == set()
+
+
+def test_real_workbooks_pass_the_zip_check_with_room_for_100000_rows(tmp_path: Path) -> None:
+    """A 2,000-row sample of the benchmark's layout, every column filled: its sheet grows
+    linearly with rows, so 50 times it (100,000 rows) must fit the limits, at the same ratio."""
+    import sys
+    import zipfile
+
+    from bulkimport import archive, fields
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_validate
+
+    sample = bench_validate.make_workbook(tmp_path / "sample.xlsx", 2_000)
+    archive.check_archive(sample)
+    with zipfile.ZipFile(sample) as z:
+        sheet = z.getinfo("xl/worksheets/sheet1.xml")
+        total = sum(i.file_size for i in z.infolist())
+    full_width = len(fields.KEYS) / 24  # the benchmark fills 24 of the columns
+    assert sheet.file_size * 50 * full_width < archive.MAX_MEMBER_BYTES
+    assert total * 50 * full_width < archive.MAX_TOTAL_BYTES
+    assert sheet.file_size / sheet.compress_size < archive.MAX_RATIO / 4
