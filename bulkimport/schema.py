@@ -746,9 +746,9 @@ def check_rows(
         for excel_row in failing:
             if skip and any((excel_row, column) in skip for column in check.inputs):
                 continue  # an unreadable input was reported already; the rule cannot be judged
-            explained = check.explain(excel_row, rows[excel_row], context) or [
-                (check.rule.columns[0], check.rule.text)
-            ]
+            explained = check.explain(excel_row, rows[excel_row], context)
+            if not explained:  # the test and its explanation drifted apart: a bug, never a vague finding
+                raise RuntimeError(f"rule {code} failed row {excel_row} but its explanation names no cell")
             for column, message in explained:
                 if (excel_row, column) in skip:
                     continue

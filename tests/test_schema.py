@@ -233,3 +233,22 @@ def test_messages_never_echo_secrets() -> None:
     secret = "S3cr3t-Key-Not-B64!"
     findings = validate_rows({3: typed(source_endpoint__ssl_cert_key=secret)})
     assert findings and all(secret not in f.message for f in findings)
+
+
+CROSS_CASES = [c for c in CASES if c[0] in schema.CROSS_CHECKS]
+
+
+@pytest.mark.parametrize(("code", "case", "broken", "kept"), CROSS_CASES, ids=[f"{c[0]}: {c[1]}" for c in CROSS_CASES])
+def test_every_failing_row_gets_its_rules_own_explanation(code: str, case: str, broken: dict[str, object],
+                                                          kept: dict[str, object]) -> None:
+    """The vectorised test and the row-by-row explanation of a rule are written apart: if they
+    drifted, a failing row would have no explanation. It must name a cell of the rule's own."""
+    check = schema.CROSS_CHECKS[code]
+    row = {k: broken.get(k) for k in fields.KEYS}
+    frame = schema.typed_frame({3: row})
+    assert bool(check.fails(frame[list(check.inputs)]).iloc[0])
+    context = check.prepare(frame) if check.prepare else None
+    explained = check.explain(3, row, context)
+    assert explained, f"{code} failed the row but explains nothing"
+    for column, message in explained:
+        assert column in check.inputs and message
