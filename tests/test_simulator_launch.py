@@ -513,6 +513,14 @@ def test_queued_faults_target_launch_calls(api: Api, sim: Simulator) -> None:
     assert api.progress("x").status_code == 202
 
 
+def test_rates_reach_launch_calls_only_with_faults_on_queries(api: Api, sim: Simulator) -> None:
+    sim.set_faults(error_500_rate=1.0)
+    assert api.progress("x").status_code == 202
+    sim.set_faults(faults_on_queries=True)
+    assert api.progress("x").status_code == 500
+    assert api.start({"job_id": "x"}).status_code == 500
+
+
 def test_switches_at_run_time_through_the_admin_api(api: Api, clock: Clock, sim: Simulator) -> None:
     created = job("admin-switched")
     (task_id,) = api.create(created)
