@@ -113,6 +113,8 @@ def _task_sheet_rows(path: Path) -> tuple[bool, int] | None:
                 has_results = True
                 continue
             filled += sum(1 for row in rows if any(c not in ("", None) for c in row))
+        if not has_results and "Summary" in names:
+            has_results = _written_by_this_tool(path)
         if not task_sheets and names:
             jobs = next((n for n in names if n.lower() == "jobs"), names[0])
             grid = book.get_sheet_by_name(jobs).to_python(skip_empty_area=True)
@@ -120,6 +122,19 @@ def _task_sheet_rows(path: Path) -> tuple[bool, int] | None:
     except Exception:  # calamine raises its own error types for anything that is not a workbook
         return None
     return has_results, filled
+
+
+def _written_by_this_tool(path: Path) -> bool:
+    """A `Summary` sheet holding campaign facts with the command that wrote it: every results
+    and failed-rows workbook carries one (read by the report's own reader, the one source of
+    truth for that sheet), an operator's task workbook does not."""
+    from bulkimport.report import read_summary_facts
+
+    try:
+        facts = read_summary_facts(path)
+    except Exception:
+        return False
+    return facts is not None and bool(facts.command.strip())
 
 
 def filled_rows(path: str | Path) -> int | None:

@@ -340,3 +340,20 @@ def test_report_refuses_a_workbook_that_is_not_a_results_workbook(
     assert code == 2
     assert_one_line_error(err, "not a readable workbook")
     assert "Error" not in err.removeprefix("bulkimport: error: ")  # no CalamineError / ZipError alone
+
+
+def test_a_workbook_this_tool_wrote_is_replaceable_even_without_result_columns(tmp_path: Path) -> None:
+    """A failed-rows workbook laid out as a plain template still carries the Summary sheet
+    with the command that wrote it: the tool's own output, so a re-run may replace it."""
+    import openpyxl
+
+    from bulkimport.outputs import replace_problem
+
+    filled = tmp_path / "wave3-failed.xlsx"
+    shutil.copy(EXAMPLE, filled)
+    assert replace_problem(filled) is not None and filled_rows(filled)
+    wb = openpyxl.load_workbook(filled)
+    summary = wb.create_sheet("Summary")
+    summary.append(["command", "submit"])
+    wb.save(filled)
+    assert replace_problem(filled) is None and filled_rows(filled) == 0

@@ -202,15 +202,11 @@ def test_cached_formula_errors_are_findings(tmp_path: Path) -> None:
     _assert_error_findings(validate_workbook(path))
 
 
-def test_formula_errors_computed_by_libreoffice_are_findings(tmp_path: Path) -> None:
-    import shutil
+def test_formula_errors_computed_by_libreoffice_are_findings(tmp_path: Path, soffice: str) -> None:
     import subprocess
 
     import openpyxl
 
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed")
     rows = _error_rows()
     source = write_book(tmp_path / "src" / "a.xlsx", [{**r, PORT: 1, "description": "x"} for r in rows])
     wb = openpyxl.load_workbook(source)
@@ -281,13 +277,9 @@ def test_merged_cells_across_task_rows_are_errors_and_hidden_rows_warnings(tmp_p
     assert list(v.valid_rows()) == [6, 7]  # hidden rows are still sent
 
 
-def test_hidden_rows_in_a_workbook_saved_by_libreoffice(tmp_path: Path) -> None:
-    import shutil
+def test_hidden_rows_in_a_workbook_saved_by_libreoffice(tmp_path: Path, soffice: str) -> None:
     import subprocess
 
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        pytest.skip("LibreOffice is not installed")
     source = _laid_out(tmp_path / "src" / "a.xlsx", False)
     out = tmp_path / "lo"
     subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",

@@ -3,7 +3,6 @@ pre-check gate, starting each task exactly once, and re-runs that resume where r
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -385,15 +384,14 @@ def test_the_report_tells_the_launch(sim: Simulator, tmp_path: Path) -> None:
     assert report["counts"]["by_start"] == {"SKIPPED": 1, "STARTED": 1}
 
 
-@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-def test_the_wave_from_a_workbook_saved_by_libreoffice(sim: Simulator, tmp_path: Path) -> None:
+def test_the_wave_from_a_workbook_saved_by_libreoffice(sim: Simulator, tmp_path: Path, soffice: str) -> None:
     """The template filled by a script and saved by LibreOffice (as an operator's file would be):
     submit, prepare, start and status work on it unchanged."""
     from bulkimport.status import refresh_status
 
     source = make_book(tmp_path / "in" / "lo-wave.xlsx",
                        [launch_row("lo-one", 121, objects="sales;crm.customers"), launch_row("lo-two", 122)])
-    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
                     "--convert-to", "xlsx", "--outdir", str(tmp_path / "lo"), str(source)],
                    check=True, capture_output=True, timeout=180)
     book = tmp_path / "lo" / "lo-wave.xlsx"

@@ -269,17 +269,13 @@ def test_report_command_missing_file_exits_2(tmp_path: Path) -> None:
 
 # -- in a browser ---------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path) -> None:
+def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromium: str) -> None:
     """Renders the first A4 page to a PNG for review (copied to docs/ when
     BULKIMPORT_UPDATE_SCREENSHOT=1) and prints it to PDF, to show the page is printable."""
     results = make_results_workbook(tmp_path, random_rows(36, seed=5), make_campaign())
     files = build_report(results, out_dir=tmp_path / "reports")
     shot, pdf = tmp_path / "report-first-page.png", tmp_path / "report.pdf"
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}"]
     url = files.html.resolve().as_uri()
     runs = ([f"--screenshot={shot}", "--window-size=1240,1754"], [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"])
