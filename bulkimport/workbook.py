@@ -36,6 +36,7 @@ from bulkimport.campaign import file_sha256
 from bulkimport.errors import InputError
 from bulkimport.findings import Finding, Severity
 from bulkimport.outcomes import RESULT_COLUMNS, Result
+from bulkimport.sheettrim import trimmed_copy
 
 #: The sheet the template puts the tasks on; found case-insensitively.
 TASK_SHEET = "Jobs"
@@ -243,7 +244,10 @@ def _sniff(path: Path) -> None:
 def _open(path: Path):
     import python_calamine
 
+    trimmed = trimmed_copy(path)  # a sheet far larger than its data: see sheettrim
     try:
+        if trimmed is not None:
+            return python_calamine.CalamineWorkbook.from_filelike(trimmed)
         return python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several unrelated types for damaged files
         raise InputError(f"{path}: cannot be read as an .xlsx workbook ({type(exc).__name__})") from None

@@ -454,3 +454,71 @@ def test_real_workbooks_pass_the_zip_check_with_room_for_100000_rows(tmp_path: P
     assert sheet.file_size * 50 * full_width < archive.MAX_MEMBER_BYTES
     assert total * 50 * full_width < archive.MAX_TOTAL_BYTES
     assert sheet.file_size / sheet.compress_size < archive.MAX_RATIO / 4
+
+
+# ----------------------------------------------------------------------------- sheets far larger than their data
+
+
+def _with_blank_tail(path: Path, rows: int, text: str = " ") -> Path:
+    """Three task rows, then `rows` rows holding only `text` in column A (xlsxwriter, streamed)."""
+    import xlsxwriter
+
+    from bulkimport import fields
+
+    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    ws = wb.add_worksheet("Jobs")
+    keys = list(fields.KEYS)
+    for c, key in enumerate(keys):
+        ws.write_string(0, c, fields.FIELDS[key].label)
+        ws.write_string(1, c, key)
+    for r in range(3):
+        row = base_row(name=f"DRS-{r:04d}")
+        for c, key in enumerate(keys):
+            if row.get(key) is not None:
+                ws.write_string(2 + r, c, str(row[key]))
+    for r in range(6, 6 + rows):
+        ws.write_string(r, 0, text)
+    wb.close()
+    return path
+
+
+@pytest.mark.parametrize("junk", [" ", "\u00a0\t"])
+def test_rows_blank_after_trimming_are_dropped_before_the_reader_holds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, junk: str
+) -> None:
+    """The issue's 1,000,000 rows of one space, scaled down: the trimming threshold is lowered
+    so 30,000 rows take the path the real threshold sends 1,000,000 down."""
+    from bulkimport import fields, sheettrim
+
+    assert 100_000 * len(fields.KEYS) <= sheettrim.DENSE_CELLS < 1_000_000 * len(fields.KEYS)
+    path = _with_blank_tail(tmp_path / "tail.xlsx", 30_000, junk)
+    untrimmed = validate_workbook(path)
+    monkeypatch.setattr(sheettrim, "DENSE_CELLS", 10_000)
+    trimmed_books: list[object] = []
+    real = sheettrim.trimmed_copy
+    monkeypatch.setattr("bulkimport.workbook.trimmed_copy",
+                        lambda p: trimmed_books.append(real(p)) or trimmed_books[-1])
+    v = validate_workbook(path)
+    assert trimmed_books and trimmed_books[0] is not None
+    assert list(v.rows) == list(untrimmed.rows) == [3, 4, 5]
+    assert v.findings == untrimmed.findings and v.invalid == set()
+    import zipfile
+
+    with zipfile.ZipFile(trimmed_books[0]) as copy:  # type: ignore[arg-type]
+        assert len(copy.read("xl/worksheets/sheet1.xml")) < 20_000  # three rows, not 30,000
+
+
+def test_a_stray_cell_far_from_the_data_is_refused_in_one_line(tmp_path: Path) -> None:
+    """One value in XFD1048576 made the reader ask for hundreds of GB and abort."""
+    import xlsxwriter
+
+    from bulkimport.errors import InputError
+
+    path = tmp_path / "far.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("Jobs")
+    ws.write_string(0, 0, "name")
+    ws.write_string(1048575, 16383, "x")
+    wb.close()
+    with pytest.raises(InputError, match=r"1,048,576 rows and 16,384 columns.*delete the stray cells"):
+        validate_workbook(path)
