@@ -522,3 +522,29 @@ def test_a_stray_cell_far_from_the_data_is_refused_in_one_line(tmp_path: Path) -
     wb.close()
     with pytest.raises(InputError, match=r"1,048,576 rows and 16,384 columns.*delete the stray cells"):
         validate_workbook(path)
+
+
+def test_submit_never_sends_a_row_with_an_excel_error(tmp_path: Path) -> None:
+    from test_submit import TOKEN, create_requests, env, options
+
+    from bulkimport.outcomes import Result
+    from bulkimport.simulator import FaultConfig, Simulator
+    from bulkimport.submit import submit_workbook
+
+    rows = [base_row(name="task-ok", **{"target_endpoint.db_password": "pw"}),
+            base_row(name="task-na", **{PORT: "#N/A", "target_endpoint.db_password": "pw"})]
+    book = write_book(tmp_path / "in.xlsx", rows)  # openpyxl: "#N/A" is written as an error cell
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0, retry_after=0)) as sim:
+        outcome = submit_workbook(book, options(sim, tmp_path), env=env(sim))
+        sent = [job["name"] for r in create_requests(sim) for job in r["body"]["jobs"]]
+    assert sent == ["task-ok"] and outcome.exit_code == 1
+    failed = {r.name: r for r in outcome.rows}["task-na"]
+    assert failed.result is Result.INVALID and "holds the Excel error #N/A" in (failed.error_msg or "")
+
+
+def test_error_text_in_a_zh_cn_template_is_an_excel_error(tmp_path: Path) -> None:
+    from bulkimport.template import write_template
+
+    book = write_template(tmp_path / "zh.xlsx", language="zh-cn", rows=[base_row(**{PORT: "#DIV/0!"})])
+    v = validate_workbook(book)
+    assert codes(v) == {(PORT, "excel_error")}
