@@ -206,6 +206,18 @@ def test_a_row_missing_connection_fields_fails_before_any_request(sim: Simulator
     assert tested == {rows_by_name(outcome.results_path)["fine-56"]["task_id"]}
 
 
+def test_a_dr_task_is_prepared_without_object_selection(sim: Simulator, tmp_path: Path) -> None:
+    dr = {"db_use_type": "cloudDataGuard", "engine_type": "cloudDataGuard-mysql", "multi_write": False,
+          "is_target_readonly": True}
+    book = campaign(sim, tmp_path, [launch_row("dr-standby", 57, **dr), launch_row("mig-57", 58)])
+    outcome = prepare(sim, tmp_path, book)
+    assert outcome.exit_code == 0
+    by_name = rows_by_name(outcome.results_path)
+    assert by_name["dr-standby"]["precheck"] == "PASSED"
+    selected = {j["job_id"] for r in calls(sim, "objects") for j in r["body"]["jobs"]}
+    assert selected == {by_name["mig-57"]["task_id"]}
+
+
 def test_rows_not_created_are_untouched(sim: Simulator, tmp_path: Path) -> None:
     book = campaign(sim, tmp_path, [launch_row("made-1", 51)])
     bigger = make_book(tmp_path / "bigger.xlsx", [launch_row("made-1", 51), launch_row("never-sent", 52)])
