@@ -48,6 +48,9 @@ START_FAILED = "START_FAILED"
 SKIPPED = "SKIPPED"
 UNKNOWN = "UNKNOWN"
 CONFIGURATION = "CONFIGURATION"
+#: Seconds a start request left in doubt (a kill, a lost answer) may still be on its way
+#: through the service: until then a task still in CONFIGURATION is UNKNOWN, not sent again.
+DOUBT_GRACE = 60.0
 #: Statuses from which a task has not been started (docs/launch-api.md: anything else has).
 NOT_STARTED = frozenset({"CREATING", "CREATE_FAILED", CONFIGURATION})
 
@@ -141,8 +144,14 @@ def _text(value: object) -> str:
 
 
 def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry: RetryPolicy | None = None,
-               sleep: Callable[[float], None] = time.sleep, now: datetime | None = None) -> StartPlan:
-    """What `start` would do (reads only: the workbook, the ledger, batch-status)."""
+               sleep: Callable[[float], None] = time.sleep, now: datetime | None = None,
+               doubt_grace: float = DOUBT_GRACE) -> StartPlan:
+    """What `start` would do (reads only: the workbook, the ledger, batch-status).
+
+    A task whose last start request is in doubt (the ledger says `sending` or `in_doubt`)
+    and that the server still shows in CONFIGURATION is sent again only once `doubt_grace`
+    seconds have passed since that request: a request cut off by a kill may still be on its
+    way through the service, and a second start must not overtake it."""
     path = Path(path)
     start_time, at_text = parse_start_time(at, now) if at else (None, None)
     book = read_workbook(path)
@@ -187,7 +196,27 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
                 L.PRECHECK_REQUESTED: "not confirmed started"}.get(precheck.state, precheck.state)
             row.start = SKIPPED
             row.error_msg = f"pre-check not passed ({what}): run bulkimport prepare first"
+        else:
+            last = stages.get(row.name.lower(), {}).get(L.STAGE_START)
+            age = _age(last.updated_at, now) if last is not None else None
+            if last is not None and last.state in (L.START_SENDING, L.START_IN_DOUBT) and age is not None \
+                    and age < doubt_grace:
+                row.start = UNKNOWN
+                row.error_msg = (f"a start request was sent {age:.0f}s ago and the task is still CONFIGURATION: "
+                                 f"its outcome is not known yet; run start again after {doubt_grace:g}s "
+                                 "(it is never sent twice meanwhile)")
     return StartPlan(path, book, rows, start_time, at_text)
+
+
+def _age(at: str | None, now: datetime | None) -> float | None:
+    """Seconds since an ISO time stamp of the ledger (None when unreadable)."""
+    if not at:
+        return None
+    try:
+        then = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return ((now or datetime.now(UTC)) - then).total_seconds()
 
 
 def plan_lines(plan: StartPlan) -> Iterable[str]:

@@ -70,9 +70,10 @@ def prepare(sim: Simulator, tmp_path: Path, book: Path, run: str = "1", **kwargs
                             **{"timeout": 30, "interval": 0.05, **kwargs})
 
 
-def start(sim: Simulator, tmp_path: Path, book: Path, run: str = "1", at: str | None = None):
+def start(sim: Simulator, tmp_path: Path, book: Path, run: str = "1", at: str | None = None,
+          doubt_grace: float = 60.0):
     tgt = target(sim, tmp_path)
-    plan = plan_start(book, tgt, at=at, retry=FAST)
+    plan = plan_start(book, tgt, at=at, retry=FAST, doubt_grace=doubt_grace)
     return execute_start(plan, tgt, out_path=tmp_path / f"start-{run}.xlsx", report_dir=tmp_path / "reports",
                          retry=FAST)
 
@@ -299,7 +300,12 @@ def test_a_start_left_in_doubt_by_a_kill_asks_the_server_before_sending(sim: Sim
         for row in (first, second):
             led.record_stage(sim.base_url, PROJECT, row.name, L.STAGE_START, L.START_SENDING, task_id=row.task_id)
 
-    outcome = start(sim, tmp_path, book)
+    # within the grace period the task still in CONFIGURATION is UNKNOWN, not sent again
+    soon = start(sim, tmp_path, book)
+    assert [r.start for r in soon.rows] == ["STARTED", "UNKNOWN"] and soon.exit_code == 3
+    assert len(calls(sim, "start")) == 1
+
+    outcome = start(sim, tmp_path, book, run="2", doubt_grace=0)
 
     assert [r.start for r in outcome.rows] == ["STARTED", "STARTED"]
     per_task = Counter(j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"])
@@ -419,3 +425,51 @@ def test_the_wave_from_a_workbook_saved_by_libreoffice(sim: Simulator, tmp_path:
                             timeout=30, retry=FAST)
     assert status.exit_code == 0
     assert {r["transfer_status"] for r in rows_by_name(status.results_path).values()} == {"INCRE_TRANSFER_STARTED"}
+
+
+def test_start_killed_while_its_request_is_in_flight_never_sends_a_second_one(sim: Simulator,
+                                                                                tmp_path: Path) -> None:
+    """`kill -9` of a real `bulkimport start` process once the ledger says the start is on its
+    way: the next runs ask the server, wait out the grace period, and never send it twice."""
+    import os
+    import signal
+    import sqlite3
+    import sys
+    import time
+
+    book = campaign(sim, tmp_path, [launch_row("killed-proc", 131)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    sim.set_faults(latency=1.5)  # every request takes 1.5 s: the kill lands while the start is in flight
+    ledger_path = tmp_path / "ledger.sqlite"
+    args = [sys.executable, "-m", "bulkimport", "start", str(book), "--endpoint", sim.base_url, "--project-id",
+            PROJECT, "--ledger", str(ledger_path), "--yes", "--out", str(tmp_path / "killed.xlsx"),
+            "--report-dir", str(tmp_path / "reports")]
+    process_env = {k: v for k, v in os.environ.items() if not k.startswith(("OS_", "HUAWEICLOUD_"))}
+    process = subprocess.Popen(args, env={**process_env, **env(sim)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            with sqlite3.connect(ledger_path) as db:
+                row = db.execute("SELECT state FROM stages WHERE stage = 'start'").fetchone()
+            if row is not None and row[0] == L.START_SENDING:
+                break
+            time.sleep(0.02)
+        assert process.poll() is None, "start finished before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+    soon = start(sim, tmp_path, book, run="soon")  # the killed request may still be in the service
+    assert soon.rows[0].start in ("STARTED", "UNKNOWN")
+    sim.set_faults(latency=0)
+    with Ledger(ledger_path) as led:
+        task_id = led.entries(sim.base_url, PROJECT)[0].task_id
+    for _ in range(80):  # let the service finish the killed request, if it reached it
+        if next(t for t in sim.tasks(PROJECT) if t["id"] == task_id)["status"] != "CONFIGURATION":
+            break
+        time.sleep(0.1)
+    later = start(sim, tmp_path, book, run="later", doubt_grace=0)
+
+    assert later.rows[0].start == "STARTED"
+    assert len([j for r in calls(sim, "start") for j in r["body"]["jobs"] if j["job_id"] == task_id]) == 1

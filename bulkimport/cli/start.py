@@ -26,12 +26,15 @@ def stdin_is_terminal() -> bool:
                    "2026-12-01T23:00+01:00. Default: start now.")
 @click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Results workbook (default: reports/<stem>-start.xlsx).")
+@click.option("--doubt-grace", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds after a start request left in doubt (a kill, a lost answer) before a task still in "
+                   "CONFIGURATION is sent again.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed when stdin is not a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-row outcome as JSON on stdout.")
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
-            force: bool, report_dir: Path, quiet: bool, at: str | None, out: Path | None, yes: bool,
-            as_json: bool) -> int:
+            force: bool, report_dir: Path, quiet: bool, at: str | None, out: Path | None, doubt_grace: float,
+            yes: bool, as_json: bool) -> int:
     """Start the tasks of WORKBOOK whose latest pre-check passed, after listing them and
     asking for confirmation. A task is never started twice: its status is asked first and a
     task past CONFIGURATION is reported STARTED without a request.
@@ -49,7 +52,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                           ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         out = check_follow_up_outputs(workbook, "start", out, report_dir, target.ledger_path,
                                       force=force)  # before any request
-        plan = plan_start(workbook, target, at=at)
+        plan = plan_start(workbook, target, at=at, doubt_grace=doubt_grace)
         for line in plan_lines(plan):
             click.echo(line, err=True)
         if plan.to_start and not yes:
