@@ -59,6 +59,10 @@ CREATED_RESULTS: frozenset[str] = frozenset(
 HEALTHY = "healthy"
 FAILED = "failed"
 PENDING = "pending"
+#: Deleted, or released (being released): the task no longer serves the campaign.
+GONE = "gone"
+GONE_STATUSES = frozenset({"DELETED", "RELEASE_RESOURCE_STARTED", "RELEASE_RESOURCE_COMPLETE",
+                           "RELEASE_CHILD_TRANSFER_STARTED", "RELEASE_CHILD_TRANSFER_COMPLETE"})
 
 #: What a report is about: a campaign (submit, status, prepare, start) or its rollback.
 KIND_CAMPAIGN = "campaign"
@@ -119,20 +123,23 @@ _RESULT_COLOURS: dict[str, str] = {
     Result.DELETED: "#455a64",
     Result.DELETE_FAILED: "#b71c1c",
 }
-_HEALTH_COLOURS = {HEALTHY: "#2e7d32", FAILED: "#c62828", PENDING: "#f9a825"}
+_HEALTH_COLOURS = {HEALTHY: "#2e7d32", FAILED: "#c62828", PENDING: "#f9a825", GONE: "#455a64"}
 
 
 def task_health(status: str | None) -> str | None:
     """Classify a DRS task status the way docs/decisions.md does for `status`'s exit code.
 
-    CREATING is still pending; any `*_FAILED` is a failure; CONFIGURATION and every later
-    state that is not a failure is healthy. Blank (no task) has no health.
+    CREATING is still pending; any `*_FAILED` is a failure; DELETED and the release states
+    are gone (not healthy: the task no longer serves the campaign); CONFIGURATION and every
+    later state that is not a failure is healthy. Blank (no task) has no health.
     """
     if not status:
         return None
     status = status.strip().upper()
     if status == "CREATING":
         return PENDING
+    if status in GONE_STATUSES:
+        return GONE
     if status.endswith("_FAILED"):
         return FAILED
     return HEALTHY
@@ -300,7 +307,7 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
             "failed_after_creation": failed_after,
             "by_result": _ordered(by_result, _result_sort_key),
             "by_task_status": _ordered(by_status, _status_sort_key),
-            "by_health": {h: by_health[h] for h in (HEALTHY, PENDING, FAILED) if by_health[h]},
+            "by_health": {h: by_health[h] for h in (HEALTHY, PENDING, FAILED, GONE) if by_health[h]},
             "by_scenario": _breakdown(clean, "db_use_type"),
             "by_engine": _breakdown(clean, "engine_type"),
             **{f"by_{key}": dict(sorted(Counter(r[key] for r in clean if r[key]).items()))
@@ -736,6 +743,7 @@ def tiles(summary: Mapping[str, Any]) -> list[tuple[str, int, str]]:
         ("Rows not created", counts["not_created"], "warn"),
         ("Tasks failed", by_health.get(FAILED, 0), "bad"),
         ("Tasks pending", by_health.get(PENDING, 0), "warn"),
+        *([("Tasks gone", by_health[GONE], "bad")] if by_health.get(GONE) else []),
     ]
 
 

@@ -33,6 +33,7 @@ from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_out
 from bulkimport.progress import NullProgress, Progress
 from bulkimport.report import (
     FAILED,
+    GONE,
     HEALTHY,
     PENDING,
     ReportFiles,
@@ -182,7 +183,7 @@ def query_states(client: DrsClient, task_ids: Iterable[str]) -> dict[str, TaskSt
 
 def health_counts(states: Iterable[TaskState]) -> dict[str, int]:
     counts = Counter(s.health for s in states)
-    return {h: counts[h] for h in (HEALTHY, PENDING, FAILED)}
+    return {h: counts[h] for h in (HEALTHY, PENDING, FAILED, GONE)}
 
 
 def _status_counts(states: Iterable[TaskState]) -> dict[str, int]:
@@ -195,7 +196,7 @@ def exit_code_for_states(states: Iterable[TaskState]) -> int:
     healths = {s.health for s in states}
     if PENDING in healths:
         return ExitCode.INCOMPLETE
-    if FAILED in healths:
+    if FAILED in healths or GONE in healths:
         return ExitCode.SOME_FAILED
     return ExitCode.OK
 

@@ -321,3 +321,32 @@ def test_our_own_task_found_after_a_lost_answer_is_adopted(sim: Simulator, tmp_p
     sim.set_faults(next=[])
     again = submit_workbook(book, options(sim, tmp_path, out=tmp_path / "again.xlsx"), env=env(sim))
     assert [r.result for r in again.rows] == ["ALREADY_CREATED"] and again.exit_code == 0
+
+
+# -- 12.6 statuses and failures named for what they are ---------------------------------------------
+
+def test_status_counts_deleted_and_released_tasks_as_gone(tmp_path: Path) -> None:
+    from fixtures.campaign import PROJECT as FX_PROJECT
+    from fixtures.campaign import create_tasks, record_created, write_results_workbook
+
+    from bulkimport.drs import DrsClient, TokenAuth
+    from bulkimport.status import refresh_status
+    from bulkimport.target import Target
+
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0)) as server:
+        target = Target(endpoint=server.base_url, ledger_endpoint=server.base_url, project_id=FX_PROJECT,
+                        auth=TokenAuth(TOKEN), ledger_path=tmp_path / "ledger.sqlite", secrets=(TOKEN,))
+        alive = create_tasks(server, ["alive", "released-elsewhere"])
+        doomed = create_tasks(server, ["deleted-elsewhere"], fail=True)
+        record_created(target, {**alive, **doomed})
+        rows = [{"name": n, "result": "CREATED", "task_id": i} for n, i in {**alive, **doomed}.items()]
+        results = write_results_workbook(tmp_path, rows, target)
+        server.set_faults(transition_delay=60)  # the release below stays under way
+        with DrsClient(server.base_url, FX_PROJECT, TokenAuth(TOKEN)) as client:
+            client.batch_delete([(doomed["deleted-elsewhere"], "delete"),
+                                 (alive["released-elsewhere"], "force_terminate")])
+        outcome = refresh_status(results, target, out_path=tmp_path / "s.xlsx", report_dir=tmp_path / "rep")
+    assert {t.name: outcome.states[t.task_id].status for t in outcome.tasks} == {
+        "alive": "CONFIGURATION", "deleted-elsewhere": "DELETED", "released-elsewhere": "RELEASE_RESOURCE_STARTED"}
+    assert outcome.counts["gone"] == 2 and outcome.counts["healthy"] == 1
+    assert outcome.exit_code == 1  # a campaign whose tasks are gone is not healthy

@@ -153,7 +153,8 @@ def test_every_row_not_created_has_a_reason() -> None:
 @pytest.mark.parametrize(("status", "health"), [
     ("CREATING", "pending"), ("CONFIGURATION", "healthy"), ("FULL_TRANSFER_STARTED", "healthy"),
     ("INCRE_TRANSFER_STARTED", "healthy"), ("CREATE_FAILED", "failed"), ("INCRE_TRANSFER_FAILED", "failed"),
-    ("RELEASE_RESOURCE_COMPLETE", "healthy"), (None, None),
+    ("RELEASE_RESOURCE_COMPLETE", "gone"), ("DELETED", "gone"), ("RELEASE_CHILD_TRANSFER_STARTED", "gone"),
+    (None, None),
 ])
 def test_task_health_follows_the_design(status: str | None, health: str | None) -> None:
     assert task_health(status) == health

@@ -32,7 +32,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     """Ask the server for the status of every task RESULTS_WORKBOOK created and write a
     refreshed results workbook, the ledger and the sign-off report.
 
-    Exit 0 when every task is healthy (CONFIGURATION or later), 1 when some task failed,
+    Exit 0 when every task is healthy (CONFIGURATION or later), 1 when some task failed or
+    is gone (deleted or released),
     3 when some task is still CREATING (at the end of --timeout with --watch), 2 when the
     input cannot be used.
     """
@@ -49,6 +50,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     counts = outcome.counts
     line = (f"{plural(len(outcome.states), 'task')}: {counts['healthy']} healthy, {counts['pending']} still creating, "
             f"{counts['failed']} failed")
+    if counts.get("gone"):
+        line += f", {counts['gone']} gone (deleted or released)"
     if outcome.timed_out:
         line += f" (gave up waiting after {timeout:g}s)"
     if outcome.interrupted:
