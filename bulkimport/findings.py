@@ -7,6 +7,7 @@ change meaning; wording may.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
@@ -48,6 +49,18 @@ CODES: dict[str, str] = {
 WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stale_template", "default_applied"})
 
 
+def row_errors(findings: Iterable[Finding]) -> dict[int, tuple[str, str]]:
+    """Per row, its errors as the result columns show them: (`error_code`: the codes,
+    comma-separated, each once; `error_msg`: one sentence per finding, joined by "; ")."""
+    codes: dict[int, dict[str, None]] = {}
+    texts: dict[int, list[str]] = {}
+    for f in findings:
+        if f.row is not None and f.severity == Severity.ERROR:
+            codes.setdefault(f.row, {})[f.code] = None
+            texts.setdefault(f.row, []).append(f.sentence)
+    return {row: (",".join(codes[row]), "; ".join(texts[row])) for row in codes}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One problem, on one cell (or one row when `column` is None)."""
@@ -57,6 +70,20 @@ class Finding:
     code: str
     message: str
     severity: Severity = Severity.ERROR
+
+    @property
+    def sentence(self) -> str:
+        """The finding as one sentence a DBA reads: the column's label and the problem, once.
+
+        Messages that already start with the label are kept; others get it in front. The
+        code and the key are not part of it: they have their own columns.
+        """
+        from bulkimport.fields import FIELDS
+
+        field = FIELDS.get(self.column or "")
+        if field is None or self.message.casefold().startswith(field.label.casefold()):
+            return self.message
+        return f"{field.label}: {self.message}"
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)

@@ -136,7 +136,7 @@ def _row_errors(findings: Iterable[Any], excel_row: int) -> str | None:
     errors = [f for f in findings if f.row == excel_row and f.severity == Severity.ERROR]
     if not errors:
         return None
-    return "; ".join(f"{f.column}: {f.message}" if f.column else f.message for f in errors)
+    return "; ".join(f.sentence for f in errors)
 
 
 def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:

@@ -39,7 +39,8 @@ SOURCE, TARGET = fields.ENDPOINTS
 
 
 def _label(key: str) -> str:
-    return f"{fields.FIELDS[key].label} ({key})" if key in fields.FIELDS else key
+    """A column as a message names it: its label (the key has its own column)."""
+    return fields.FIELDS[key].label if key in fields.FIELDS else key
 
 
 # --------------------------------------------------------------------------- field checks

@@ -37,7 +37,7 @@ from typing import Any
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import Finding, Severity
+from bulkimport.findings import row_errors
 from bulkimport.ledger import (
     CREATED,
     IN_DOUBT,
@@ -822,15 +822,6 @@ def dry_run_path_for(out: Path) -> Path:
     return out.with_name(f"{out.stem}-requests.json")
 
 
-def _invalid_message(findings: Sequence[Finding], row: int) -> tuple[str | None, str | None]:
-    errors = [f for f in findings if f.row == row and f.severity == Severity.ERROR]
-    if not errors:
-        return None, None
-    codes = ",".join(dict.fromkeys(f.code for f in errors))
-    text = "; ".join(f"{f.column}: {f.message}" if f.column else f.message for f in errors)
-    return codes, text
-
-
 def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
              typed: Mapping[int, Mapping[str, object]]) -> dict[str, Any]:
     """The sign-off summary: the report's content, and (through `summary_sheet_rows`) the
@@ -918,10 +909,11 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
 
     outcomes: dict[int, RowOutcome] = {}
     items: list[_Item] = []
+    errors = row_errors(validation.findings)
     for row, typed in validation.rows.items():
         name = typed.get("name")
         if row in validation.invalid:
-            code, text = _invalid_message(validation.findings, row)
+            code, text = errors.get(row, (None, None))
             outcomes[row] = RowOutcome(row, None if name is None else str(name), Result.INVALID,
                                        error_code=code, error_msg=text)
             continue

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bulkimport import fields, parse, schema
 from bulkimport.errors import InputError
-from bulkimport.findings import Finding, Severity
+from bulkimport.findings import Finding, Severity, row_errors
 from bulkimport.outcomes import Result
 from bulkimport.outputs import WORKBOOK, Output, check_outputs
 from bulkimport.workbook import EXCEL_ERRORS, LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
@@ -54,12 +54,8 @@ class Validation:
         return dict(Counter(f.code for f in self.findings).most_common())
 
     def row_messages(self) -> dict[int, str]:
-        """Per row, its error messages joined: the `error_msg` column of the annotated copy."""
-        messages: dict[int, list[str]] = {}
-        for f in self.findings:
-            if f.row is not None and f.severity == Severity.ERROR:
-                messages.setdefault(f.row, []).append(f.message)
-        return {r: "; ".join(m) for r, m in messages.items()}
+        """Per row, its error sentences joined: the `error_msg` column of the annotated copy."""
+        return {r: text for r, (_, text) in row_errors(self.findings).items()}
 
     def to_dict(self) -> dict[str, object]:
         """The `--json` document: counts and every finding (never a secret)."""
@@ -125,7 +121,7 @@ def _parse_columns(
             values = _excel_errors(f, values, row_numbers, findings, reported)
         out, errors = parse.parse_column(f, values)
         for i, exc in errors.items():
-            findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label} ({key}): {exc}"))
+            findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label}: {exc}"))
         columns[key] = out
     for f in fields.CATALOGUE:
         column = columns.setdefault(f.key, [None] * n)
@@ -136,7 +132,7 @@ def _parse_columns(
                 column[i] = f.default
                 findings.append(Finding(
                     row_numbers[i], f.key, "default_applied",
-                    f"{f.label} ({f.key}) is blank; the API's default {f.default} is used", Severity.WARNING,
+                    f"{f.label} is blank; the API's default {f.default} is used", Severity.WARNING,
                 ))
     return TypedRows(row_numbers, columns), findings, columns
 
@@ -217,9 +213,10 @@ def annotate(validation: Validation, out: str | Path) -> Path:
     if same_file(out, validation.book.path):
         raise InputError(f"{out}: is the input workbook; refusing to overwrite it (choose another --out)")
     with paused_gc():  # a dict per row below; see paused_gc
-        messages = validation.row_messages()
+        errors = row_errors(validation.findings)
         appended = {
-            r: {"result": str(validation.result_of(r)), "error_msg": messages.get(r, "")}
+            r: {"result": str(validation.result_of(r)), "error_code": errors.get(r, ("", ""))[0],
+                "error_msg": errors.get(r, ("", ""))[1]}
             for r in validation.rows
         }
         return write_results(out, validation.book, appended, validation.findings)

@@ -1240,7 +1240,8 @@ def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: st
 
 
 def _comment(findings: Sequence[Finding]) -> str:
-    lines = [f"[{f.severity}] {f.code}: {f.message}" for f in findings]
+    """A cell's note: one sentence per finding (warnings say so); codes are on the Findings sheet."""
+    lines = [f.sentence if f.severity == Severity.ERROR else f"Warning: {f.sentence}" for f in findings]
     text = "\n".join(lines)
     return text if len(text) <= 32_000 else text[:31_997] + "..."
 
@@ -1279,5 +1280,5 @@ def _write_findings_sheet(
             ws.write_string(r, 3, f.column)
         ws.write_string(r, 4, f.code)
         ws.write_string(r, 5, str(f.severity))
-        ws.write_string(r, 6, f.message)
+        ws.write_string(r, 6, f.sentence)
         r += 1

@@ -171,7 +171,8 @@ def test_invalid_rows_are_never_sent_and_come_back_with_their_findings(sim: Simu
     assert outcome.exit_code == 1
     results = by_name(outcome)
     assert results["bad"].result is Result.INVALID
-    assert "source_endpoint.db_port" in (results["bad"].error_msg or "")
+    assert "Source Port must be from 1 to 65535" in (results["bad"].error_msg or "")
+    assert set((results["bad"].error_code or "").split(",")) == {"length", "range"}
     sent = [job["name"] for r in create_requests(sim) for job in r["body"]["jobs"]]
     assert sorted(sent) == ["good-one", "good-two"]
     assert_created_once(sim, ["good-one", "good-two"])

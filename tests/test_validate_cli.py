@@ -52,7 +52,7 @@ def test_invalid_rows_exit_1_and_the_summary_lists_findings(
     assert code == 1
     assert "3 rows, 1 valid, 2 invalid" in err
     assert "length 1" in err and "range 1" in err
-    assert "row 4 name: [error] length" in err
+    assert "row 4: Task name must be 4-50 characters long" in err and "[length]" in err
 
 
 def test_json_output_shape(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -213,19 +213,23 @@ def test_annotated_copy_marks_offending_cells_and_appends_results(
     ws = wb["Jobs"]
     keys = [c.value for c in ws[2]]
     # The result columns sit beside the task name; the operator's columns keep their order.
-    assert keys[:3] == ["name", "result", "error_msg"] and [c.value for c in ws[1]][1:3] == ["result", "error_msg"]
+    appended = ["result", "error_code", "error_msg"]
+    assert keys[:4] == ["name", *appended] and [c.value for c in ws[1]][1:4] == appended
     assert keys[-1] == "source_row"
-    operator = [k for k in keys if k not in ("result", "error_msg", "source_row")]
+    operator = [k for k in keys if k not in (*appended, "source_row")]
     assert operator[3] == "owner" and ws.cell(3, keys.index("owner") + 1).value == "Ana"  # unknown column kept
     rows = {ws.cell(r, _col(ws, "source_row")).value: r for r in range(3, ws.max_row + 1)}
     assert set(rows) == {3, 5, 6}  # the blank row 4 is not copied
     assert [ws.cell(rows[r], _col(ws, "result")).value for r in (3, 5, 6)] == ["VALID", "INVALID", "INVALID"]
     port = ws.cell(rows[5], _col(ws, "source_endpoint.db_port"))
     assert port.value == 0 and port.fill.fgColor.rgb.upper().endswith("FF6B6B")
-    assert "range" in port.comment.text and "1 to 65535" in port.comment.text
-    assert "1 to 65535" in ws.cell(rows[5], _col(ws, "error_msg")).value
+    # One sentence: the label and the problem, once; the code in its own column.
+    assert port.comment.text.startswith("Source Port must be from 1 to 65535")
+    assert "source_endpoint.db_port" not in port.comment.text and "range" not in port.comment.text
+    assert ws.cell(rows[5], _col(ws, "error_msg")).value.startswith("Source Port must be from 1 to 65535")
+    assert "range" in ws.cell(rows[5], _col(ws, "error_code")).value.split(",")
     az = ws.cell(rows[6], _col(ws, "master_az"))
-    assert "az_pair" in az.comment.text and az.fill.fgColor.rgb.upper().endswith("FFC000")  # a warning
+    assert az.comment.text.startswith("Warning: Primary task AZ") and az.fill.fgColor.rgb.upper().endswith("FFC000")
     assert ws.cell(rows[3], _col(ws, "error_msg")).value in (None, "")
 
 
@@ -241,7 +245,7 @@ def test_findings_sheet_links_every_finding_to_its_cell(tmp_path: Path, capsys: 
         target = line["cell"].hyperlink.location
         sheet, ref = re.fullmatch(r"'(.+)'!([A-Z]+\d+)", target).groups()
         assert sheet == "Jobs" and ref == line["cell"].value
-        assert ws[ref].comment is not None and line["code"].value in ws[ref].comment.text
+        assert ws[ref].comment is not None and line["message"].value in ws[ref].comment.text
 
 
 def test_annotated_copy_keeps_text_as_text_and_masks_secrets(

@@ -53,8 +53,8 @@ def summary(validation, target: Path) -> str:
         lines.append("findings by code: " + ", ".join(f"{code} {n}" for code, n in counts.items()))
         for f in validation.findings[:SUMMARY_FINDINGS]:
             where = f"row {validation.book.source_row(f.row)}" if f.row is not None else "workbook"
-            column = f" {f.column}" if f.column else ""
-            lines.append(f"  {where}{column}: [{f.severity}] {f.code}: {f.message}")
+            kind = f"{f.code}, warning" if f.severity == "warning" else f.code
+            lines.append(f"  {where}: {f.sentence}  [{kind}]")
         if len(validation.findings) > SUMMARY_FINDINGS:
             lines.append(f"  ... and {len(validation.findings) - SUMMARY_FINDINGS} more (see the Findings sheet)")
     lines.append(f"annotated copy: {target}")
