@@ -37,6 +37,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
+from bulkimport.terminal import MIN_WIDTH, clip, plural
 from bulkimport.workbook import WorkbookData, read_workbook
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
@@ -214,7 +215,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
             waiting = [i.task_id for i in plan.items if i.action == WAIT_THEN_DELETE]
             refused: dict[str, tuple[object, object]] = {}
             if to_stop:
-                progress.note(f"force-terminating {len(to_stop)} task(s)")
+                progress.note(f"force-terminating {plural(len(to_stop), 'task')}")
                 for task_id, (ok, code, msg) in _delete(client, to_stop, "force_terminate").items():
                     if not ok:
                         refused[task_id] = (code, msg)
@@ -243,7 +244,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                             state.status, f"still {state.status} after waiting {release_timeout:g}s for the "
                             "release; run rollback again later")
             if ready:
-                progress.note(f"deleting {len(ready)} task(s)")
+                progress.note(f"deleting {plural(len(ready), 'task')}")
                 for task_id, (ok, code, msg) in _delete(client, ready, "delete").items():
                     done(task_id, ok, GONE if ok else None, code, msg)
                 failed = [i for i in ready if outcomes[by_id[i].excel_row].result == Result.DELETE_FAILED]
@@ -279,7 +280,8 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
         # Exit 0 means the campaign is gone: tasks the ledger still shows created are not.
         exit_code = ExitCode.SOME_FAILED
         shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
-        message = (f"{len(left)} task(s) of this campaign are still on the server and not in this workbook's "
+        message = (f"{plural(len(left), 'task')} of this campaign {'is' if len(left) == 1 else 'are'} still on the "
+                   "server and not in this workbook's "
                    f"rollback: {shown}")
     counts = {str(r): results.count(r) for r in (Result.DELETED, Result.DELETE_FAILED)}
     counts["unfinished"] = len(unfinished)
@@ -287,14 +289,35 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     return RollbackOutcome(out_path, files, outcomes, exit_code, message, counts)
 
 
-def plan_lines(plan: RollbackPlan) -> Iterable[str]:
-    """The plan as the operator reads it before confirming: every task to delete, every skip."""
+def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
+    """The plan as the operator reads it before confirming: every task to delete, grouped by
+    what will be done to it, then every row left alone. Lines fit `width` columns (80-130):
+    below 110 each task takes two lines (row and name; then ID and status)."""
+    width = max(MIN_WIDTH, width)
     if plan.items:
-        yield f"{len(plan.items)} task(s) created by this campaign will be DELETED:"
+        yield f"{plural(len(plan.items), 'task')} created by this campaign will be DELETED:"
+        by_action: dict[str, list[RollbackItem]] = {}
         for item in plan.items:
-            yield (f"  row {item.source_row:>5}  {item.name:<50}  {item.task_id}  {item.status or '?':<26}  "
-                   f"{item.action}")
+            by_action.setdefault(item.action, []).append(item)
+        for action, items in by_action.items():
+            yield f" {len(items)} \u00d7 {action}:"
+            for item in items:
+                status = clip(item.status or "?", 26)
+                if width >= 110:
+                    name_w = width - 2 - 9 - 2 - 36 - 2 - 26 - 2
+                    name = clip(item.name, name_w)
+                    yield f"  row {item.source_row:>5}  {name:<{name_w}}  {item.task_id:<36}  {status}"
+                else:
+                    yield f"  row {item.source_row:>5}  {clip(item.name, width - 13)}"
+                    yield f"             {item.task_id}  {clip(item.status or '?', width - 15 - len(item.task_id))}"
     if plan.skipped:
-        yield f"{len(plan.skipped)} row(s) with a task ID are left alone:"
+        yield f"{plural(len(plan.skipped), 'row')} with a task ID left alone:"
         for skip in plan.skipped:
-            yield f"  row {skip.source_row:>5}  {skip.name:<50}  {skip.task_id}  ({skip.reason})"
+            yield f"  row {skip.source_row:>5}  {clip(skip.name, width - 13)}"
+            yield f"             {clip(skip.task_id + '  (' + skip.reason + ')', width - 13)}"
+
+
+def confirm_question(plan: RollbackPlan, target: Target) -> str:
+    """The prompt repeats where the tasks will be deleted: the endpoint and the project."""
+    return (f"Delete these {plural(len(plan.items), 'task')} in project {target.project_id} "
+            f"at {target.display}?")

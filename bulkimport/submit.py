@@ -62,6 +62,7 @@ from bulkimport.target import (
     simulated_target,
     simulator_ledger_path,
 )
+from bulkimport.terminal import plural, row_lines, screenful
 
 #: Results that a failed-rows workbook carries (rows to fix and submit again).
 FAILED_RESULTS = frozenset({Result.INVALID, Result.REJECTED, Result.UNKNOWN, Result.NOT_SENT})
@@ -178,8 +179,9 @@ class Plan:
     concurrency: int = 1
 
     def line(self) -> str:
-        text = (f"{self.to_create} tasks to create in project {self.project_id} at endpoint {self.endpoint}, "
-                f"{self.requests} requests (batch size {self.batch_size}, concurrency {self.concurrency})")
+        text = (f"{plural(self.to_create, 'task')} to create in project {self.project_id} at endpoint "
+                f"{self.endpoint}, {plural(self.requests, 'request')} (batch size {self.batch_size}, "
+                f"concurrency {self.concurrency})")
         extras = [f"{n} {what}" for n, what in (
             (self.already_created, "already created"), (self.found_in_doubt, "found on the server after an "
                                                         "earlier interrupted run"),
@@ -836,6 +838,35 @@ def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
     return summarise(campaign, rows)
 
 
+def _announce_invalid(validation: Any, progress: Progress) -> None:
+    """Before anything is planned or confirmed: the invalid rows, which will not be sent,
+    each with its first problem (a screenful, then how many more)."""
+    first: dict[int, str] = {}
+    for f in validation.findings:
+        if f.row in validation.invalid and f.severity == "error":
+            first.setdefault(f.row, f.sentence)
+    if not first:
+        return
+    book = validation.book
+    progress.note(f"{plural(len(first), 'row')} invalid, not sent (see the results workbook's Findings sheet):")
+    listed = [(book.source_row(r), validation.rows[r].get("name") or "(no name)", first[r]) for r in sorted(first)]
+    for line in screenful(row_lines(listed, 110)):
+        progress.note(line)
+
+
+def not_created_lines(outcome: SubmitOutcome, width: int = 110) -> list[str]:
+    """After the run: the rows the server refused or whose fate is open, with their reasons."""
+    wanted = (Result.REJECTED, Result.UNKNOWN, Result.NOT_SENT)
+    rows = [r for r in outcome.rows if r.result in wanted]
+    if not rows:
+        return []
+    lines = [f"{plural(len(rows), 'row')} not created (rejected, unknown or not sent):"]
+    lines += screenful(row_lines(((r.row, r.name or "(no name)",
+                                   f"{r.result}: {r.error_msg or r.error_code or ''}".rstrip(": "))
+                                  for r in rows), width))
+    return lines
+
+
 def _write_dry_run(path: Path, target: Target, batches: Sequence[Sequence[_Item]], language: str) -> Path:
     """The exact request bodies, secrets masked, one entry per request."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -910,6 +941,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     outcomes: dict[int, RowOutcome] = {}
     items: list[_Item] = []
     errors = row_errors(validation.findings)
+    _announce_invalid(validation, progress)
     for row, typed in validation.rows.items():
         name = typed.get("name")
         if row in validation.invalid:

@@ -267,3 +267,72 @@ def test_status_names_failed_tasks_and_writes_them_to_a_failed_rows_workbook(tmp
     names = [ws.cell(r, keys.index("name") + 1).value for r in range(3, ws.max_row + 1)]
     assert names == sorted(bad)
     assert {ws.cell(r, keys.index("task_status") + 1).value for r in range(3, ws.max_row + 1)} == {"CREATE_FAILED"}
+
+
+# -- 8. the terminal says what will and did happen ----------------------------------------------
+
+class _Notes:
+    """A Progress that keeps its notes, to see what the operator was told and when."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def start(self, total: int, label: str) -> None:
+        pass
+
+    def update(self, done: int, counts: object) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def finish(self) -> None:
+        pass
+
+
+def test_submit_lists_invalid_rows_before_the_prompt_and_rejected_rows_after(tmp_path: Path) -> None:
+    from test_submit import env, make_book, options, task_row
+
+    from bulkimport.simulator import Simulator
+    from bulkimport.submit import not_created_lines, submit_workbook
+
+    rows = [task_row("good-row-1"), task_row("bad"), *[task_row(f"w{i:02d}", **{"source_endpoint.db_port": 0})
+                                                        for i in range(22)], task_row("taken-name")]
+    progress = _Notes()
+    seen_at_prompt: list[str] = []
+    with Simulator() as sim:
+        import requests
+        from test_submit import PROJECT, _wire_job
+        requests.post(f"{sim.base_url}/v3/{PROJECT}/jobs/batch-creation", headers={"X-Auth-Token": sim.token},
+                      json={"jobs": [_wire_job("Taken-Name")]}, timeout=10)
+        outcome = submit_workbook(make_book(tmp_path / "in.xlsx", rows), options(sim, tmp_path), env=env(sim),
+                                  progress=progress,
+                                  confirm=lambda plan: seen_at_prompt.extend(progress.notes) or True)
+    assert seen_at_prompt[0] == "23 rows invalid, not sent (see the results workbook's Findings sheet):"
+    assert re.match(r"  row +4  bad +Task name must be 4-50 characters long", seen_at_prompt[1])
+    assert seen_at_prompt[21] == "  ... and 3 more"
+    assert any(n.startswith("plan: 2 tasks to create") for n in seen_at_prompt)
+    after = not_created_lines(outcome)
+    assert after[0] == "1 row not created (rejected, unknown or not sent):"
+    assert "taken-name" in after[1] and "REJECTED: " in after[1]
+
+
+def test_rollback_plan_fits_the_terminal_and_the_prompt_names_the_target(tmp_path: Path) -> None:
+    from bulkimport.rollback import RollbackItem, RollbackPlan, Skipped, confirm_question, plan_lines
+    from bulkimport.target import Target
+
+    long_name = "a-really-long-task-name-that-fills-fifty-chars-xyz"
+    items = [RollbackItem(3 + i, 3 + i, long_name, f"{i:08d}-6a4b-4e8e-9c6f-2e7c0a1bjb01", "CONFIGURATION",
+                          "force_terminate, wait, delete") for i in range(3)]
+    plan = RollbackPlan(tmp_path / "r.xlsx", None, items, [Skipped(9, "foreign", "x" * 36, "not in the ledger")])
+    for width in (80, 100, 130):
+        lines = list(plan_lines(plan, width))
+        assert max(len(line) for line in lines) <= width, (width, lines)
+        assert lines[0] == "3 tasks created by this campaign will be DELETED:"
+        assert sum(items[0].task_id in line for line in lines) == 1
+    target = Target(endpoint="https://drs.eu-de.otc.t-systems.com", ledger_endpoint="x", project_id="p-123",
+                    auth=None)
+    question = confirm_question(plan, target)
+    assert question == "Delete these 3 tasks in project p-123 at https://drs.eu-de.otc.t-systems.com?"
+    one = RollbackPlan(tmp_path / "r.xlsx", None, items[:1], [])
+    assert "these 1 task in" in confirm_question(one, target)

@@ -262,7 +262,7 @@ def test_exit_0_only_when_no_task_of_the_campaign_is_left(sim: Simulator, campai
                                report_dir=tmp_path, release_timeout=5, **QUICK)
     assert outcome.counts["DELETED"] == 1 and outcome.counts["left"] == 2
     assert outcome.exit_code == 1
-    assert "2 task(s) of this campaign are still on the server" in (outcome.message or "")
+    assert "2 tasks of this campaign are still on the server" in (outcome.message or "")
     assert "mine-ready-1" in (outcome.message or "")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -40,15 +41,17 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     stopped part-way, 2 when the input cannot be used.
     """
     from bulkimport.progress import for_stream
-    from bulkimport.rollback import execute_rollback, plan_lines, plan_rollback
+    from bulkimport.rollback import confirm_question, execute_rollback, plan_lines, plan_rollback
     from bulkimport.status import check_follow_up_outputs, follow_up_target
+    from bulkimport.terminal import plural
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
                           ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
         out = check_follow_up_outputs(results_workbook, "rollback", out, report_dir, target.ledger_path, force=force)
         plan = plan_rollback(results_workbook, target)
-        for line in plan_lines(plan):
+        width = min(max(shutil.get_terminal_size((100, 24)).columns, 80), 130)
+        for line in plan_lines(plan, width):
             click.echo(line, err=True)
         if not plan.items:
             click.echo("nothing to roll back: no task this tool created is listed in the workbook", err=True)
@@ -56,7 +59,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
         if not yes:
             if not stdin_is_terminal():
                 raise InputError("rollback deletes tasks: confirm with --yes when stdin is not a terminal")
-            if not click.confirm(f"Delete these {len(plan.items)} task(s)?", default=False, err=True):
+            if not click.confirm(confirm_question(plan, target), default=False, err=True):
                 click.echo("rollback cancelled: nothing was deleted", err=True)
                 return ExitCode.SOME_FAILED
         outcome = execute_rollback(plan, target, out_path=out, report_dir=report_dir,
@@ -65,7 +68,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     if outcome.message:
         click.echo(outcome.message, err=True)
     counts = outcome.counts
-    click.echo(f"{counts['DELETED']} deleted, {counts['DELETE_FAILED']} failed"
+    click.echo(f"{plural(counts['DELETED'], 'task')} deleted, {counts['DELETE_FAILED']} failed to delete"
                + (f", {counts['unfinished']} unfinished" if counts["unfinished"] else ""), err=True)
     click.echo(f"results: {outcome.results_path}", err=True)
     click.echo(f"report: {outcome.report.html}", err=True)

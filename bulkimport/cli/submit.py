@@ -79,7 +79,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     3 interrupted or some outcome unknown.
     """
     from bulkimport import progress as progress_mod
-    from bulkimport.submit import SubmitOptions, stop_on_interrupt, submit_workbook
+    from bulkimport.submit import SubmitOptions, not_created_lines, stop_on_interrupt, submit_workbook
 
     options = SubmitOptions(
         project_id=project_id, endpoint=endpoint, region=region, simulate=simulate, simulator_state=simulator_state,
@@ -102,6 +102,8 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
 
     counts = ", ".join(f"{name} {n}" for name, n in outcome.counts().items()) or "no rows"
     click.echo(f"bulkimport: {counts}", err=True)
+    for line in not_created_lines(outcome):
+        click.echo(f"bulkimport: {line}" if not line.startswith(" ") else line, err=True)
     if outcome.message:
         click.echo(f"bulkimport: {outcome.message}", err=True)
     for label, path in (("results", outcome.results_path), ("failed rows", outcome.failed_path),
