@@ -165,7 +165,7 @@ def test_status_and_rollback_find_the_campaign_ledger_without_being_told(sim: Si
     rollback = run_cli(elsewhere, sim.token, "rollback", str(outcome.results_path), "--yes", "-q",
                        "--interval", "0.01")
     assert rollback.returncode == 0, rollback.stderr
-    assert "3 deleted, 0 failed" in rollback.stderr
+    assert "3 tasks deleted, 0 failed to delete" in rollback.stderr
     assert not (elsewhere / "reports" / "ledger.sqlite").exists()
 
 
