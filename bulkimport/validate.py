@@ -148,7 +148,7 @@ def _excel_errors(f: fields.Field, values: list[object], row_numbers: list[int],
     for i, value in enumerate(values):
         if type(value) is str and value in _EXCEL_ERRORS:
             findings.append(Finding(row_numbers[i], f.key, "excel_error",
-                                    f"{f.label} ({f.key}) holds the Excel error {value}; fix the formula or "
+                                    f"{f.label} holds the Excel error {value}; fix the formula or "
                                     "type the value itself"))
             reported.add((row_numbers[i], f.key))
             out[i] = None
