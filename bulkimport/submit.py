@@ -57,6 +57,7 @@ from bulkimport.target import (
     REPORTS_DIR,
     SIMULATOR_ENDPOINT,
     Target,
+    check_tls,
     cloud_target,
     scrubber,
     simulated_target,
@@ -1107,6 +1108,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
                 fresh.append(item)
         # Secrets first: an unset env: variable must stop the run before any request.
         if doubtful or fresh:
+            check_tls(target)
             _login(target.auth)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         secrets = _resolve_secrets([*doubtful, *fresh], resolve_env)

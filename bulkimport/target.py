@@ -114,12 +114,58 @@ def cloud_target(*, endpoint: str | None, region: str | None, project_id: str | 
         check_transport(env["OS_AUTH_URL"].strip(), insecure, "OS_AUTH_URL")
     project = project_id_from(project_id, env)
     verify: bool | str = False if insecure else (ca_bundle or True)
-    if ca_bundle and not insecure and not Path(ca_bundle).is_file():
-        raise InputError(f"--ca-bundle {ca_bundle}: no such file")
+    if ca_bundle and not insecure:
+        check_ca_bundle(ca_bundle)
     auth = auth_from_env(env, project_id=project, verify=verify) if need_auth else None
     return Target(endpoint=url, ledger_endpoint=url, project_id=project, auth=auth, verify=verify,
                   ledger_path=ledger_path or DEFAULT_LEDGER, region=region or "",
                   secrets=tuple(env[v] for v in SECRET_VARIABLES if env.get(v)))
+
+
+def check_ca_bundle(path: str) -> None:
+    """A --ca-bundle must be a PEM file of certificates that TLS can load; anything else
+    would fail every request later, looking like a network error (InputError, exit 2)."""
+    import ssl
+
+    if not Path(path).is_file():
+        raise InputError(f"--ca-bundle {path}: no such file")
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="replace")
+        if "-----BEGIN CERTIFICATE-----" not in text:
+            raise ssl.SSLError("no PEM certificate in the file")
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError, ValueError) as exc:
+        raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates ({exc})") from None
+
+
+def check_tls(target: Target, timeout: float = 10.0) -> None:
+    """Prove, before the first request that counts, that TLS to the endpoint (and to IAM for a
+    password login) can be verified: an unverifiable certificate is a configuration error
+    (InputError, exit 2, nothing sent), not a row outcome. One unauthenticated GET of the
+    base URL; any HTTP answer will do, and network trouble is left to the retry logic."""
+    import requests
+
+    if target.simulator is not None or target.verify is False:
+        return
+    urls = [target.endpoint]
+    auth_url = getattr(target.auth, "url", None)
+    if isinstance(auth_url, str):
+        urls.append(auth_url)
+    for url in urls:
+        if not url.lower().startswith("https://"):
+            continue
+        try:
+            with requests.Session() as session:
+                session.get(url, timeout=timeout, verify=target.verify, allow_redirects=False)
+        except requests.exceptions.SSLError as exc:
+            inner = exc.args[0] if exc.args else exc
+            reason = getattr(inner, "reason", None) or inner
+            text = " ".join(str(reason).split())[:200]
+            raise InputError(f"TLS to {url.split('?')[0]} failed, the certificate cannot be verified ({text}); "
+                             "give the CA with --ca-bundle PATH (or --insecure for a test endpoint you trust); "
+                             "nothing was sent") from None
+        except requests.exceptions.RequestException:
+            continue
 
 
 def is_loopback(host: str | None) -> bool:
@@ -239,6 +285,7 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
                                       known=known, ledger_path=path or DEFAULT_LEDGER, ca_bundle=ca_bundle,
                                       insecure=insecure, force=force, env=env)
             target.region = region or (facts.region if facts else "") or target.region
+            check_tls(target)
         _compare(recorded_project, target.project_id, "the project", results_path, force)
         target.campaign_id = known.campaign_id or ""
         yield target

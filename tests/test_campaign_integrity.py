@@ -350,3 +350,43 @@ def test_status_counts_deleted_and_released_tasks_as_gone(tmp_path: Path) -> Non
         "alive": "CONFIGURATION", "deleted-elsewhere": "DELETED", "released-elsewhere": "RELEASE_RESOURCE_STARTED"}
     assert outcome.counts["gone"] == 2 and outcome.counts["healthy"] == 1
     assert outcome.exit_code == 1  # a campaign whose tasks are gone is not healthy
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path):
+    """An HTTPS server on loopback with a self-signed certificate nobody trusts; it records
+    every request that gets through (none should)."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = Trap()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    server.url = server.url.replace("http://", "https://")
+    yield server
+    server.close()
+
+
+def test_an_unverifiable_certificate_is_a_configuration_error_before_sending(tls_server: Trap,
+                                                                              tmp_path: Path) -> None:
+    book = make_book(tmp_path / "in.xlsx", [task_row(n) for n in names(3)])
+    done = run_cli(tmp_path, "some-token-value", "submit", str(book), "--endpoint", tls_server.url,
+                   "--project-id", PROJECT, "--yes")
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "TLS" in line and "certificate" in line and "--ca-bundle" in line
+    assert tls_server.seen == []
+
+
+def test_a_ca_bundle_that_is_not_pem_is_refused_before_sending(sim: Simulator, tmp_path: Path) -> None:
+    bogus = tmp_path / "ca.pem"
+    bogus.write_text("this is not a certificate\n")
+    book = make_book(tmp_path / "in.xlsx", [task_row("one")])
+    done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", "https://drs.example.invalid",
+                   "--project-id", PROJECT, "--ca-bundle", str(bogus), "--yes")
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "--ca-bundle" in line and "PEM" in line
