@@ -448,12 +448,13 @@ table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm 0; }
 th, td { border: 0.6pt solid #bdbdbd; padding: 0.9mm 1.6mm; font-size: 9.5pt; text-align: left; vertical-align: top; }
 th { background: #eceff1; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; width: 1%; white-space: nowrap; }
-td.name { min-width: 48mm; overflow-wrap: anywhere; }
+td.name { min-width: 36mm; overflow-wrap: anywhere; }
 td.mono { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 9pt; word-break: break-all; }
 table.facts th { width: 19%; }
 table.facts td { width: 31%; }
-td.mono.id { font-size: 7.5pt; word-break: normal; overflow-wrap: normal; white-space: nowrap; }
+td.mono.id { font-size: 7pt; word-break: normal; overflow-wrap: normal; white-space: nowrap; }
 td.msg { overflow-wrap: anywhere; }
+td.mono.code { white-space: nowrap; word-break: normal; font-size: 8pt; }
 .tiles { display: flex; gap: 3mm; margin: 3mm 0; }
 .tile { flex: 1; border: 0.8pt solid #bdbdbd; border-radius: 2mm; padding: 2.5mm 3mm; }
 .tile .n { font-size: 17pt; font-weight: 700; }
@@ -620,6 +621,8 @@ def duration_text(start: object, end: object) -> str:
 
 
 _TIME_FACTS = frozenset({"started_at", "finished_at", "step_at"})
+#: Facts left out of the table when they are blank (a submit has no follow-up step).
+_OPTIONAL_FACTS = frozenset({"step", "step_at", "step_by", "cloud_user", "campaign_id", "ledger"})
 _WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file", "results_sha256", "command",
                          "ledger", "campaign_id"})
 
@@ -632,6 +635,8 @@ def display_facts(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     for key, value in campaign.items():
         shown = readable_time(value) if key in _TIME_FACTS else ("" if value is None else str(value))
+        if not shown and key in _OPTIONAL_FACTS:
+            continue
         out.append((key, _FACT_LABELS.get(key, key), shown))
         if key == "finished_at":
             out.append(("duration", "Duration", duration_text(campaign.get("started_at"), value)))
@@ -673,13 +678,15 @@ def _tasks_table(tasks: list[Mapping[str, Any]], table_id: str, empty: str, *, w
     rows = []
     for t in tasks:
         cells = (f'<tr><td class="num">{_e(t["source_row"])}</td><td class="name">{_e(t["name"])}</td>'
-                 f'<td class="mono id">{_e(t["task_id"])}</td><td>{_status_badge(t["task_status"])}</td>'
-                 f'<td>{_badge(t["result"])}</td>')
-        if with_error:
-            cells += f'<td class="mono">{_e(t.get("error_code"))}</td><td class="msg">{_e(t.get("error_msg"))}</td>'
+                 f'<td class="mono id">{_e(t["task_id"])}</td><td>{_status_badge(t["task_status"])}</td>')
+        if not with_error:
+            cells += f'<td>{_badge(t["result"])}</td>'
+        else:
+            cells += (f'<td class="mono code">{_e(t.get("error_code"))}</td>'
+                      f'<td class="msg">{_e(t.get("error_msg"))}</td>')
         rows.append(cells + "</tr>")
-    head = ('<th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th><th>Result</th>'
-            + ("<th>Code</th><th>Message</th>" if with_error else ""))
+    head = ('<th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th>'
+            + ("<th>Code</th><th>Message</th>" if with_error else "<th>Result</th>"))
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
@@ -689,7 +696,7 @@ def _not_created_table(rows: list[Mapping[str, Any]], table_id: str = "not-creat
         return f'<p class="empty">{_e(empty)}</p>'
     body = "".join(
         f'<tr><td class="num">{_e(r["source_row"])}</td><td class="name">{_e(r["name"])}</td>'
-        f'<td>{_badge(r["result"])}</td><td class="mono">{_e(r.get("error_code"))}</td>'
+        f'<td>{_badge(r["result"])}</td><td class="mono code">{_e(r.get("error_code"))}</td>'
         f'<td class="msg">{_e(r["reason"])}</td></tr>'
         for r in rows
     )

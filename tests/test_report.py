@@ -59,6 +59,8 @@ def random_rows(n: int, seed: int = 7) -> list[dict]:
         if result in ("CREATED", "ALREADY_CREATED"):
             row["task_id"] = str(uuid.UUID(int=rng.getrandbits(128)))[:-4] + "jb01"
             row["task_status"] = rng.choice(["CREATING", "CONFIGURATION", "CREATE_FAILED", "FULL_TRANSFER_STARTED"])
+            if row["task_status"] == "CREATE_FAILED":
+                row.update(error_code="DRS.M05004", error_msg="The source database cannot be reached.")
         elif result == "REJECTED":
             row.update(error_code="DRS.M00277", error_msg="The task name already exists.")
         rows.append(row)
