@@ -473,3 +473,20 @@ def test_start_killed_while_its_request_is_in_flight_never_sends_a_second_one(si
 
     assert later.rows[0].start == "STARTED"
     assert len([j for r in calls(sim, "start") for j in r["body"]["jobs"] if j["job_id"] == task_id]) == 1
+
+
+def test_start_at_a_time_schedules_the_task(sim: Simulator, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    book = campaign(sim, tmp_path, [launch_row("window-1", 141)])
+    assert prepare(sim, tmp_path, book).exit_code == 0
+    when = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+
+    outcome = start(sim, tmp_path, book, at=when.strftime("%Y-%m-%dT%H:%M:%S"))
+
+    assert outcome.exit_code == 0
+    (sent,) = [j for r in calls(sim, "start") for j in r["body"]["jobs"]]
+    assert sent["start_time"] == str(int(when.timestamp() * 1000))
+    row = rows_by_name(outcome.results_path)["window-1"]
+    assert row["start"] == "STARTED" and row["start_time"] == when.isoformat()
+    assert row["task_status"] == "WAITING_FOR_START"
