@@ -43,10 +43,13 @@ CODES: dict[str, str] = {
     "unknown_column": "A column the template does not know; it is ignored.",
     "stale_template": "The workbook was made from another template version, or its catalogue hash differs.",
     "default_applied": "A blank field was filled with the API's default (task_type: FULL_INCR_TRANS).",
+    "drift": "Since its task was created, the row's cells changed (the task was not), or a task this campaign "
+             "created is no longer named in the workbook (renamed or removed row).",
 }
 
 #: Codes that never make a row INVALID (cross-field rules carry their own severity).
-WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stale_template", "default_applied"})
+WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stale_template", "default_applied",
+                                           "drift"})
 
 
 def row_errors(findings: Iterable[Finding]) -> dict[int, tuple[str, str]]:

@@ -52,13 +52,16 @@ def resolve_secret(value: str, env: Mapping[str, str], *, where: str = "") -> st
     if match is None:
         return value
     name = match.group(1)
+    prefix = f"{where}: " if where else ""
     try:
-        return env[name]
+        value = env[name]
     except KeyError:
-        prefix = f"{where}: " if where else ""
         raise UnresolvedSecret(
             f"{prefix}refers to environment variable {name}, which is not set"
         ) from None
+    if not value.strip():  # an empty password is never meant: refuse it like an unset one
+        raise UnresolvedSecret(f"{prefix}refers to environment variable {name}, which is set but empty")
+    return value
 
 
 def _integer(value: object, key: str) -> int:

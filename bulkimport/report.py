@@ -861,6 +861,15 @@ def section_launch(summary: Mapping[str, Any]) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
+def section_drift(summary: Mapping[str, Any]) -> str:
+    """What moved since the tasks were created (issue 12.5): changed rows, names that left."""
+    drift = summary.get("drift") or []
+    if not drift:
+        return ""
+    items = "".join(f"<li>{_e(text)}</li>" for text in drift)
+    return f'<section id="drift"><h2>Drift since creation ({len(drift)})</h2><ul>{items}</ul></section>'
+
+
 def section_signoff(summary: Mapping[str, Any]) -> str:
     return _signoff_block(summary)
 
@@ -872,6 +881,7 @@ SECTIONS: list[Callable[[Mapping[str, Any]], str]] = [
     section_tasks_created,
     section_launch,
     section_not_created,
+    section_drift,
     section_rollback,
     section_signoff,
 ]

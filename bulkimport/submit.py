@@ -37,7 +37,7 @@ from typing import Any
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import row_errors
+from bulkimport.findings import Finding, Severity, row_errors
 from bulkimport.ledger import (
     CREATED,
     IN_DOUBT,
@@ -45,6 +45,7 @@ from bulkimport.ledger import (
     REJECTED,
     Ledger,
     LedgerEntry,
+    LedgerError,
     Reply,
     ledger_lock,
 )
@@ -69,6 +70,8 @@ from bulkimport.terminal import plural, row_lines, screenful
 FAILED_RESULTS = frozenset({Result.INVALID, Result.REJECTED, Result.UNKNOWN, Result.NOT_SENT})
 #: Error code used for rows whose outcome the tool itself could not establish.
 NAME_EXISTS = "DRS.M00277"
+#: Finding code of the drift warnings (the sheet or the workbook's names moved since creation).
+DRIFT = "drift"
 LANGUAGES = ("en-us", "zh-cn")
 MAX_CONCURRENCY = 32
 
@@ -895,6 +898,10 @@ class _SimulatedEnv(dict):
         self.missing.add(name)
         return self.PLACEHOLDER
 
+    def __getitem__(self, name: str) -> str:
+        value = super().get(name)
+        return value if value and value.strip() else self.__missing__(name)
+
 
 def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str]) -> list[str]:
     """Build every wire body before the first request, so an unset env: variable stops the
@@ -997,18 +1004,22 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             rows = [outcomes[r] for r in validation.rows]
             exit_code = exit_code_for(r.result for r in rows)
             ledger_path = None if target.ledger_temporary else target.ledger_path
+        drift = _drift(target, rows, validation, progress)
 
     campaign.finished_at = now_iso()
     timings.finished = time.monotonic()
     report_content = _summary(campaign, rows, book, validation.rows)
+    if drift:
+        report_content["drift"] = [(f"row {book.source_row(f.row)}: " if f.row else "") + f.message for f in drift]
+    findings = [*validation.findings, *drift]
     summary = {"Summary": summary_sheet_rows(report_content)}
     appended = {o.row: o.columns() for o in rows}
     failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
     failed_path = None
     try:
-        results_path = write_results(out, book, appended, validation.findings, extra_sheets=summary)
+        results_path = write_results(out, book, appended, findings, extra_sheets=summary)
         if failed_rows:
-            failed_path = write_failed_rows(failed_path_for(out), book, appended, validation.findings, failed_rows,
+            failed_path = write_failed_rows(failed_path_for(out), book, appended, findings, failed_rows,
                                             extra_sheets=summary)
         report = write_report(report_content, Path(results_path).stem, options.report_dir,
                               results_path=results_path)
@@ -1037,6 +1048,24 @@ def _login(auth: Any) -> None:
     if login is not None:
         with contextlib.suppress(AuthUnavailable):
             login()
+
+
+def _drift(target: Target, rows: Sequence[RowOutcome], validation: Any, progress: Progress) -> list[Finding]:
+    """Drift warnings for this run, also shown on the terminal (see drift_findings)."""
+    path = target.ledger_path
+    if path is None or not path.exists():
+        return []
+    try:
+        with Ledger(path) as ledger:
+            entries = ledger.entries(target.ledger_endpoint, target.project_id)
+    except LedgerError:
+        return []
+    names = [str(t.get("name")) for t in validation.rows.values() if t.get("name")]
+    found = drift_findings(rows, entries, names)
+    for finding in found:
+        where = f"row {validation.book.source_row(finding.row)}: " if finding.row else ""
+        progress.note(f"drift: {where}{finding.message}")
+    return found
 
 
 def _record_campaign_identity(campaign: Campaign, target: Target, *, create: bool) -> None:
@@ -1078,8 +1107,49 @@ def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOu
 
 
 def _already(item: _Item, entry: LedgerEntry) -> RowOutcome:
+    drifted = _drifted_fields(item.masked, entry.payload_masked)
+    note = (f"the sheet no longer matches what was sent: {', '.join(drifted)} differ (the task was not changed)"
+            if drifted else None)
     return RowOutcome(item.row, item.name, Result.ALREADY_CREATED, task_id=entry.task_id, child_ids=entry.child_ids,
-                      task_status=entry.task_status, submitted_at=entry.sent_at, request_id=entry.request_id)
+                      task_status=entry.task_status, submitted_at=entry.sent_at, request_id=entry.request_id,
+                      error_msg=note)
+
+
+def _flatten(job: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in job.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        elif value not in (None, "", [], {}):
+            flat[f"{prefix}{key}"] = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return flat
+
+
+def _drifted_fields(now: Mapping[str, Any], sent: Mapping[str, Any] | None) -> list[str]:
+    """Fields whose value in the sheet differs from the ledger's masked copy of what was sent.
+    Secrets are never compared (the ledger holds none), nor the name's case."""
+    if not sent:
+        return []
+    mine, theirs = _flatten(now), _flatten(sent)
+    skip = {*fields.SECRET_KEYS, "name"}
+    return sorted(k for k in mine.keys() | theirs.keys() if k not in skip and mine.get(k) != theirs.get(k))
+
+
+def drift_findings(outcomes: Iterable[RowOutcome], ledger_entries: Iterable[LedgerEntry],
+                   workbook_names: Iterable[str]) -> list[Finding]:
+    """Warnings (terminal, Findings sheet, report) about what drifted since the tasks were
+    created: created rows whose cells changed, and tasks of the campaign whose names left
+    the workbook (renamed or removed rows: a renamed row creates a second task)."""
+    found = [Finding(o.row, None, DRIFT, f"task {o.name} ({o.task_id}): {o.error_msg}", Severity.WARNING)
+             for o in outcomes if o.result is Result.ALREADY_CREATED and o.error_msg
+             and o.error_msg.startswith("the sheet no longer matches")]
+    present = {n.strip().lower() for n in workbook_names}
+    for entry in ledger_entries:
+        if entry.exists and entry.name.strip().lower() not in present:
+            found.append(Finding(None, None, DRIFT, f"task {entry.name} ({entry.task_id}), created by this "
+                                 "campaign, is no longer in the workbook (renamed or removed row?); it still exists",
+                                 Severity.WARNING))
+    return found
 
 
 def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mapping[str, str], progress: Progress,

@@ -390,3 +390,58 @@ def test_a_ca_bundle_that_is_not_pem_is_refused_before_sending(sim: Simulator, t
     assert done.returncode == 2, done.stderr
     [line] = done.stderr.strip().splitlines()
     assert "--ca-bundle" in line and "PEM" in line
+
+
+# -- 12.5 say what drifted ---------------------------------------------------------------------------
+
+def test_an_env_reference_to_a_set_but_empty_variable_is_refused_like_an_unset_one(sim: Simulator,
+                                                                                     tmp_path: Path) -> None:
+    book = make_book(tmp_path / "in.xlsx", [task_row("empty-env", **{"source_endpoint.db_password": "env:DB_PW"})])
+    done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", sim.base_url, "--project-id", PROJECT,
+                   "--yes", "--ledger", str(tmp_path / "ledger.sqlite"))
+    assert done.returncode == 2 and "DB_PW" in done.stderr and "not set" in done.stderr
+    emptied = subprocess.run([sys.executable, "-m", "bulkimport", "submit", str(book), "--endpoint", sim.base_url,
+                              "--project-id", PROJECT, "--yes", "--ledger", str(tmp_path / "ledger.sqlite")],
+                             cwd=tmp_path, env={**cli_env(sim.token), "DB_PW": ""}, capture_output=True, text=True,
+                             timeout=120)
+    assert emptied.returncode == 2, emptied.stderr
+    [line] = emptied.stderr.strip().splitlines()
+    assert "DB_PW" in line and "empty" in line
+    assert not create_requests(sim)
+
+
+def test_renamed_and_changed_rows_are_reported_as_drift(sim: Simulator, tmp_path: Path) -> None:
+    import openpyxl
+
+    first = make_book(tmp_path / "in.xlsx", [task_row(n) for n in ("keep-1", "keep-2", "old-name")])
+    assert submit_workbook(first, options(sim, tmp_path), env=env(sim)).exit_code == 0
+    changed = [task_row("keep-1", **{"source_endpoint.ip": "10.0.0.99", "source_endpoint.db_port": 3307}),
+               task_row("keep-2", **{"source_endpoint.db_password": "another-password"}),  # a secret: not drift
+               task_row("new-name")]
+    notes: list[str] = []
+
+    class Notes:
+        def note(self, text: str) -> None:
+            notes.append(text)
+
+        def start(self, *args: object) -> None: ...
+
+        def update(self, *args: object) -> None: ...
+
+        def finish(self) -> None: ...
+
+    second = submit_workbook(make_book(tmp_path / "in2.xlsx", changed),
+                             options(sim, tmp_path, out=tmp_path / "second.xlsx"), env=env(sim), progress=Notes())
+    rows = {r.name: r for r in second.rows}
+    assert rows["keep-1"].result == "ALREADY_CREATED"
+    assert "source_endpoint.db_port" in (rows["keep-1"].error_msg or "")
+    assert "source_endpoint.ip" in (rows["keep-1"].error_msg or "")
+    assert not rows["keep-2"].error_msg  # passwords are never compared (the ledger holds none)
+    text = "\n".join(notes)
+    assert "old-name" in text and "no longer in the workbook" in text
+    assert "keep-1" in text and "source_endpoint.ip" in text
+    findings = [[c.value for c in row] for row in openpyxl.load_workbook(second.results_path)["Findings"].iter_rows()]
+    flat = " ".join(str(v) for row in findings for v in row)
+    assert "drift" in flat and "old-name" in flat and "source_endpoint.ip" in flat
+    report = second.report_json.read_text(encoding="utf-8")
+    assert "old-name" in report and "source_endpoint.ip" in report
