@@ -132,10 +132,11 @@ def check_ca_bundle(path: str) -> None:
     try:
         text = Path(path).read_text(encoding="ascii", errors="replace")
         if "-----BEGIN CERTIFICATE-----" not in text:
-            raise ssl.SSLError("no PEM certificate in the file")
+            raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates (no BEGIN CERTIFICATE block)")
         ssl.create_default_context(cafile=path)
     except (OSError, ssl.SSLError, ValueError) as exc:
-        raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates ({exc})") from None
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates TLS can load ({reason})") from None
 
 
 def check_tls(target: Target, timeout: float = 10.0) -> None:

@@ -217,7 +217,7 @@ def test_plain_http_to_another_machine_is_refused_unless_insecure(sim: Simulator
     check_transport("http://drs.example.com", True, "the endpoint")  # --insecure: the operator insists
     for url in ("http://127.0.0.1:1", "http://[::1]:8080", "http://localhost", "https://drs.example.com"):
         check_transport(url, False, "the endpoint")
-    book = make_book(tmp_path / "in.xlsx", [task_row("one")])
+    book = make_book(tmp_path / "in.xlsx", [task_row("one-task")])
     done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", "http://10.11.12.13:8080",
                    "--project-id", PROJECT, "--yes")
     assert done.returncode == 2 and "plain http://" in done.stderr
@@ -384,7 +384,7 @@ def test_an_unverifiable_certificate_is_a_configuration_error_before_sending(tls
 def test_a_ca_bundle_that_is_not_pem_is_refused_before_sending(sim: Simulator, tmp_path: Path) -> None:
     bogus = tmp_path / "ca.pem"
     bogus.write_text("this is not a certificate\n")
-    book = make_book(tmp_path / "in.xlsx", [task_row("one")])
+    book = make_book(tmp_path / "in.xlsx", [task_row("one-task")])
     done = run_cli(tmp_path, sim.token, "submit", str(book), "--endpoint", "https://drs.example.invalid",
                    "--project-id", PROJECT, "--ca-bundle", str(bogus), "--yes")
     assert done.returncode == 2, done.stderr
