@@ -23,6 +23,13 @@ from enum import StrEnum
 #: from an older template gets a `stale_template` warning.
 TEMPLATE_VERSION = "2026.11.2"
 
+#: The tool's own limit on requests in flight at once (`--concurrency`): worker threads that
+#: share one connection pool; more would only meet the service's throttling sooner.
+MAX_CONCURRENCY = 32
+
+#: The languages of the catalogue's texts (template, messages) and of the API's X-Language header.
+LANGUAGES: tuple[str, ...] = ("en-us", "zh-cn")
+
 #: Huawei's international API page: "You can call a maximum of 10 APIs in batches".
 #: The OTC page states no limit; 10 is safe on both clouds.
 MAX_JOBS_PER_REQUEST = 10

@@ -459,7 +459,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
     """The `prepare` command's work (see the module docstring). Raises InputError (exit 2) for
     unusable input: no ledger, no created task, an `env:` variable that is not set, an output
     that cannot be written (`replace_outputs`: --force, replace an operator's --out file)."""
-    from bulkimport.submit import _SimulatedEnv
+    from bulkimport.submit.run import _SimulatedEnv
     from bulkimport.validate import validate_workbook
 
     path = Path(path)

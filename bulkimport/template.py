@@ -58,7 +58,7 @@ from bulkimport.errors import InputError
 from bulkimport.fields import Field, Group, Kind
 from bulkimport.outcomes import RESULT_COLUMNS
 
-LANGUAGES: tuple[str, ...] = ("en-us", "zh-cn")
+LANGUAGES = fields.LANGUAGES
 DEFAULT_LANGUAGE = "en-us"
 DEFAULT_PATH = Path("templates/drs-jobs-template.xlsx")
 

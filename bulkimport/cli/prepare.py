@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bulkimport import fields
 from bulkimport.cli.options import seconds_option, target_options
 
 
@@ -18,7 +19,7 @@ from bulkimport.cli.options import seconds_option, target_options
               help="Results workbook (default: reports/<stem>-prepare.xlsx).")
 @seconds_option("--timeout", 600.0, "How long to wait for the pre-checks to finish")
 @seconds_option("--interval", 5.0, "Wait between two looks at the pre-check results", maximum=3600)
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
+@click.option("--concurrency", type=click.IntRange(1, fields.MAX_CONCURRENCY), default=4, show_default=True,
               help="Requests in flight at once (each carries at most 10 tasks).")
 @click.option("--recheck", is_flag=True, help="Pre-check again tasks whose pre-check already passed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")

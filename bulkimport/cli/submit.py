@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from bulkimport import fields
 from bulkimport.cli.options import (
     MAX_SECONDS,
     Seconds,
@@ -22,7 +23,6 @@ from bulkimport.cli.options import (
 )
 
 #: The API's own limit; repeated here only as the option's range (fields.py is the source).
-_LANGUAGES = ("en-us", "zh-cn")
 
 
 def _is_terminal() -> bool:
@@ -44,10 +44,11 @@ def _confirm(plan) -> bool:
 @click.argument("workbook", type=click.Path(path_type=Path, dir_okay=False))
 @connection_options
 @click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
-@click.option("--batch-size", type=click.IntRange(1, 10), default=10, show_default=True,
-              help="Tasks per batch-creation request (the API allows at most 10).")
-@click.option("--concurrency", type=click.IntRange(1, 32), default=4, show_default=True,
-              help="Requests in flight at once (1 to 32).")
+@click.option("--batch-size", type=click.IntRange(1, fields.MAX_JOBS_PER_REQUEST),
+              default=fields.MAX_JOBS_PER_REQUEST, show_default=True,
+              help=f"Tasks per batch-creation request (the API allows at most {fields.MAX_JOBS_PER_REQUEST}).")
+@click.option("--concurrency", type=click.IntRange(1, fields.MAX_CONCURRENCY), default=4, show_default=True,
+              help=f"Requests in flight at once (1 to {fields.MAX_CONCURRENCY}).")
 @click.option("--dry-run", is_flag=True,
               help="Send nothing: write the request bodies (secrets masked) and the results workbook.")
 @out_option("reports/<stem>-submit-<time>.xlsx")
@@ -55,7 +56,7 @@ def _confirm(plan) -> bool:
 @report_dir_option
 @json_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
-@click.option("--language", type=click.Choice(_LANGUAGES), default="en-us", show_default=True,
+@click.option("--language", type=click.Choice(fields.LANGUAGES), default="en-us", show_default=True,
               help="X-Language of the requests (language of the server's messages).")
 @seconds_option("--timeout", 120.0, "Wait for a reply before its rows count as in doubt", positive=True)
 @click.option("--max-attempts", type=click.IntRange(1, 100), default=None,
