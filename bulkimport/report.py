@@ -992,4 +992,35 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> Repo
     if campaign is None:
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")
     summary = summarise(campaign, rows_from_results(results_path))
+    drift = drift_from_results(results_path)
+    if drift:
+        summary["drift"] = drift
     return write_report(summary, results_path.stem, out_dir, results_path=results_path)
+
+
+def drift_from_results(results_path: Path) -> list[str]:
+    """The `drift` warnings of a results workbook's Findings sheet, as the report shows them,
+    so a rebuilt report says what drifted just as submit's own report did."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_path(str(results_path))
+        if "Findings" not in book.sheet_names:
+            return []
+        rows = book.get_sheet_by_name("Findings").to_python(skip_empty_area=False)
+    except Exception:  # the report is still worth writing without this section
+        return []
+    if not rows:
+        return []
+    header = [str(c) for c in rows[0]]
+    if not {"code", "message", "source_row"} <= set(header):
+        return []
+    at = {name: header.index(name) for name in ("code", "message", "source_row")}
+    found = []
+    for row in rows[1:]:
+        if len(row) > at["code"] and str(row[at["code"]]) == "drift":
+            source = row[at["source_row"]]
+            where = f"row {int(source) if isinstance(source, float) else source}: " if source not in (None, "") \
+                else ""
+            found.append(f"{where}{row[at['message']]}")
+    return found

@@ -67,7 +67,7 @@ def test_a_second_run_on_the_same_ledger_stops_in_one_line_and_sends_nothing(sim
     assert sum(r["jobs"] for r in create_requests(sim)) == 12
 
 
-def test_status_and_rollback_wait_for_no_one_they_stop_when_the_ledger_is_held(sim: Simulator,
+def test_follow_up_commands_wait_for_no_one_they_stop_when_the_ledger_is_held(sim: Simulator,
                                                                                  tmp_path: Path) -> None:
     from bulkimport.ledger import ledger_lock
 
@@ -76,8 +76,9 @@ def test_status_and_rollback_wait_for_no_one_they_stop_when_the_ledger_is_held(s
     assert outcome.exit_code == 0
     before = len(sim.requests())
     with ledger_lock(tmp_path / "ledger.sqlite"):
-        for command in (["status"], ["rollback", "--yes"]):
-            done = run_cli(tmp_path, sim.token, *command, str(outcome.results_path), "--endpoint", sim.base_url,
+        for command, workbook in ((["status"], outcome.results_path), (["rollback", "--yes"], outcome.results_path),
+                                  (["prepare"], book), (["start", "--yes"], book)):
+            done = run_cli(tmp_path, sim.token, *command, str(workbook), "--endpoint", sim.base_url,
                            "--project-id", PROJECT, "--ledger", str(tmp_path / "ledger.sqlite"))
             assert done.returncode == 2, done.stderr
             assert done.stderr.strip().splitlines() == [
@@ -445,3 +446,8 @@ def test_renamed_and_changed_rows_are_reported_as_drift(sim: Simulator, tmp_path
     assert "drift" in flat and "old-name" in flat and "source_endpoint.ip" in flat
     report = second.report_json.read_text(encoding="utf-8")
     assert "old-name" in report and "source_endpoint.ip" in report
+    from bulkimport.report import build_report  # the report rebuilt from the workbook alone says it too
+
+    rebuilt = build_report(second.results_path, out_dir=tmp_path / "rebuilt")
+    html = rebuilt.html.read_text(encoding="utf-8")
+    assert "Drift since creation" in html and "old-name" in html and "source_endpoint.ip" in html
