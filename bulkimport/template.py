@@ -44,7 +44,7 @@ dates and zip timestamps), so a regenerated template shows no spurious git chang
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -356,6 +356,9 @@ class _Formats:
         self.heading = book.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
         self.table_head = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1, "valign": "top"})
+        self.result_head = book.add_format({**base, "bg_color": "#FFE699", "bold": True})
+        self.error = book.add_format({"bg_color": "#FF6B6B", "pattern": 1, "num_format": "@"})
+        self.warning = book.add_format({"bg_color": "#FFC000", "pattern": 1, "num_format": "@"})
         self.swatch: dict[Group, object] = {
             group: book.add_format({"bg_color": strong, "text_wrap": True, "valign": "top"})
             for group, (strong, _) in _GROUP_COLOURS.items()
@@ -376,6 +379,22 @@ def _write_lists(sheet: Worksheet, columns: tuple[Field, ...]) -> dict[str, str]
     return ranges
 
 
+def _positions(columns: tuple[Field, ...], extra: Sequence[str]) -> tuple[dict[str, int], dict[str, int]]:
+    """Column index of every field and of every extra (result) column: the extras sit right
+    after the task name, so a row's outcome is read beside its name."""
+    at: dict[str, int] = {}
+    extra_at: dict[str, int] = {}
+    col = 0
+    for field in columns:
+        at[field.key] = col
+        col += 1
+        if field.key == "name":
+            for name in extra:
+                extra_at[name] = col
+                col += 1
+    return at, extra_at
+
+
 def _write_jobs(
     sheet: Worksheet,
     formats: _Formats,
@@ -383,10 +402,13 @@ def _write_jobs(
     language: str,
     list_ranges: dict[str, str],
     rows: list[Mapping[str, object]],
+    extra: Sequence[str] = (),
 ) -> None:
     first, last = FIRST_DATA_ROW - 1, LAST_VALIDATED_ROW - 1  # xlsxwriter rows are 0-based
     sheet.set_row(LABEL_ROW - 1, 32)
-    for col, field in enumerate(columns):
+    at, extra_at = _positions(columns, extra)
+    for field in columns:
+        col = at[field.key]
         label = header_label(field, language)
         width = min(max(_display_width(label) * 1.1 + 2, _display_width(field.attribute) + 2, 12), 42)
         column_format = formats.text if field.text_format else None
@@ -394,9 +416,14 @@ def _write_jobs(
         sheet.write_string(LABEL_ROW - 1, col, label, formats.label[field.group, field.mandatory])
         sheet.write_string(KEY_ROW - 1, col, field.key, formats.key[field.group])
         sheet.data_validation(first, col, last, col, validation_options(field, language, list_ranges.get(field.key)))
+    for name, col in extra_at.items():
+        sheet.set_column(col, col, EXTRA_WIDTHS.get(name, 16), formats.wrap if name == "error_msg" else None)
+        sheet.write_string(LABEL_ROW - 1, col, name, formats.result_head)
+        sheet.write_string(KEY_ROW - 1, col, name, formats.result_head)
     for offset, row in enumerate(rows):
         excel_row = FIRST_DATA_ROW - 1 + offset
-        for col, field in enumerate(columns):
+        for field in columns:
+            col = at[field.key]
             value = cell_text(field, row.get(field.key))
             cell_format = formats.text if field.text_format else formats.general
             if value is None:
@@ -405,7 +432,7 @@ def _write_jobs(
                 sheet.write_string(excel_row, col, value, cell_format)
             else:
                 sheet.write_number(excel_row, col, value, cell_format)
-    sheet.freeze_panes(KEY_ROW, 1)
+    sheet.freeze_panes(KEY_ROW, 1 + (1 if "result" in extra_at else 0))
     sheet.activate()
 
 
@@ -469,6 +496,91 @@ def _write_meta(sheet: Worksheet, language: str) -> None:
         sheet.write_string(row, 1, value)
     sheet.set_column(0, 1, 24)
     sheet.hide()
+
+
+#: Widths of the result columns a fix workbook carries beside the task name.
+EXTRA_WIDTHS = {"result": 17, "task_status": 26, "task_id": 40, "error_code": 22, "error_msg": 60,
+                "source_row": 11}
+
+
+def write_fix_workbook(
+    path: str | Path,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    extra_columns: Sequence[str],
+    extra_values: Sequence[Mapping[str, object]],
+    notes: Sequence[Mapping[str, tuple[bool, str]]],
+    language: str = DEFAULT_LANGUAGE,
+    summary: Sequence[Sequence[object]] = (),
+) -> Path:
+    """A template holding only the rows to fix: the same dropdowns, help, widths, colours and
+    Fields / Instructions sheets as `write_template`, each row's result columns beside its
+    name, and per cell a note (`notes[i][key]` = (is an error, text)) shown as a red or amber
+    cell with a comment. `summary` rows go to a `Summary` sheet (the campaign's facts, so
+    follow-up commands find the campaign from this workbook too)."""
+    path = Path(path)
+    columns = fields.template_columns()
+    extra = [c for c in extra_columns if c not in fields.FIELDS]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        book = xlsxwriter.Workbook(
+            str(path),
+            {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        )
+        formats = _Formats(book)
+        jobs = book.add_worksheet(JOBS_SHEET)
+        instructions = book.add_worksheet(INSTRUCTIONS_SHEET)
+        reference = book.add_worksheet(FIELDS_SHEET)
+        summary_sheet = book.add_worksheet("Summary") if summary else None
+        lists = book.add_worksheet(LISTS_SHEET)
+        meta = book.add_worksheet(META_SHEET)
+        list_ranges = _write_lists(lists, columns)
+        _write_jobs(jobs, formats, columns, language, list_ranges, list(rows), extra)
+        at, extra_at = _positions(columns, extra)
+        for offset, values in enumerate(extra_values):
+            for name, col in extra_at.items():
+                value = values.get(name)
+                if value is None or value == "":
+                    continue
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    jobs.write_number(FIRST_DATA_ROW - 1 + offset, col, value)
+                else:
+                    jobs.write_string(FIRST_DATA_ROW - 1 + offset, col, str(value),
+                                      formats.wrap if name == "error_msg" else None)
+        for offset, row_notes in enumerate(notes):
+            excel_row = FIRST_DATA_ROW - 1 + offset
+            for key, (is_error, text) in row_notes.items():
+                if key not in at:
+                    continue
+                field = fields.FIELDS[key]
+                value = cell_text(field, rows[offset].get(key))
+                fmt = formats.error if is_error else formats.warning
+                if value is None:
+                    jobs.write_blank(excel_row, at[key], None, fmt)
+                elif isinstance(value, str):
+                    jobs.write_string(excel_row, at[key], value, fmt)
+                else:
+                    jobs.write_number(excel_row, at[key], value, fmt)
+                jobs.write_comment(excel_row, at[key], fit(text, 32_000), {"x_scale": 2.5, "y_scale": 1.5})
+        last_row = FIRST_DATA_ROW - 1 + max(len(rows), 1) - 1
+        jobs.autofilter(KEY_ROW - 1, 0, last_row, len(columns) + len(extra) - 1)
+        _write_instructions(instructions, formats, language)
+        _write_fields(reference, formats, columns, language)
+        if summary_sheet is not None:
+            summary_sheet.set_column(0, 0, 30)
+            summary_sheet.set_column(1, 1, 70)
+            for r, cells in enumerate(summary):
+                for c, value in enumerate(cells):
+                    if value is not None:
+                        if isinstance(value, int | float) and not isinstance(value, bool):
+                            summary_sheet.write_number(r, c, value)
+                        else:
+                            summary_sheet.write_string(r, c, str(value))
+        _write_meta(meta, language)
+        book.close()
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return path
 
 
 def write_template(

@@ -965,6 +965,11 @@ def write_results(
                               row_results=row_results)
 
 
+#: The note on a password cell of a failed-rows workbook that held a password (shown ******).
+RETYPE_SECRET = ("The password is not written back ({mask}): type it again, or better write env:NAME "
+                 "to read it from environment variable NAME when sending.")
+
+
 def write_failed_rows(
     path: str | Path,
     book: WorkbookData,
@@ -974,8 +979,66 @@ def write_failed_rows(
     *,
     extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
 ) -> Path:
-    """The failed-rows workbook: only `rows`, ready to fix and resubmit (see `write_results`)."""
-    return write_results(path, book, appended, findings, rows=rows, extra_sheets=extra_sheets)
+    """The failed-rows workbook: a template in every way (`template.write_fix_workbook`:
+    dropdowns, help, widths, colours, Fields and Instructions sheets) holding only `rows`,
+    their result columns beside the name, each problem cell red with its sentence, and each
+    masked password cell amber with a note to retype it or use env:NAME. Its Summary sheet
+    keeps the campaign's facts (not the whole campaign's counts), so `rollback` and `submit`
+    find the campaign from it."""
+    from bulkimport.template import write_fix_workbook
+
+    path = Path(path)
+    if same_file(path, book.path):
+        raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
+    wanted = list(dict.fromkeys(rows))
+    by_row: dict[int, dict[str, tuple[bool, str]]] = defaultdict(dict)
+    for f in findings:
+        if f.row is None or f.column not in fields.FIELDS:
+            continue
+        is_error = f.severity == Severity.ERROR
+        known = by_row[f.row].get(f.column)
+        text = f.sentence if is_error else f"Warning: {f.sentence}"
+        by_row[f.row][f.column] = (is_error or (known is not None and known[0]),
+                                   text if known is None else f"{known[1]}\n{text}")
+    field_keys = [c.key for c in book.columns if c.kind == "field"]
+    out_rows, notes, values = [], [], []
+    extra = _appended_names(book, appended)
+    for excel_row in wanted:
+        if excel_row not in book.cells:
+            continue
+        row: dict[str, object] = {}
+        row_notes = dict(by_row.get(excel_row, {}))
+        for key in field_keys:
+            f = fields.FIELDS[key]
+            shown = parse.display_value(f, book.cells.value(excel_row, key))
+            if shown is not None and not isinstance(shown, str | int | float | bool):
+                shown = parse.as_text(shown)
+            row[key] = shown
+            if f.secret and shown == fields.SECRET_MASK:
+                row_notes.setdefault(key, (False, RETYPE_SECRET.format(mask=fields.SECRET_MASK)))
+        new = appended.get(excel_row, {})
+        extras = {name: new[name] if name in new else book.cells.value(excel_row, name) for name in extra}
+        extras["source_row"] = book.source_row(excel_row)
+        out_rows.append(row)
+        notes.append(row_notes)
+        values.append(extras)
+    summary: list[list[object]] = []
+    for sheet_rows in (extra_sheets or {}).values():
+        styles = getattr(sheet_rows, "styles", None)
+        if styles is None:
+            summary = [list(r) for r in sheet_rows]
+        else:
+            summary = [["Failed rows of this campaign: fix them and submit this workbook again"]]
+            summary += [list(r) for r, st in zip(sheet_rows, styles, strict=True) if st in ("fact", "banner")]
+        break
+    try:
+        ordered = [n for n in NEAR_NAME if n in extra] + [n for n in extra if n not in NEAR_NAME]
+        return write_fix_workbook(path, out_rows, extra_columns=ordered, extra_values=values, notes=notes,
+                                  summary=summary)
+    except InputError:
+        raise
+    except OSError as exc:  # pragma: no cover - write_fix_workbook maps OSError already
+        raise InputError(f"{path}: cannot be written ({exc})") from None
 
 
 def _write_results(

@@ -336,3 +336,82 @@ def test_rollback_plan_fits_the_terminal_and_the_prompt_names_the_target(tmp_pat
     assert question == "Delete these 3 tasks in project p-123 at https://drs.eu-de.otc.t-systems.com?"
     one = RollbackPlan(tmp_path / "r.xlsx", None, items[:1], [])
     assert "these 1 task in" in confirm_question(one, target)
+
+
+# -- 5. the failed-rows workbook is a template, ready to fix ------------------------------------------
+
+def _failed_rows_workbook(tmp_path: Path) -> Path:
+    from test_submit import env, make_book, options, task_row
+
+    from bulkimport.simulator import Simulator
+    from bulkimport.submit import submit_workbook
+
+    rows = [task_row("good-row-1"), task_row("bad", **{"source_endpoint.db_port": 0,
+                                                        "source_endpoint.db_password": "Sup3r-Secret!"}),
+            task_row("good-row-2"), task_row("Bad-2", **{"engine_type": "mysqll"})]
+    with Simulator() as sim:
+        outcome = submit_workbook(make_book(tmp_path / "in.xlsx", rows), options(sim, tmp_path), env=env(sim))
+    assert outcome.failed_path is not None
+    return outcome.failed_path
+
+
+def test_failed_rows_workbook_is_a_template_holding_only_the_rows_to_fix(tmp_path: Path) -> None:
+    from bulkimport import fields
+    from bulkimport.template import write_template
+
+    failed = _failed_rows_workbook(tmp_path)
+    wb = openpyxl.load_workbook(failed)
+    template = openpyxl.load_workbook(write_template(tmp_path / "t.xlsx"))
+    assert {"Jobs", "Instructions", "Fields", "_lists", "_meta"} <= set(wb.sheetnames)
+    ws, tws = wb["Jobs"], template["Jobs"]
+    keys = [c.value for c in ws[2]]
+    assert keys[:2] == ["name", "result"] and ws.freeze_panes == "C3"
+    names = [ws.cell(r, 1).value for r in range(3, ws.max_row + 1) if ws.cell(r, 1).value]
+    assert names == ["bad", "Bad-2"]
+    # The same dropdowns and input help as the template, on the same columns (by key).
+    def validations(sheet: openpyxl.worksheet.worksheet.Worksheet) -> dict[str, tuple]:
+        head = [c.value for c in sheet[2]]
+        out = {}
+        for dv in sheet.data_validations.dataValidation:
+            col = openpyxl.utils.column_index_from_string(re.match(r"[A-Z]+", str(dv.sqref)).group())
+            out[head[col - 1]] = (dv.type, dv.formula1, dv.promptTitle)
+        return out
+    assert validations(ws) == validations(tws)
+    # Group colours and widths as the template's.
+    for key in ("name", "engine_type", "source_endpoint.ip"):
+        col, tcol = keys.index(key) + 1, [c.value for c in tws[2]].index(key) + 1
+        assert ws.cell(1, col).fill.fgColor.rgb == tws.cell(1, tcol).fill.fgColor.rgb
+    # The problems: red with one sentence; the password: amber, retype or env:NAME.
+    port = ws.cell(3, keys.index("source_endpoint.db_port") + 1)
+    assert port.fill.fgColor.rgb.endswith("FF6B6B") and port.comment.text.startswith("Source Port must be")
+    password = ws.cell(3, keys.index("source_endpoint.db_password") + 1)
+    assert password.value == fields.SECRET_MASK and password.fill.fgColor.rgb.endswith("FFC000")
+    assert "env:NAME" in password.comment.text and "type it again" in password.comment.text
+    assert "Sup3r-Secret!" not in failed.read_bytes().decode("latin-1")
+    assert ws.cell(3, keys.index("result") + 1).value == "INVALID"
+    assert "Source Port" in ws.cell(3, keys.index("error_msg") + 1).value
+    # The campaign's facts travel with it (not the whole campaign's counts).
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
+    assert summary["command"] == "submit" and not any(str(k).startswith("result.") for k in summary)
+
+
+def test_failed_rows_workbook_reads_back_and_keeps_its_dropdowns_in_libreoffice(tmp_path: Path,
+                                                                               soffice: str) -> None:
+    import subprocess
+
+    from bulkimport.validate import validate_workbook
+
+    failed = _failed_rows_workbook(tmp_path)
+    validation = validate_workbook(failed)
+    assert [validation.rows[r]["name"] for r in validation.rows] == ["bad", "Bad-2"]
+    out = tmp_path / "lo"
+    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'p').as_uri()}",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(failed)],
+                   capture_output=True, timeout=180, check=False)
+    ws = openpyxl.load_workbook(out / failed.name)["Jobs"]
+    keys = [c.value for c in ws[2]]
+    engine = openpyxl.utils.get_column_letter(keys.index("engine_type") + 1)
+    lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
+    engine_list = next(dv for dv in lists if str(dv.sqref).startswith(f"{engine}3"))
+    assert engine_list.formula1.replace("$", "").lower().startswith("_lists!")
+    assert validate_workbook(out / failed.name).rows.keys() == validation.rows.keys()
