@@ -1009,12 +1009,12 @@ def write_failed_rows(
         row: dict[str, object] = {}
         row_notes = dict(by_row.get(excel_row, {}))
         for key in field_keys:
-            f = fields.FIELDS[key]
-            shown = parse.display_value(f, book.cells.value(excel_row, key))
+            field = fields.FIELDS[key]
+            shown = parse.display_value(field, book.cells.value(excel_row, key))
             if shown is not None and not isinstance(shown, str | int | float | bool):
                 shown = parse.as_text(shown)
             row[key] = shown
-            if f.secret and shown == fields.SECRET_MASK:
+            if field.secret and shown == fields.SECRET_MASK:
                 row_notes.setdefault(key, (False, RETYPE_SECRET.format(mask=fields.SECRET_MASK)))
         new = appended.get(excel_row, {})
         extras = {name: new[name] if name in new else book.cells.value(excel_row, name) for name in extra}
