@@ -149,12 +149,15 @@ def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
     return summarise(campaign, rows)
 
 
-def _announce_invalid(validation: Any, progress: Progress) -> None:
-    """Before anything is planned or confirmed: the invalid rows, which will not be sent,
-    each with its first problem (a screenful, then how many more)."""
+def _announce_invalid(validation: Any, outcomes: Mapping[int, RowOutcome], progress: Progress) -> None:
+    """With the plan, before the confirmation: the rows still invalid (a row this tool
+    already created is not), which will not be sent, each with its first problem (a
+    screenful, then how many more). Printed only once the target and secrets are settled, so
+    an unusable option still ends in one line."""
+    invalid = {r for r, o in outcomes.items() if o.result is Result.INVALID}
     first: dict[int, str] = {}
     for f in validation.findings:
-        if f.row in validation.invalid and f.severity == "error":
+        if f.row in invalid and f.severity == "error":
             first.setdefault(f.row, f.sentence)
     if not first:
         return
@@ -256,7 +259,6 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     outcomes: dict[int, RowOutcome] = {}
     items: list[_Item] = []
     errors = row_errors(validation.findings)
-    _announce_invalid(validation, progress)
     for row, typed in validation.rows.items():
         name = typed.get("name")
         if row in validation.invalid:
@@ -299,14 +301,16 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             plan = Plan(target.display, target.project_id, len(to_send), len(batches),
                         already_created=len(items) - len(to_send), invalid=len(validation.invalid),
                         batch_size=options.batch_size, concurrency=options.concurrency)
+            _announce_invalid(validation, outcomes, progress)
             progress.note("dry run: " + plan.line())
             dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, options.language)
             rows = [outcomes[r] for r in validation.rows]
             exit_code = 1 if validation.invalid else 0
             ledger_path = target.ledger_path if ledger_exists else None
         else:
-            engine_outcomes, plan, message, interrupted = _run(items, target, options, env, progress, confirm,
-                                                               stop, timings, len(validation.invalid))
+            engine_outcomes, plan, message, interrupted = _run(
+                items, target, options, env, progress, confirm, stop, timings, len(validation.invalid),
+                announce=lambda: _announce_invalid(validation, outcomes, progress))
             outcomes.update(engine_outcomes)
             rows = [outcomes[r] for r in validation.rows]
             exit_code = exit_code_for(r.result for r in rows)
@@ -461,7 +465,8 @@ def drift_findings(outcomes: Iterable[RowOutcome], ledger_entries: Iterable[Ledg
 
 def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mapping[str, str], progress: Progress,
          confirm: Callable[[Plan], bool] | None, stop: threading.Event, timings: Timings,
-         invalid: int) -> tuple[dict[int, RowOutcome], Plan, str | None, bool]:
+         invalid: int, announce: Callable[[], None] = lambda: None,
+         ) -> tuple[dict[int, RowOutcome], Plan, str | None, bool]:
     """Ledger check, reconciliation of rows left in doubt, plan, confirmation, sending."""
     from bulkimport.drs import DrsClient
 
@@ -512,6 +517,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
                                                             if engine.outcomes[r].result is Result.ALREADY_CREATED),
                         unknown=sum(1 for r in reconciled if engine.outcomes[r].result is Result.UNKNOWN),
                         invalid=invalid, batch_size=options.batch_size, concurrency=options.concurrency)
+            announce()
             progress.note("plan: " + plan.line())
             if fresh and confirm is not None and not confirm(plan):
                 for item in fresh:
