@@ -451,3 +451,14 @@ def test_renamed_and_changed_rows_are_reported_as_drift(sim: Simulator, tmp_path
     rebuilt = build_report(second.results_path, out_dir=tmp_path / "rebuilt")
     html = rebuilt.html.read_text(encoding="utf-8")
     assert "Drift since creation" in html and "old-name" in html and "source_endpoint.ip" in html
+
+
+def test_follow_ups_find_an_unverifiable_certificate_before_sending(sim: Simulator, tls_server: Trap,
+                                                                  tmp_path: Path) -> None:
+    outcome = submitted(sim, tmp_path, tmp_path / "ledger.sqlite")
+    done = run_cli(tmp_path, sim.token, "status", str(outcome.results_path), "--endpoint", tls_server.url, "--force",
+                   "--project-id", PROJECT)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "TLS" in line and "--ca-bundle" in line
+    assert tls_server.seen == []
