@@ -105,6 +105,13 @@ def report_dir_option(func: Callable[..., Any]) -> Callable[..., Any]:
                         show_default=True, help="Where the sign-off report (HTML and JSON) goes.")(func)
 
 
+def sheet_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--sheet`: which sheet holds the tasks when several carry a key row (they are refused otherwise)."""
+    return click.option("--sheet", default=None,
+                        help="The task sheet (default: the only visible sheet with a key row; when several have "
+                             "one, e.g. Jobs and Excel's copy 'Jobs (2)', name the one to use).")(func)
+
+
 def quiet_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")(func)
 

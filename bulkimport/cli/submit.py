@@ -20,6 +20,7 @@ from bulkimport.cli.options import (
     out_option,
     report_dir_option,
     seconds_option,
+    sheet_option,
 )
 
 #: The API's own limit; repeated here only as the option's range (fields.py is the source).
@@ -43,7 +44,7 @@ def _confirm(plan) -> bool:
 @click.command("submit")
 @click.argument("workbook", type=click.Path(path_type=Path, dir_okay=False))
 @connection_options
-@click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
+@sheet_option
 @click.option("--batch-size", type=click.IntRange(1, fields.MAX_JOBS_PER_REQUEST),
               default=fields.MAX_JOBS_PER_REQUEST, show_default=True,
               help=f"Tasks per batch-creation request (the API allows at most {fields.MAX_JOBS_PER_REQUEST}).")

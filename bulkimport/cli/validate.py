@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from bulkimport.cli.options import force_option, json_option, out_option
+from bulkimport.cli.options import force_option, json_option, out_option, sheet_option
 from bulkimport.outcomes import ExitCode
 
 #: How many findings the human summary lists before "... and N more".
@@ -19,7 +19,7 @@ SUMMARY_FINDINGS = 10
 @out_option("reports/<stem>-validated.xlsx")
 @force_option
 @json_option
-@click.option("--sheet", default=None, help="The task sheet (default: the only visible sheet with a key row).")
+@sheet_option
 def command(workbook: Path, out: Path | None, force: bool, as_json: bool, sheet: str | None) -> int:
     """Check every row of WORKBOOK against the DRS rules; nothing is sent.
 
