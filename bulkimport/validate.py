@@ -114,10 +114,13 @@ def _parse_columns(
     keys = book.field_keys
     raw_columns = book.cells.columns(keys)
     reported = set(book.formula_cells)
+    # Error cells are known from the sheet's XML; a results copy shows them as text, so its
+    # columns are searched for the texts (not every workbook's: that is a tenth of reading).
+    copy = any(c.kind == "result" for c in book.columns)
     for key in keys:
         f = fields.FIELDS[key]
         values = raw_columns.pop(key)
-        if not _EXCEL_ERRORS.isdisjoint(values):
+        if key in book.error_columns or (copy and not _EXCEL_ERRORS.isdisjoint(values)):
             values = _excel_errors(f, values, row_numbers, findings, reported)
         out, errors = parse.parse_column(f, values)
         for i, exc in errors.items():

@@ -176,6 +176,9 @@ class WorkbookData:
     source_rows: dict[int, int] = field(default_factory=dict)
     #: Cells whose formula has no cached value: (Excel row, column key).
     formula_cells: set[tuple[int, str]] = field(default_factory=set)
+    #: Columns with a cell holding an Excel error (#N/A, ...): that cell reads as its error's
+    #: text, which validate reports as `excel_error`.
+    error_columns: set[str] = field(default_factory=set)
     #: The `_meta` sheet's catalogue hash (None for a workbook not made from a template).
     catalogue_sha256: str | None = None
 
@@ -791,6 +794,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         key_row=key_row + 1,
         source_rows=source_rows,
         formula_cells=formula_cells,
+        error_columns={by_col[col].key for _, col in marks.errors if col in by_col},
     )
 
 

@@ -542,9 +542,16 @@ def test_submit_never_sends_a_row_with_an_excel_error(tmp_path: Path) -> None:
     assert failed.result is Result.INVALID and "holds the Excel error #N/A" in (failed.error_msg or "")
 
 
-def test_error_text_in_a_zh_cn_template_is_an_excel_error(tmp_path: Path) -> None:
+def test_an_error_cell_in_a_zh_cn_template_is_an_excel_error(tmp_path: Path) -> None:
+    import openpyxl
+
     from bulkimport.template import write_template
 
-    book = write_template(tmp_path / "zh.xlsx", language="zh-cn", rows=[base_row(**{PORT: "#DIV/0!"})])
+    book = write_template(tmp_path / "zh.xlsx", language="zh-cn", rows=[base_row()])
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Jobs"]
+    keys = [c.value for c in ws[2]]
+    ws.cell(3, keys.index(PORT) + 1).value = "#DIV/0!"  # openpyxl writes it as an error cell
+    wb.save(book)
     v = validate_workbook(book)
     assert codes(v) == {(PORT, "excel_error")}
