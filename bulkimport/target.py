@@ -105,9 +105,12 @@ def cloud_target(*, endpoint: str | None, region: str | None, project_id: str | 
                  ledger_path: Path | None = None, ca_bundle: str | None = None, insecure: bool = False,
                  need_auth: bool = True) -> Target:
     """A real DRS endpoint: `--endpoint` beats `--region`, `--project-id` beats OS_PROJECT_ID,
-    credentials from the environment (InputError, exit 2, when any of it cannot work)."""
+    credentials from the environment, then from the OS_CLOUD cloud of clouds.yaml (InputError,
+    exit 2, when any of it cannot work)."""
     from bulkimport.drs import auth_from_env, project_id_from, resolve_endpoint
+    from bulkimport.drs.clouds import cloud_env
 
+    env = cloud_env(env)  # OS_CLOUD / --os-cloud: clouds.yaml fills what the OS_* variables leave open
     url = resolve_endpoint(endpoint, region)
     check_transport(url, insecure, "the endpoint")
     if need_auth and not (env.get("OS_AUTH_TOKEN") or "").strip() and (env.get("OS_AUTH_URL") or "").strip():

@@ -10,6 +10,7 @@ and `inf` through, and `--timeout inf` once made every reply fail).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,19 @@ def _apply(func: Callable[..., Any], options: list[Decorator]) -> Callable[..., 
     return func
 
 
+def _set_os_cloud(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """`--os-cloud NAME` is OS_CLOUD=NAME for this run: every command reads its credentials
+    from the environment, and the cloud fills what the OS_* variables leave open."""
+    if value:
+        os.environ["OS_CLOUD"] = value.strip()
+
+
+os_cloud_option: Decorator = click.option(
+    "--os-cloud", metavar="NAME", default=None, expose_value=False, is_eager=True, callback=_set_os_cloud,
+    help="A cloud of clouds.yaml (as the openstack CLI reads it): auth URL, user, password, domain, project, "
+         "region, or a token; used after OS_AUTH_TOKEN and the OS_* variables. Same as OS_CLOUD=NAME.")
+
+
 def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Where the tasks live and how to reach them: endpoint, region, project, simulator, ledger,
     TLS. Parameters: endpoint, region, project_id, simulate, simulator_state, ledger_path,
@@ -97,6 +111,7 @@ def connection_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      help="CA certificates (PEM) to verify the endpoint's TLS certificate with."),
         click.option("--insecure", is_flag=True,
                      help="Do not verify TLS certificates, allow plain http:// (dangerous; warns)."),
+        os_cloud_option,
     ])
 
 

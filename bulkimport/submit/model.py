@@ -87,7 +87,8 @@ class SubmitOptions:
                 raise InputError(f"{name} must be a finite number of seconds {'above' if positive else 'from'} 0, "
                                  f"not {value}")
         if not self.simulate and not (self.endpoint or self.region):
-            raise InputError("give --endpoint URL, --region REGION or --simulate")
+            raise InputError("give --endpoint URL, --region REGION or --simulate (or --os-cloud NAME with a "
+                             "region_name)")
         if self.simulate and (self.endpoint or self.region):
             raise InputError("--simulate sends to a local simulator: leave out --endpoint and --region")
         if self.simulator_state is not None and not self.simulate:

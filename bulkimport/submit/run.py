@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,12 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     from bulkimport.validate import validate_workbook
     from bulkimport.workbook import write_failed_rows, write_results
 
+    if not (options.simulate or options.endpoint or options.region):
+        from bulkimport.drs.clouds import cloud_region
+
+        region = cloud_region(env)  # the OS_CLOUD cloud's region_name stands in for --region
+        if region:
+            options = replace(options, region=region)
     options.check()
     progress = progress or NullProgress()
     stop = stop or threading.Event()
