@@ -5,6 +5,7 @@ end to end against the simulator's IAM over HTTP."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,7 @@ def test_os_cloud_logs_in_to_iam_with_the_clouds_yaml_password(
     assert code == 0, err
     assert len(server_tasks(sim)) == 2
     assert iam_calls(sim) and all(r["status"] == 201 for r in iam_calls(sim))
+    assert "OS_CLOUD" not in os.environ  # --os-cloud holds for that run only
     assert PASSWORD not in err and PASSWORD not in (tmp_path / "l.sqlite").read_bytes().decode("latin-1")
 
 

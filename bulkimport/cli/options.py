@@ -77,8 +77,18 @@ def _apply(func: Callable[..., Any], options: list[Decorator]) -> Callable[..., 
 def _set_os_cloud(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     """`--os-cloud NAME` is OS_CLOUD=NAME for this run: every command reads its credentials
     from the environment, and the cloud fills what the OS_* variables leave open."""
-    if value:
-        os.environ["OS_CLOUD"] = value.strip()
+    if not value:
+        return
+    previous = os.environ.get("OS_CLOUD")
+    os.environ["OS_CLOUD"] = value.strip()
+
+    def restore() -> None:  # for this run only: nothing leaks into a later command in the same process
+        if previous is None:
+            os.environ.pop("OS_CLOUD", None)
+        else:
+            os.environ["OS_CLOUD"] = previous
+
+    ctx.call_on_close(restore)
 
 
 os_cloud_option: Decorator = click.option(
