@@ -252,8 +252,9 @@ def _open(path: Path):
         if trimmed is not None:
             return python_calamine.CalamineWorkbook.from_filelike(trimmed)
         return python_calamine.CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises several unrelated types for damaged files
-        raise InputError(f"{path}: cannot be read as an .xlsx workbook ({type(exc).__name__})") from None
+    except Exception:  # calamine raises several unrelated types for damaged files
+        raise InputError(f"{path}: cannot be read as a workbook: its parts are damaged or it is not an Excel or "
+                         "OpenDocument spreadsheet (open it in Excel or LibreOffice and save it again)") from None
 
 
 def _cell_text(value: object) -> str:
@@ -717,8 +718,9 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         name, loaded = _choose_sheet(book, path, sheet)
         try:
             grid = (loaded or book.get_sheet_by_name(name)).to_python(skip_empty_area=False)
-        except Exception as exc:
-            raise InputError(f"{path}: sheet {name!r} cannot be read ({type(exc).__name__})") from None
+        except Exception:
+            raise InputError(f"{path}: sheet {name!r} cannot be read: its cells are damaged (open the workbook in "
+                             "Excel or LibreOffice and save it again)") from None
         key_row = _find_key_row(grid)
         if key_row is None and not any(not parse.is_blank(v) for row in grid for v in row):
             raise InputError(f"{path}: sheet {name!r} is empty")

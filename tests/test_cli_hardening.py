@@ -357,3 +357,18 @@ def test_a_workbook_this_tool_wrote_is_replaceable_even_without_result_columns(t
     summary.append(["command", "submit"])
     wb.save(filled)
     assert replace_problem(filled) is None and filled_rows(filled) == 0
+
+
+def test_a_damaged_workbook_is_described_not_named_by_a_library_exception(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import zipfile
+
+    junk = tmp_path / "junk.xlsx"
+    with zipfile.ZipFile(junk, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<x/>")
+        archive.writestr("xl/workbook.xml", "garbage")
+    for args in (["validate", junk, "--out", tmp_path / "v.xlsx"], ["report", junk, "--out-dir", tmp_path / "r"]):
+        code, _, err = run(capsys, *args)
+        assert code == 2
+        assert_one_line_error(err, "damaged")
+        assert "Calamine" not in err and "ZipError" not in err and "Error" not in err.removeprefix("bulkimport: error:")
