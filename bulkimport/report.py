@@ -965,12 +965,10 @@ def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
     """The report's columns of every data row of a results workbook, in workbook order.
     A workbook without the `result` column is not a results workbook: refused (exit 2), as
     `status` refuses it, rather than reported as a campaign of rows with no outcome."""
-    from bulkimport.workbook import read_workbook
+    from bulkimport.workbook import read_workbook, require_results_workbook
 
     book = read_workbook(results_path)
-    if not any(c.key == "result" for c in book.columns):
-        raise InputError(f"{results_path}: not a results workbook (it has no result column); give the workbook "
-                         "that validate, submit, status or rollback wrote")
+    require_results_workbook(book)
     out = []
     for excel_row, cells in book.cells.items():
         row = {k: cells.get(k) for k in ROW_KEYS}

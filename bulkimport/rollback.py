@@ -38,7 +38,7 @@ from bulkimport.status import (
 )
 from bulkimport.target import Target, make_client, scrubber
 from bulkimport.terminal import MIN_WIDTH, clip, plural
-from bulkimport.workbook import WorkbookData, read_workbook
+from bulkimport.workbook import WorkbookData, read_workbook, require_results_workbook
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
@@ -120,6 +120,7 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     """
     results_path = Path(results_path)
     book = read_workbook(results_path)
+    require_results_workbook(book)
     with open_ledger(target) as ledger:
         if ledger is None:
             raise InputError(f"no ledger at {target.ledger_path}: rollback deletes only tasks the ledger shows this "

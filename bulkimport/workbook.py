@@ -191,6 +191,14 @@ class WorkbookData:
         return self.source_rows.get(row, row)
 
 
+def require_results_workbook(book: WorkbookData) -> None:
+    """A follow-up command (report, rollback) on a workbook no command of ours wrote is a
+    mistake worth stopping on (exit 2), not a campaign with nothing in it."""
+    if not any(c.key == "result" for c in book.columns):
+        raise InputError(f"{book.path}: not a results workbook (it has no result column); give the workbook "
+                         "that validate, submit, status or rollback wrote")
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while millions of cell objects are created.

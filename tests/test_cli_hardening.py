@@ -372,3 +372,12 @@ def test_a_damaged_workbook_is_described_not_named_by_a_library_exception(
         assert code == 2
         assert_one_line_error(err, "damaged")
         assert "Calamine" not in err and "ZipError" not in err and "Error" not in err.removeprefix("bulkimport: error:")
+
+
+def test_rollback_refuses_a_workbook_that_is_not_a_results_workbook(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Like report and status: the operator's own workbook is not 'nothing to roll back', exit 0."""
+    code, _, err = run(capsys, "rollback", EXAMPLE, "--simulate", "--simulator-state", tmp_path / "sim.sqlite",
+                       "--ledger", tmp_path / "ledger.sqlite", "--yes", "--report-dir", tmp_path / "rep")
+    assert code == 2
+    assert_one_line_error(err, "not a results workbook")
