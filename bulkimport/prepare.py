@@ -85,6 +85,8 @@ class TaskRow:
     skip: str | None = None
     #: The row's `result` cell in the workbook (kept when it says the task exists).
     result: str | None = None
+    #: The task's subtasks, as the ledger recorded them at creation (dual-active DR).
+    child_ids: tuple[str, ...] = ()
     #: The verdict for the exit code: passed, failed, pending (still running / not settled) or unknown.
     verdict: str = "pending"
 
@@ -156,7 +158,8 @@ def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[li
             continue
         result = _text(book.cells[excel_row].get("result")).upper()
         tasks.append(TaskRow(excel_row, book.source_row(excel_row), entry.name, entry.task_id, typed,
-                             result=result if result in ("CREATED", "ALREADY_CREATED") else None))
+                             result=result if result in ("CREATED", "ALREADY_CREATED") else None,
+                             child_ids=tuple(entry.child_ids)))
     return tasks, not_created
 
 
@@ -616,8 +619,8 @@ def _appended(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[int,
     appended: dict[int, dict[str, object]] = {}
     for task in tasks:
         appended[task.excel_row] = {
-            "result": task.result or "CREATED", "task_id": task.task_id, "task_status": task.status,
-            "connection": task.connection,
+            "result": task.result or "CREATED", "task_id": task.task_id, "child_ids": ",".join(task.child_ids) or None,
+            "task_status": task.status, "connection": task.connection,
             "precheck": task.precheck, "precheck_passed_rate": task.passed_rate, "error_code": task.error_code,
             "error_msg": task.error_msg,
         }

@@ -952,6 +952,9 @@ def _appended_names(book: WorkbookData, appended: Mapping[int, Mapping[str, obje
         for name in values:
             present.setdefault(name, None)
     present.setdefault("source_row", None)
+    if "task_id" in present:  # a workbook that names tasks carries every column of the contract's first six
+        for name in RESULT_COLUMNS[:RESULT_COLUMNS.index("error_msg") + 1]:
+            present.setdefault(name, None)
     ordered = [n for n in RESULT_COLUMNS if n in present]
     return ordered + [n for n in present if n not in _RESULT_SET]
 

@@ -490,3 +490,19 @@ def test_start_at_a_time_schedules_the_task(sim: Simulator, tmp_path: Path) -> N
     row = rows_by_name(outcome.results_path)["window-1"]
     assert row["start"] == "STARTED" and row["start_time"] == when.isoformat()
     assert row["task_status"] == "WAITING_FOR_START"
+
+
+def test_prepare_and_start_workbooks_carry_every_contract_column(sim: Simulator, tmp_path: Path) -> None:
+    """result, task_id, child_ids, task_status, error_code, error_msg (the contract's first six)
+    are in every workbook that names tasks, even one made from the operator's own workbook."""
+    import openpyxl
+
+    book = campaign(sim, tmp_path, [launch_row(f"cols-{i}", 70 + i) for i in range(2)])
+    prepared = prepare(sim, tmp_path, book)
+    started = start(sim, tmp_path, book)
+    for path in (prepared.results_path, started.results_path):
+        ws = openpyxl.load_workbook(path)["Jobs"]
+        keys = [c.value for c in ws[2]]
+        labels = [c.value for c in ws[1]]
+        for column in ("result", "task_id", "child_ids", "task_status", "error_code", "error_msg"):
+            assert column in keys and column in labels, (path.name, column)

@@ -296,7 +296,9 @@ def test_results_workbook_keeps_both_header_rows_and_appends_result_columns(tmp_
     appended = [k for k in keys if k in RESULT_COLUMNS]
     # The operator's columns keep their order; the result columns carry their name in both rows.
     assert [k for k in keys if k not in RESULT_COLUMNS] == list(fields.KEYS)
-    assert sorted(appended) == sorted(["result", "task_id", "error_code", "error_msg", "source_row"])
+    # A workbook that names tasks carries all six contract columns, filled or not.
+    assert sorted(appended) == sorted(["result", "task_id", "child_ids", "task_status", "error_code", "error_msg",
+                                       "source_row"])
     assert all(labels[keys.index(k)] == k for k in appended)
     assert labels[0] == fields.FIELDS["name"].label
     # The row's outcome sits beside the task name, and stays in view with it.
