@@ -302,10 +302,11 @@ def test_results_workbook_keeps_both_header_rows_and_appends_result_columns(tmp_
     assert all(labels[keys.index(k)] == k for k in appended)
     assert labels[0] == fields.FIELDS["name"].label
     # The row's outcome sits beside the task name, and stays in view with it.
-    assert keys[:5] == ["name", "result", "task_id", "error_code", "error_msg"]
-    assert ws.freeze_panes == "C3"
+    assert keys[:6] == ["name", "result", "task_status", "task_id", "error_code", "error_msg"]
+    assert ws.freeze_panes == "D3"  # name, result and task_status stay in view
     assert ws.auto_filter.ref is not None and ws.auto_filter.ref.startswith("A2:")
-    assert ws.column_dimensions["C"].width >= 36  # task_id: a whole ID shows
+    task_id_letter = openpyxl.utils.get_column_letter(_column_of(ws, "task_id"))
+    assert ws.column_dimensions[task_id_letter].width >= 36  # task_id: a whole ID shows
     assert ws.cell(4, _column_of(ws, "error_msg")).alignment.wrap_text
     assert [ws.cell(r, _column_of(ws, "source_row")).value for r in (3, 4)] == [3, 5]
     assert ws.cell(4, _column_of(ws, "error_code")).value == "DRS.M00277"
