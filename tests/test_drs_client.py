@@ -325,15 +325,6 @@ def test_find_by_name_is_exact_and_case_insensitive_across_scenarios(client: Drs
     assert client.find_tasks_by_name("Alpha", ["migration", "sync"]) == []
 
 
-def test_find_many_names_with_one_listing_per_scenario(client: DrsClient, sim: Simulator) -> None:
-    create(client, "Gamma-1", "Gamma-2", "Gamma-22")
-    before = len(sim.requests())
-    found = client.find_tasks_by_names(["gamma-2", "GAMMA-1", "Gamma-3"], ["migration", "sync"])
-    assert {k: [t["name"] for t in v] for k, v in found.items()} == {
-        "gamma-2": ["Gamma-2"], "gamma-1": ["Gamma-1"], "gamma-3": []}
-    assert len(sim.requests()) - before == 2
-
-
 # -- batch status, detail, delete ---------------------------------------------------------------
 
 def test_batch_status_pages_more_than_100_ids(client: DrsClient, sim: Simulator) -> None:

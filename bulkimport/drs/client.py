@@ -497,18 +497,6 @@ class DrsClient:
                     found.setdefault(str(task.get("id")), task)
         return list(found.values())
 
-    def find_tasks_by_names(self, names: Iterable[str], db_use_types: Iterable[str]) -> dict[str, list[dict]]:
-        """Many names at once: one unfiltered listing per scenario, matched here (cheaper than
-        one query per name when a whole batch is in doubt). Keys are the lower-cased names."""
-        wanted = {n.casefold(): n.lower() for n in names}
-        found: dict[str, dict[str, dict]] = {key: {} for key in wanted.values()}
-        for db_use_type in dict.fromkeys(db_use_types):
-            for task in self.list_tasks(db_use_type):
-                key = wanted.get(str(task.get("name", "")).casefold())
-                if key is not None:
-                    found[key].setdefault(str(task.get("id")), task)
-        return {key: list(tasks.values()) for key, tasks in found.items()}
-
     def _by_ids(self, path: str, ids: list[str], operation: str) -> list[dict]:
         results: list[dict] = []
         for chunk in _chunks(list(dict.fromkeys(ids)), MAX_PAGE):
