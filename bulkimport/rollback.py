@@ -131,7 +131,7 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     if claimed and not any((e := entries.get(t.name.lower())) is not None and e.task_id == t.task_id
                            for t in claimed):
         # Not "nothing to roll back": this ledger is another campaign's (or another project's).
-        raise InputError(f"the ledger {target.ledger_path} knows none of the {len(claimed)} created task(s) of "
+        raise InputError(f"the ledger {target.ledger_path} knows none of the {plural(len(claimed), 'created task')} of "
                          f"{results_path.name} for project {target.project_id} at {target.ledger_endpoint}: "
                          "it belongs to another campaign; give the campaign's --ledger")
     eligible = []

@@ -41,6 +41,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
+from bulkimport.terminal import plural
 from bulkimport.workbook import WorkbookData, read_workbook
 
 STARTED = "STARTED"
@@ -224,7 +225,7 @@ def plan_lines(plan: StartPlan) -> Iterable[str]:
     when = f"at {plan.at_text} (UTC)" if plan.at_text else "now"
     todo = plan.to_start
     if todo:
-        yield f"{len(todo)} task(s) whose pre-check passed will be STARTED {when}:"
+        yield f"{plural(len(todo), 'task')} whose pre-check passed will be STARTED {when}:"
         for row in todo:
             yield f"  row {row.source_row:>5}  {row.name:<50}  {row.task_id}"
     others = [r for r in plan.rows if r.start is not None]

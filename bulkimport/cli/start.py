@@ -11,6 +11,7 @@ import click
 from bulkimport.cli.options import target_options
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
+from bulkimport.terminal import plural
 
 
 def stdin_is_terminal() -> bool:
@@ -59,7 +60,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
             if not stdin_is_terminal():
                 raise InputError("start starts replication: nothing was started; confirm with --yes when stdin "
                                  "is not a terminal")
-            if not click.confirm(f"Start these {len(plan.to_start)} task(s)?", default=False, err=True):
+            if not click.confirm(f"Start these {plural(len(plan.to_start), 'task')}?", default=False, err=True):
                 click.echo("start cancelled: nothing was started", err=True)
                 return ExitCode.SOME_FAILED
         outcome = execute_start(plan, target, out_path=out, report_dir=report_dir, replace_outputs=force,
