@@ -1,6 +1,6 @@
 """The sign-off report: what a campaign did, in a form someone can review, print and sign.
 
-One summary dict (also written as JSON) feeds three renderings: a self-contained HTML page
+One typed `Summary` (also written as JSON, `Summary.to_dict`) feeds three renderings: a self-contained HTML page
 (inline styles and an inline SVG chart, so it opens offline and prints on A4), the results
 workbook's `Summary` sheet rows, and the JSON file itself. Because the Summary sheet carries
 the campaign facts as key/value rows, `build_report` can rebuild everything from a results
@@ -15,8 +15,8 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,7 +210,7 @@ def _reason(row: Mapping[str, Any]) -> str:
 INVALID_VALUE = "(invalid value)"
 
 
-def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]]:
+def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, Breakdown]:
     """Per value of `key` (scenario, engine): rows, tasks created and rows not created.
 
     A value the catalogue does not allow is not a scenario or an engine: such rows are
@@ -224,65 +224,233 @@ def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, dict[str, int]
         group = groups.setdefault(name, {"rows": 0, "created": 0, "not_created": 0})
         group["rows"] += 1
         group["created" if row.get("result") in CREATED_RESULTS else "not_created"] += 1
-    return {name: groups[name] for name in sorted(groups)}
+    return {name: Breakdown(**groups[name]) for name in sorted(groups)}
 
 
-def rehearsal_of(campaign: Mapping[str, Any]) -> str | None:
+def rehearsal_of(campaign: Campaign) -> str | None:
     """DRY_RUN, SIMULATED, or None for a real campaign (from the facts alone, so a report
     rebuilt from the workbook knows it too)."""
-    if str(campaign.get("dry_run") or "").strip().lower() == "true":
+    if str(campaign.dry_run or "").strip().lower() == "true":
         return DRY_RUN
-    endpoint = str(campaign.get("endpoint") or "").strip().lower().rstrip("/")
+    endpoint = str(campaign.endpoint or "").strip().lower().rstrip("/")
     if endpoint == _SIMULATOR_ENDPOINT:
         return SIMULATED
     return None
 
 
-def kind_of(campaign: Mapping[str, Any]) -> str:
+def kind_of(campaign: Campaign) -> str:
     """A rollback report reads as a rollback; everything else is about the campaign."""
-    steps = [p.strip() for p in str(campaign.get("command") or "").split(",") if p.strip()]
-    last = str(campaign.get("step") or "") or (steps[-1] if steps else "")
+    steps = [p.strip() for p in str(campaign.command or "").split(",") if p.strip()]
+    last = str(campaign.step or "") or (steps[-1] if steps else "")
     return KIND_ROLLBACK if last == "rollback" else KIND_CAMPAIGN
 
 
-def outcome_line(summary: Mapping[str, Any]) -> str:
+# ------------------------------------------------------------------------------ the summary
+#
+# The summary is a tree of frozen dataclasses rather than a dict, so every rendering
+# (HTML, Summary sheet, JSON) and every caller reads named, typed attributes: a misspelt key
+# is a type error instead of a silent None. `Summary.to_dict` gives the JSON report's layout.
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Rows of one scenario or engine: how many, how many have a task, how many do not."""
+
+    rows: int = 0
+    created: int = 0
+    not_created: int = 0
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Every number of the report. `launch` holds the launch counts that some row has
+    (`connection`, `precheck`, `start` -> value -> n); the JSON names them `by_<key>`."""
+
+    rows: int
+    created: int
+    not_created: int
+    failed_after_creation: int
+    by_result: dict[str, int]
+    by_task_status: dict[str, int]
+    by_health: dict[str, int]
+    by_scenario: dict[str, Breakdown]
+    by_engine: dict[str, Breakdown]
+    launch: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rows": self.rows, "created": self.created, "not_created": self.not_created,
+            "failed_after_creation": self.failed_after_creation, "by_result": dict(self.by_result),
+            "by_task_status": dict(self.by_task_status), "by_health": dict(self.by_health),
+            "by_scenario": {k: asdict(v) for k, v in self.by_scenario.items()},
+            "by_engine": {k: asdict(v) for k, v in self.by_engine.items()},
+        }
+        out.update({f"by_{key}": dict(n) for key, n in self.launch.items()})
+        return out
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """A row that has (or had) a task this tool created."""
+
+    source_row: int | None
+    name: str | None
+    task_id: str | None
+    task_status: str | None
+    result: str | None
+    db_use_type: str | None
+    engine_type: str | None
+    request_id: str | None
+    error_code: str | None
+    error_msg: str | None
+    health: str | None
+
+
+@dataclass(frozen=True)
+class NotCreatedRow:
+    """A row without a task, with its reason in words (`reason`) beside the code."""
+
+    source_row: int | None
+    name: str | None
+    result: str | None
+    error_code: str | None
+    error_msg: str | None
+    db_use_type: str | None
+    engine_type: str | None
+    request_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class LaunchRow:
+    """A created task's launch columns (connection test ... replication delay) and its note."""
+
+    source_row: int | None
+    name: str | None
+    connection: str | None
+    precheck: str | None
+    precheck_passed_rate: str | None
+    start: str | None
+    start_time: str | None
+    progress: str | None
+    transfer_status: str | None
+    remaining_time: str | None
+    incre_trans_delay: str | None
+    note: str | None
+
+    def get(self, key: str) -> str | None:
+        """The launch column `key` (one of LAUNCH_KEYS, or "note")."""
+        value: str | None = getattr(self, key)
+        return value
+
+
+@dataclass(frozen=True)
+class ResultsWorkbook:
+    """The results workbook a report goes with, so a signed printout names the very file."""
+
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The content of a sign-off report: what every rendering shows, and the JSON report."""
+
+    report_version: int
+    generated_at: str
+    #: KIND_CAMPAIGN or KIND_ROLLBACK.
+    kind: str
+    #: DRY_RUN, SIMULATED, or None for a real campaign.
+    rehearsal: str | None
+    campaign: Campaign
+    counts: Counts
+    launch: tuple[LaunchRow, ...]
+    tasks: tuple[TaskRow, ...]
+    not_created: tuple[NotCreatedRow, ...]
+    outcome: str = ""
+    #: What moved since the tasks were created, one line each ("row 5: ...").
+    drift: tuple[str, ...] = ()
+    results_workbook: ResultsWorkbook | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (`<stem>-report.json`): `drift` and `results_workbook` only when known."""
+        out: dict[str, Any] = {
+            "report_version": self.report_version,
+            "generated_at": self.generated_at,
+            "kind": self.kind,
+            "rehearsal": self.rehearsal,
+            "campaign": asdict(self.campaign),
+            "counts": self.counts.to_dict(),
+            "launch": [asdict(r) for r in self.launch],
+            "tasks": [asdict(t) for t in self.tasks],
+            "not_created": [asdict(r) for r in self.not_created],
+            "outcome": self.outcome,
+        }
+        if self.drift:
+            out["drift"] = list(self.drift)
+        if self.results_workbook is not None:
+            out["results_workbook"] = asdict(self.results_workbook)
+        return out
+
+
+def outcome_line(summary: Summary) -> str:
     """The one line at the top of every report: what happened to the rows."""
-    counts = summary["counts"]
-    rows = counts["rows"]
-    by_result = counts["by_result"]
+    counts = summary.counts
+    rows = counts.rows
+    by_result = counts.by_result
     head = plural(rows, "row")
-    if summary.get("kind") == KIND_ROLLBACK:
+    if summary.kind == KIND_ROLLBACK:
         deleted, failed = by_result.get(Result.DELETED, 0), by_result.get(Result.DELETE_FAILED, 0)
         untouched = rows - deleted - failed
         parts = [f"{plural(deleted, 'task')} deleted", f"{failed} failed to delete", f"{untouched} not touched"]
         return f"{head}: {', '.join(parts)}"
-    if summary.get("rehearsal") == DRY_RUN:
+    if summary.rehearsal == DRY_RUN:
         would = by_result.get(Result.DRY_RUN, 0)
         parts = [f"{would} would be sent"]
         if by_result.get(Result.ALREADY_CREATED):
             parts.append(f"{by_result[Result.ALREADY_CREATED]} already created")
-        parts.append(f"{counts['not_created'] - would} not sendable")
+        parts.append(f"{counts.not_created - would} not sendable")
         return f"{head}: {', '.join(parts)}; nothing was sent"
-    failed = counts.get("failed_after_creation", 0)
-    pending = counts.get("by_health", {}).get(PENDING, 0)
-    created = f"{counts['created'] - failed} created"
+    failed = counts.failed_after_creation
+    pending = counts.by_health.get(PENDING, 0)
+    created = f"{counts.created - failed} created"
     if pending:
         created += f" ({pending} still creating)"
     parts = [created]
     if failed:
         parts.append(f"{failed} failed after creation")
-    parts.append(f"{counts['not_created']} not created")
+    parts.append(f"{counts.not_created} not created")
     line = f"{head}: {', '.join(parts)}"
-    if summary.get("rehearsal") == SIMULATED:
+    if summary.rehearsal == SIMULATED:
         line += " (on the simulator)"
     return line
 
 
-def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[str, Any]:
+def _task_row(r: Mapping[str, Any]) -> TaskRow:
+    return TaskRow(source_row=r["source_row"], name=r["name"], task_id=r["task_id"], task_status=r["task_status"],
+                   result=r["result"], db_use_type=r["db_use_type"], engine_type=r["engine_type"],
+                   request_id=r["request_id"], error_code=r["error_code"], error_msg=r["error_msg"],
+                   health=task_health(r["task_status"]))
+
+
+def _not_created_row(r: Mapping[str, Any]) -> NotCreatedRow:
+    return NotCreatedRow(source_row=r["source_row"], name=r["name"], result=r["result"], error_code=r["error_code"],
+                         error_msg=r["error_msg"], db_use_type=r["db_use_type"], engine_type=r["engine_type"],
+                         request_id=r["request_id"], reason=_reason(r))
+
+
+def _launch_row(r: Mapping[str, Any]) -> LaunchRow:
+    return LaunchRow(source_row=r["source_row"], name=r["name"], **{k: r[k] for k in LAUNCH_KEYS},
+                     note=r["error_msg"])
+
+
+def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]], *,
+              drift: Iterable[str] = ()) -> Summary:
     """Count and list a campaign's rows: the content of the JSON report and of every rendering.
 
     Rows are ordered by `source_row` (the operator's own Excel row) so the approver can put
-    the report next to the workbook they filled in.
+    the report next to the workbook they filled in. `drift` lines (what moved since the
+    tasks were created) get their own section.
     """
     clean = [normalise_row(r) for r in rows]
     clean.sort(key=lambda r: (r["source_row"] is None, r["source_row"] or 0))
@@ -291,52 +459,35 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]]) -> dict[
     by_health = Counter(task_health(r["task_status"]) for r in clean if r["task_status"])
     created = [r for r in clean if r["result"] in CREATED_RESULTS]
     not_created = [r for r in clean if r["result"] not in CREATED_RESULTS]
-    facts = asdict(campaign)
+    facts = replace(campaign)  # a copy: the summary must not change when the caller's campaign does
     failed_after = sum(1 for r in created if task_health(r["task_status"]) == FAILED
                        and r["result"] in (Result.CREATED, Result.ALREADY_CREATED))
-    summary: dict[str, Any] = {
-        "report_version": 2,
-        "generated_at": now_iso(),
-        "kind": kind_of(facts),
-        "rehearsal": rehearsal_of(facts),
-        "campaign": facts,
-        "counts": {
-            "rows": len(clean),
-            "created": len(created),
-            "not_created": len(not_created),
-            "failed_after_creation": failed_after,
-            "by_result": _ordered(by_result, _result_sort_key),
-            "by_task_status": _ordered(by_status, _status_sort_key),
-            "by_health": {h: by_health[h] for h in (HEALTHY, PENDING, FAILED, GONE) if by_health[h]},
-            "by_scenario": _breakdown(clean, "db_use_type"),
-            "by_engine": _breakdown(clean, "engine_type"),
-            **{f"by_{key}": dict(sorted(Counter(r[key] for r in clean if r[key]).items()))
-               for key in LAUNCH_COUNTED if any(r[key] for r in clean)},
-        },
-        "launch": [
-            {k: r[k] for k in ("source_row", "name", *LAUNCH_KEYS)} | {"note": r["error_msg"]}
-            for r in created if any(r[k] for k in LAUNCH_KEYS)
-        ],
-        "tasks": [
-            {k: r[k] for k in ("source_row", "name", "task_id", "task_status", "result", "db_use_type",
-                               "engine_type", "request_id", "error_code", "error_msg")}
-            | {"health": task_health(r["task_status"])}
-            for r in created
-        ],
-        "not_created": [
-            {k: r[k] for k in ("source_row", "name", "result", "error_code", "error_msg", "db_use_type",
-                               "engine_type", "request_id")} | {"reason": _reason(r)}
-            for r in not_created
-        ],
-    }
-    summary["outcome"] = outcome_line(summary)
-    return summary
-
-
-def campaign_of(summary: Mapping[str, Any]) -> Campaign:
-    """The Campaign a summary was made from (unknown keys from a newer tool are dropped)."""
-    names = {f.name for f in fields(Campaign)}
-    return Campaign(**{k: v for k, v in summary.get("campaign", {}).items() if k in names})
+    counts = Counts(
+        rows=len(clean),
+        created=len(created),
+        not_created=len(not_created),
+        failed_after_creation=failed_after,
+        by_result=_ordered(by_result, _result_sort_key),
+        by_task_status=_ordered(by_status, _status_sort_key),
+        by_health={h: by_health[h] for h in (HEALTHY, PENDING, FAILED, GONE) if by_health[h]},
+        by_scenario=_breakdown(clean, "db_use_type"),
+        by_engine=_breakdown(clean, "engine_type"),
+        launch={key: dict(sorted(Counter(r[key] for r in clean if r[key]).items()))
+                for key in LAUNCH_COUNTED if any(r[key] for r in clean)},
+    )
+    summary = Summary(
+        report_version=2,
+        generated_at=now_iso(),
+        kind=kind_of(facts),
+        rehearsal=rehearsal_of(facts),
+        campaign=facts,
+        counts=counts,
+        launch=tuple(_launch_row(r) for r in created if any(r[k] for k in LAUNCH_KEYS)),
+        tasks=tuple(_task_row(r) for r in created),
+        not_created=tuple(_not_created_row(r) for r in not_created),
+        drift=tuple(drift),
+    )
+    return replace(summary, outcome=outcome_line(summary))
 
 
 _FACT_LABELS: dict[str, str] = {
@@ -377,16 +528,16 @@ _BREAKDOWN_GROUPS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def report_title(summary: Mapping[str, Any]) -> str:
+def report_title(summary: Summary) -> str:
     """The report's title: a rehearsal says so first, a rollback reads as a rollback."""
-    base = "rollback report" if summary.get("kind") == KIND_ROLLBACK else "sign-off report"
-    rehearsal = summary.get("rehearsal")
+    base = "rollback report" if summary.kind == KIND_ROLLBACK else "sign-off report"
+    rehearsal = summary.rehearsal
     if rehearsal:
         return f"{REHEARSAL_TITLES[rehearsal]} \u2014 DRS bulk import {base}"
     return f"DRS bulk import \u2014 {base}"
 
 
-def summary_sheet_rows(summary: Mapping[str, Any]) -> SheetRows:
+def summary_sheet_rows(summary: Summary) -> SheetRows:
     """The results workbook's `Summary` sheet, readable as opened and readable back.
 
     A title (and, for a rehearsal, its banner) and the outcome line come first; then the
@@ -395,20 +546,20 @@ def summary_sheet_rows(summary: Mapping[str, Any]) -> SheetRows:
     (e.g. `result.CREATED`, 12), which never collide with a fact key. A rehearsal's sheet
     is the one the workbook opens on, so its banner is the first thing seen.
     """
-    rehearsal = summary.get("rehearsal")
+    rehearsal = summary.rehearsal
     sheet = SheetRows(widths=(30, 70, 34), active=bool(rehearsal), tab_color="#C62828" if rehearsal else None,
                       banner=REHEARSAL_TITLES[rehearsal] if rehearsal else None)
     sheet.add([report_title(summary)], "title")
     if rehearsal:
         sheet.add([REHEARSAL_TITLES[rehearsal]], "banner")
         sheet.add([REHEARSAL_NOTES[rehearsal]], "note")
-    sheet.add([summary.get("outcome") or outcome_line(summary)], "outcome")
+    sheet.add([summary.outcome or outcome_line(summary)], "outcome")
     sheet.add([], None)
     sheet.add(["Campaign facts"], "section")
     sheet.add(["key", "value", "meaning"], "head")
-    for key, value in campaign_of(summary).rows():
+    for key, value in summary.campaign.rows():
         sheet.add([key, value, _FACT_LABELS.get(key, "")], "fact")
-    counts = summary["counts"]
+    counts = summary.counts.to_dict()
     sheet.add([], None)
     sheet.add(["Counts"], "section")
     sheet.add(["count", "rows"], "head")
@@ -505,13 +656,13 @@ def css_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def _page_css(summary: Mapping[str, Any]) -> str:
+def _page_css(summary: Summary) -> str:
     """The printed page: A4, a running header (campaign, input SHA-256) and page numbers."""
-    campaign = summary["campaign"]
-    name = Path(str(campaign.get("input_file") or "campaign")).name
-    if summary.get("rehearsal"):
-        name = f"{REHEARSAL_TITLES[summary['rehearsal']]} \u2014 {name}"
-    digest = str(campaign.get("input_sha256") or "")
+    campaign = summary.campaign
+    name = Path(str(campaign.input_file or "campaign")).name
+    if summary.rehearsal:
+        name = f"{REHEARSAL_TITLES[summary.rehearsal]} \u2014 {name}"
+    digest = str(campaign.input_sha256 or "")
     return (
         "@page { size: A4; margin: 16mm 12mm 16mm 12mm;\n"
         f"  @top-left {{ content: {css_string(name)}; font-size: 8pt; color: #616161; }}\n"
@@ -576,11 +727,11 @@ def _count_table(title: str, counts: Mapping[str, int], kind: str) -> str:
     return f'<table><thead><tr><th>{_e(title)}</th><th class="num">Rows</th></tr></thead><tbody>{body}</tbody></table>'
 
 
-def _breakdown_table(title: str, groups: Mapping[str, Mapping[str, int]], kind: str) -> str:
+def _breakdown_table(title: str, groups: Mapping[str, Breakdown], kind: str) -> str:
     body = "".join(
         f"<tr><td>{_e(name)}</td>"
-        f'<td class="num" data-kind="{kind}" data-key="{_e(name)}">{g["rows"]}</td>'
-        f'<td class="num">{g["created"]}</td><td class="num">{g["not_created"]}</td></tr>'
+        f'<td class="num" data-kind="{kind}" data-key="{_e(name)}">{g.rows}</td>'
+        f'<td class="num">{g.created}</td><td class="num">{g.not_created}</td></tr>'
         for name, g in groups.items()
     )
     return (
@@ -627,11 +778,11 @@ _WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file
                          "ledger", "campaign_id"})
 
 
-def display_facts(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+def display_facts(summary: Summary) -> list[tuple[str, str, str]]:
     """(key, label, shown value) of the facts table: times readable, the duration added, and
     the results workbook's name and SHA-256 when the report knows them. Unknown keys (from a
     newer tool) are shown as they are."""
-    campaign = summary["campaign"]
+    campaign = asdict(summary.campaign)
     out: list[tuple[str, str, str]] = []
     for key, value in campaign.items():
         shown = readable_time(value) if key in _TIME_FACTS else ("" if value is None else str(value))
@@ -640,10 +791,10 @@ def display_facts(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
         out.append((key, _FACT_LABELS.get(key, key), shown))
         if key == "finished_at":
             out.append(("duration", "Duration", duration_text(campaign.get("started_at"), value)))
-    results = summary.get("results_workbook") or {}
-    if results:
-        out.append(("results_file", "Results workbook", str(results.get("file") or "")))
-        out.append(("results_sha256", "Results workbook SHA-256", str(results.get("sha256") or "")))
+    results = summary.results_workbook
+    if results is not None:
+        out.append(("results_file", "Results workbook", results.file))
+        out.append(("results_sha256", "Results workbook SHA-256", results.sha256))
     return out
 
 
@@ -654,7 +805,7 @@ def _fact_cells(key: str, label: str, value: str, span: int = 1) -> str:
     return f'<th>{_e(label)}</th><td{cls}{colspan} data-fact="{_e(key)}">{text}</td>'
 
 
-def _facts_table(summary: Mapping[str, Any]) -> str:
+def _facts_table(summary: Summary) -> str:
     """Facts two to a line, long ones (hash, endpoint, file) on a line of their own, to save paper."""
     lines: list[str] = []
     pending: list[str] = []
@@ -671,33 +822,33 @@ def _facts_table(summary: Mapping[str, Any]) -> str:
     return f'<table class="facts"><tbody>{"".join(lines)}</tbody></table>'
 
 
-def _tasks_table(tasks: list[Mapping[str, Any]], table_id: str, empty: str, *, with_error: bool = False) -> str:
+def _tasks_table(tasks: Sequence[TaskRow], table_id: str, empty: str, *, with_error: bool = False) -> str:
     """Tasks with their ID and status; `with_error` adds the service's code and message."""
     if not tasks:
         return f'<p class="empty">{_e(empty)}</p>'
     rows = []
     for t in tasks:
-        cells = (f'<tr><td class="num">{_e(t["source_row"])}</td><td class="name">{_e(t["name"])}</td>'
-                 f'<td class="mono id">{_e(t["task_id"])}</td><td>{_status_badge(t["task_status"])}</td>')
+        cells = (f'<tr><td class="num">{_e(t.source_row)}</td><td class="name">{_e(t.name)}</td>'
+                 f'<td class="mono id">{_e(t.task_id)}</td><td>{_status_badge(t.task_status)}</td>')
         if not with_error:
-            cells += f'<td>{_badge(t["result"])}</td>'
+            cells += f'<td>{_badge(t.result)}</td>'
         else:
-            cells += (f'<td class="mono code">{_e(t.get("error_code"))}</td>'
-                      f'<td class="msg">{_e(t.get("error_msg"))}</td>')
+            cells += (f'<td class="mono code">{_e(t.error_code)}</td>'
+                      f'<td class="msg">{_e(t.error_msg)}</td>')
         rows.append(cells + "</tr>")
     head = ('<th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th>'
             + ("<th>Code</th><th>Message</th>" if with_error else "<th>Result</th>"))
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
-def _not_created_table(rows: list[Mapping[str, Any]], table_id: str = "not-created",
+def _not_created_table(rows: Sequence[NotCreatedRow], table_id: str = "not-created",
                        empty: str = "Every row was created.") -> str:
     if not rows:
         return f'<p class="empty">{_e(empty)}</p>'
     body = "".join(
-        f'<tr><td class="num">{_e(r["source_row"])}</td><td class="name">{_e(r["name"])}</td>'
-        f'<td>{_badge(r["result"])}</td><td class="mono code">{_e(r.get("error_code"))}</td>'
-        f'<td class="msg">{_e(r["reason"])}</td></tr>'
+        f'<tr><td class="num">{_e(r.source_row)}</td><td class="name">{_e(r.name)}</td>'
+        f'<td>{_badge(r.result)}</td><td class="mono code">{_e(r.error_code)}</td>'
+        f'<td class="msg">{_e(r.reason)}</td></tr>'
         for r in rows
     )
     return (
@@ -706,8 +857,8 @@ def _not_created_table(rows: list[Mapping[str, Any]], table_id: str = "not-creat
     )
 
 
-def _signoff_block(summary: Mapping[str, Any]) -> str:
-    rehearsal = summary.get("rehearsal")
+def _signoff_block(summary: Summary) -> str:
+    rehearsal = summary.rehearsal
     if rehearsal:
         return (
             '<section class="signoff" id="signoff"><h2>Sign-off</h2>'
@@ -733,21 +884,21 @@ def _tile(label: str, n: int, tone: str) -> str:
     return f'<div class="{cls}"><div class="n" data-tile="{_e(label)}">{n}</div><div class="l">{_e(label)}</div></div>'
 
 
-def tiles(summary: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+def tiles(summary: Summary) -> list[tuple[str, int, str]]:
     """(label, number, tone) of the tiles at the top, per kind of report."""
-    counts = summary["counts"]
-    by_result, by_health = counts["by_result"], counts.get("by_health", {})
-    if summary.get("kind") == KIND_ROLLBACK:
+    counts = summary.counts
+    by_result, by_health = counts.by_result, counts.by_health
+    if summary.kind == KIND_ROLLBACK:
         deleted, failed = by_result.get(Result.DELETED, 0), by_result.get(Result.DELETE_FAILED, 0)
-        return [("Rows", counts["rows"], ""), ("Tasks deleted", deleted, "good"),
-                ("Failed to delete", failed, "bad"), ("Rows not touched", counts["rows"] - deleted - failed, "")]
-    if summary.get("rehearsal") == DRY_RUN:
-        return [("Rows", counts["rows"], ""), ("Would be sent", by_result.get(Result.DRY_RUN, 0), ""),
-                ("Not sendable", counts["not_created"] - by_result.get(Result.DRY_RUN, 0), "warn")]
+        return [("Rows", counts.rows, ""), ("Tasks deleted", deleted, "good"),
+                ("Failed to delete", failed, "bad"), ("Rows not touched", counts.rows - deleted - failed, "")]
+    if summary.rehearsal == DRY_RUN:
+        return [("Rows", counts.rows, ""), ("Would be sent", by_result.get(Result.DRY_RUN, 0), ""),
+                ("Not sendable", counts.not_created - by_result.get(Result.DRY_RUN, 0), "warn")]
     return [
-        ("Rows", counts["rows"], ""),
-        ("Tasks created", counts["created"] - counts.get("failed_after_creation", 0), "good"),
-        ("Rows not created", counts["not_created"], "warn"),
+        ("Rows", counts.rows, ""),
+        ("Tasks created", counts.created - counts.failed_after_creation, "good"),
+        ("Rows not created", counts.not_created, "warn"),
         ("Tasks failed", by_health.get(FAILED, 0), "bad"),
         ("Tasks pending", by_health.get(PENDING, 0), "warn"),
         *([("Tasks gone", by_health[GONE], "bad")] if by_health.get(GONE) else []),
@@ -758,34 +909,34 @@ def tiles(summary: Mapping[str, Any]) -> list[tuple[str, int, str]]:
 # listed in `SECTIONS` in page order, so a command that adds a stage (prepare, start) adds
 # its section there instead of editing `render_html`.
 
-def section_campaign(summary: Mapping[str, Any]) -> str:
+def section_campaign(summary: Summary) -> str:
     return f'<section id="campaign"><h2>Campaign</h2>{_facts_table(summary)}</section>'
 
 
-def section_counts(summary: Mapping[str, Any]) -> str:
-    counts = summary["counts"]
+def section_counts(summary: Summary) -> str:
+    counts = summary.counts
     return "".join([
         '<section id="counts"><h2>Counts</h2>',
-        '<div class="cols"><div>', _count_table("Result", counts["by_result"], "result"), "</div><div>",
-        _bar_chart("Rows by result", counts["by_result"], _RESULT_COLOURS), "</div></div>",
-        '<div class="cols"><div>', _count_table("Task status", counts["by_task_status"], "task_status"),
+        '<div class="cols"><div>', _count_table("Result", counts.by_result, "result"), "</div><div>",
+        _bar_chart("Rows by result", counts.by_result, _RESULT_COLOURS), "</div></div>",
+        '<div class="cols"><div>', _count_table("Task status", counts.by_task_status, "task_status"),
         "</div><div>",
-        _bar_chart("Tasks by status", counts["by_task_status"], _status_colours(counts["by_task_status"])),
+        _bar_chart("Tasks by status", counts.by_task_status, _status_colours(counts.by_task_status)),
         "</div></div>",
-        '<div class="cols"><div>', _breakdown_table("Scenario", counts["by_scenario"], "scenario"), "</div><div>",
-        _breakdown_table("Engine", counts["by_engine"], "engine"), "</div></div>",
+        '<div class="cols"><div>', _breakdown_table("Scenario", counts.by_scenario, "scenario"), "</div><div>",
+        _breakdown_table("Engine", counts.by_engine, "engine"), "</div></div>",
         "</section>",
     ])
 
 
-def failed_tasks(summary: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def failed_tasks(summary: Summary) -> list[TaskRow]:
     """Created tasks whose current status is a failure (CREATE_FAILED, ...), in row order."""
-    return [t for t in summary["tasks"] if t.get("health") == FAILED
-            and t.get("result") not in (Result.DELETED, Result.DELETE_FAILED)]
+    return [t for t in summary.tasks if t.health == FAILED
+            and t.result not in (Result.DELETED, Result.DELETE_FAILED)]
 
 
-def section_tasks_failed(summary: Mapping[str, Any]) -> str:
-    if summary.get("kind") == KIND_ROLLBACK:
+def section_tasks_failed(summary: Summary) -> str:
+    if summary.kind == KIND_ROLLBACK:
         return ""
     failed = failed_tasks(summary)
     if not failed:
@@ -794,32 +945,32 @@ def section_tasks_failed(summary: Mapping[str, Any]) -> str:
             + _tasks_table(failed, "tasks-failed", "", with_error=True) + "</section>")
 
 
-def section_tasks_created(summary: Mapping[str, Any]) -> str:
-    if summary.get("kind") == KIND_ROLLBACK:
+def section_tasks_created(summary: Summary) -> str:
+    if summary.kind == KIND_ROLLBACK:
         return ""
     failed = {id(t) for t in failed_tasks(summary)}
-    healthy = [t for t in summary["tasks"] if id(t) not in failed]
+    healthy = [t for t in summary.tasks if id(t) not in failed]
     title = "Tasks created" if not failed else "Tasks created and not failed"
     return (f'<section id="created"><h2>{title} ({len(healthy)})</h2>'
             + _tasks_table(healthy, "tasks", "No task was created.") + "</section>")
 
 
-def section_not_created(summary: Mapping[str, Any]) -> str:
-    if summary.get("kind") == KIND_ROLLBACK:
+def section_not_created(summary: Summary) -> str:
+    if summary.kind == KIND_ROLLBACK:
         return ""
-    rows = summary["not_created"]
-    title = "Rows not sent" if summary.get("rehearsal") == DRY_RUN else "Rows not created"
+    rows = summary.not_created
+    title = "Rows not sent" if summary.rehearsal == DRY_RUN else "Rows not created"
     return f'<section id="not-created-rows"><h2>{title} ({len(rows)})</h2>{_not_created_table(rows)}</section>'
 
 
-def section_rollback(summary: Mapping[str, Any]) -> str:
+def section_rollback(summary: Summary) -> str:
     """A rollback's own tables: what failed to delete first, then what was deleted, then the rest."""
-    if summary.get("kind") != KIND_ROLLBACK:
+    if summary.kind != KIND_ROLLBACK:
         return ""
-    tasks = summary["tasks"]
-    failed = [t for t in tasks if t["result"] == Result.DELETE_FAILED]
-    deleted = [t for t in tasks if t["result"] == Result.DELETED]
-    kept = [t for t in tasks if t["result"] not in (Result.DELETED, Result.DELETE_FAILED)]
+    tasks = summary.tasks
+    failed = [t for t in tasks if t.result == Result.DELETE_FAILED]
+    deleted = [t for t in tasks if t.result == Result.DELETED]
+    kept = [t for t in tasks if t.result not in (Result.DELETED, Result.DELETE_FAILED)]
     parts = []
     if failed:
         parts.append(f'<section id="delete-failed"><h2 class="bad">Tasks that failed to delete ({len(failed)})</h2>'
@@ -828,7 +979,7 @@ def section_rollback(summary: Mapping[str, Any]) -> str:
                  + _tasks_table(deleted, "tasks-deleted", "No task was deleted.") + "</section>")
     parts.append(f'<section id="kept"><h2>Tasks not touched ({len(kept)})</h2>'
                  + _tasks_table(kept, "tasks-kept", "Every task of the campaign was deleted.") + "</section>")
-    rows = summary["not_created"]
+    rows = summary.not_created
     parts.append(f'<section id="never-created"><h2>Rows that never had a task ({len(rows)})</h2>'
                  + _not_created_table(rows, "not-created", "Every row had a task.") + "</section>")
     return "".join(parts)
@@ -840,19 +991,19 @@ _LAUNCH_HEADS = {"connection": "Connection", "precheck": "Pre-check", "precheck_
                  "incre_trans_delay": "Delay s", "note": "Failure or warning"}
 
 
-def section_launch(summary: Mapping[str, Any]) -> str:
+def section_launch(summary: Summary) -> str:
     """Connection, pre-check (the go/no-go gate), start and progress per task: only the
     columns some task has, so a report after prepare shows no empty start columns."""
-    rows = summary.get("launch") or []
+    rows = summary.launch
     if not rows:
         return ""
-    counts = summary["counts"]
-    tables = "".join(f"<div>{_count_table(_LAUNCH_HEADS[k], counts[f'by_{k}'], k)}</div>"
-                     for k in LAUNCH_COUNTED if counts.get(f"by_{k}"))
+    launch_counts = summary.counts.launch
+    tables = "".join(f"<div>{_count_table(_LAUNCH_HEADS[k], launch_counts[k], k)}</div>"
+                     for k in LAUNCH_COUNTED if launch_counts.get(k))
     keys = [k for k in (*LAUNCH_KEYS, "note") if any(r.get(k) for r in rows)]
     head = "".join(f"<th>{_e(_LAUNCH_HEADS[k])}</th>" for k in keys)
     body = "".join(
-        f'<tr><td class="num">{_e(r["source_row"])}</td><td>{_e(r["name"])}</td>'
+        f'<tr><td class="num">{_e(r.source_row)}</td><td>{_e(r.name)}</td>'
         + "".join(f'<td data-kind="{k}">{_e(r.get(k))}</td>' for k in keys) + "</tr>"
         for r in rows
     )
@@ -861,20 +1012,20 @@ def section_launch(summary: Mapping[str, Any]) -> str:
             f"<tbody>{body}</tbody></table></section>")
 
 
-def section_drift(summary: Mapping[str, Any]) -> str:
+def section_drift(summary: Summary) -> str:
     """What moved since the tasks were created (issue 12.5): changed rows, names that left."""
-    drift = summary.get("drift") or []
+    drift = summary.drift
     if not drift:
         return ""
     items = "".join(f"<li>{_e(text)}</li>" for text in drift)
     return f'<section id="drift"><h2>Drift since creation ({len(drift)})</h2><ul>{items}</ul></section>'
 
 
-def section_signoff(summary: Mapping[str, Any]) -> str:
+def section_signoff(summary: Summary) -> str:
     return _signoff_block(summary)
 
 
-SECTIONS: list[Callable[[Mapping[str, Any]], str]] = [
+SECTIONS: list[Callable[[Summary], str]] = [
     section_tasks_failed,
     section_campaign,
     section_counts,
@@ -887,25 +1038,25 @@ SECTIONS: list[Callable[[Mapping[str, Any]], str]] = [
 ]
 
 
-def render_html(summary: Mapping[str, Any]) -> str:
+def render_html(summary: Summary) -> str:
     """The printable, self-contained HTML page: no script, no external link, no fetch."""
-    campaign = summary["campaign"]
-    rehearsal = summary.get("rehearsal")
+    campaign = summary.campaign
+    rehearsal = summary.rehearsal
     title = report_title(summary)
     banner = ""
     if rehearsal:
         banner = (f'<div class="banner" id="rehearsal" data-rehearsal="{_e(rehearsal)}">'
                   f'<div class="big">{_e(REHEARSAL_TITLES[rehearsal])}</div>'
                   f"<div>{_e(REHEARSAL_NOTES[rehearsal])}</div></div>")
-    bad = bool(failed_tasks(summary)) or summary["counts"]["by_result"].get(Result.DELETE_FAILED, 0) > 0
-    outcome = summary.get("outcome") or outcome_line(summary)
+    bad = bool(failed_tasks(summary)) or summary.counts.by_result.get(Result.DELETE_FAILED, 0) > 0
+    outcome = summary.outcome or outcome_line(summary)
     tiles_html = "".join(_tile(label, n, tone) for label, n, tone in tiles(summary))
-    when = readable_time(campaign.get("step_at") or campaign.get("finished_at") or campaign.get("started_at"))
-    who = campaign.get("step_by") or campaign.get("operator")
+    when = readable_time(campaign.step_at or campaign.finished_at or campaign.started_at)
+    who = campaign.step_by or campaign.operator
     sub = " &middot; ".join(_e(x) for x in (
-        Path(str(campaign.get("input_file") or "")).name, campaign.get("command"),
+        Path(str(campaign.input_file or "")).name, campaign.command,
         f"{when} by {who}" if when and who else when,
-        f"report generated {readable_time(summary.get('generated_at'))}") if x)
+        f"report generated {readable_time(summary.generated_at)}") if x)
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -918,8 +1069,8 @@ def render_html(summary: Mapping[str, Any]) -> str:
         f'<p class="outcome{" bad" if bad else ""}" id="outcome">{_e(outcome)}</p>',
         f'<section><div class="tiles">{tiles_html}</div></section>',
         *(html_part for section in SECTIONS if (html_part := section(summary))),
-        f"<footer>bulkimport {_e(campaign.get('tool_version'))} &middot; template "
-        f"{_e(campaign.get('template_version'))} &middot; input SHA-256 {_e(campaign.get('input_sha256'))}</footer>",
+        f"<footer>bulkimport {_e(campaign.tool_version)} &middot; template "
+        f"{_e(campaign.template_version)} &middot; input SHA-256 {_e(campaign.input_sha256)}</footer>",
         "</body></html>",
     ])
 
@@ -927,7 +1078,7 @@ def render_html(summary: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------------- files
 
 
-def write_report(summary: Mapping[str, Any], stem: str, out_dir: Path = Path("reports"), *,
+def write_report(summary: Summary, stem: str, out_dir: Path = Path("reports"), *,
                  results_path: Path | None = None) -> ReportFiles:
     """Write `<stem>-report.html` and `<stem>-report.json` under `out_dir`.
 
@@ -935,12 +1086,12 @@ def write_report(summary: Mapping[str, Any], stem: str, out_dir: Path = Path("re
     its SHA-256, so a signed printout can be tied to the very file it describes.
     """
     if results_path is not None and Path(results_path).is_file():
-        summary = {**summary, "results_workbook": {"file": Path(results_path).name,
-                                                   "sha256": file_sha256(results_path)}}
+        summary = replace(summary, results_workbook=ResultsWorkbook(file=Path(results_path).name,
+                                                                    sha256=file_sha256(results_path)))
     out_dir.mkdir(parents=True, exist_ok=True)
     files = ReportFiles(html=out_dir / f"{stem}-report.html", json=out_dir / f"{stem}-report.json")
     files.html.write_text(render_html(summary), encoding="utf-8")
-    files.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files.json.write_text(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return files
 
 
@@ -989,10 +1140,7 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> Repo
     campaign = read_summary_facts(results_path)
     if campaign is None:
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")
-    summary = summarise(campaign, rows_from_results(results_path))
-    drift = drift_from_results(results_path)
-    if drift:
-        summary["drift"] = drift
+    summary = summarise(campaign, rows_from_results(results_path), drift=drift_from_results(results_path))
     return write_report(summary, results_path.stem, out_dir, results_path=results_path)
 
 

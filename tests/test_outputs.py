@@ -148,10 +148,10 @@ def test_summary_sheet_is_readable_as_opened(tmp_path: Path) -> None:
 # -- 4. one finding, one sentence --------------------------------------------------------------
 
 def test_invalid_enum_values_are_not_scenarios_or_engines() -> None:
-    counts = summarise(make_campaign(), ROWS)["counts"]
-    assert "migrate" not in counts["by_scenario"] and "mysqll" not in counts["by_engine"]
-    assert counts["by_scenario"]["(invalid value)"]["rows"] == 1
-    assert counts["by_engine"]["(invalid value)"]["rows"] == 1
+    counts = summarise(make_campaign(), ROWS).counts
+    assert "migrate" not in counts.by_scenario and "mysqll" not in counts.by_engine
+    assert counts.by_scenario["(invalid value)"].rows == 1
+    assert counts.by_engine["(invalid value)"].rows == 1
 
 
 def test_reasons_keep_the_code_in_its_own_column() -> None:
@@ -166,9 +166,9 @@ def test_outcome_line_at_the_top() -> None:
     summary = summarise(make_campaign(), ROWS)
     assert outcome_line(summary) == "5 rows: 2 created (1 still creating), 1 failed after creation, 2 not created"
     page = parse(render_html(summary))
-    assert page.by_id("outcome").text == summary["outcome"]
+    assert page.by_id("outcome").text == summary.outcome
     one = summarise(make_campaign(), [CREATED_OK])
-    assert one["outcome"] == "1 row: 1 created, 0 not created"
+    assert one.outcome == "1 row: 1 created, 0 not created"
 
 
 def test_a_rollback_report_reads_as_a_rollback() -> None:
@@ -185,7 +185,7 @@ def test_a_rollback_report_reads_as_a_rollback() -> None:
     assert tiles == {"Rows": "3", "Tasks deleted": "1", "Failed to delete": "1", "Rows not touched": "1"}
     assert "Tasks created" not in page.text
     assert page.by_id("delete-failed").find("h2").text == "Tasks that failed to delete (1)"
-    assert summary["outcome"] == "3 rows: 1 task deleted, 1 failed to delete, 1 not touched"
+    assert summary.outcome == "3 rows: 1 task deleted, 1 failed to delete, 1 not touched"
     assert "2026-11-21 10:00:00 UTC by dba2" in page.find("p", class_="sub").text
 
 

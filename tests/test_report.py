@@ -107,22 +107,22 @@ def html_counts(page: str, kind: str) -> dict[str, int]:
 def test_counts_equal_the_rows() -> None:
     rows = random_rows(120)
     summary = summarise(make_campaign(), rows)
-    counts = summary["counts"]
-    assert counts["rows"] == 120
-    assert counts["by_result"] == dict(Counter(r["result"] for r in rows))
-    assert sum(counts["by_result"].values()) == 120
-    assert counts["by_task_status"] == dict(Counter(r["task_status"] for r in rows if r.get("task_status")))
+    counts = summary.counts
+    assert counts.rows == 120
+    assert counts.by_result == dict(Counter(r["result"] for r in rows))
+    assert sum(counts.by_result.values()) == 120
+    assert counts.by_task_status == dict(Counter(r["task_status"] for r in rows if r.get("task_status")))
     created = [r for r in rows if r["result"] in ("CREATED", "ALREADY_CREATED")]
-    assert counts["created"] == len(created) == len(summary["tasks"])
-    assert counts["not_created"] == 120 - len(created) == len(summary["not_created"])
-    for key, column in (("by_scenario", "db_use_type"), ("by_engine", "engine_type")):
+    assert counts.created == len(created) == len(summary.tasks)
+    assert counts.not_created == 120 - len(created) == len(summary.not_created)
+    for groups, column in ((counts.by_scenario, "db_use_type"), (counts.by_engine, "engine_type")):
         expected = Counter(r[column] for r in rows)
-        assert {k: v["rows"] for k, v in counts[key].items()} == dict(expected)
-        assert sum(v["created"] for v in counts[key].values()) == len(created)
+        assert {k: v.rows for k, v in groups.items()} == dict(expected)
+        assert sum(v.created for v in groups.values()) == len(created)
     failed = sum(1 for r in created if r["task_status"] == "CREATE_FAILED")
     pending = sum(1 for r in created if r["task_status"] == "CREATING")
-    assert counts["by_health"].get("failed", 0) == failed
-    assert counts["by_health"].get("pending", 0) == pending
+    assert counts.by_health.get("failed", 0) == failed
+    assert counts.by_health.get("pending", 0) == pending
 
 
 def test_tables_follow_the_operators_row_order() -> None:
@@ -130,10 +130,10 @@ def test_tables_follow_the_operators_row_order() -> None:
     shuffled = rows[:]
     random.Random(1).shuffle(shuffled)
     summary = summarise(make_campaign(), shuffled)
-    task_rows = [t["source_row"] for t in summary["tasks"]]
-    other_rows = [t["source_row"] for t in summary["not_created"]]
+    task_rows = [t.source_row for t in summary.tasks]
+    other_rows = [t.source_row for t in summary.not_created]
     assert task_rows == sorted(task_rows) and other_rows == sorted(other_rows)
-    assert {t["task_id"] for t in summary["tasks"]} == {r["task_id"] for r in rows if r.get("task_id")}
+    assert {t.task_id for t in summary.tasks} == {r["task_id"] for r in rows if r.get("task_id")}
 
 
 def test_every_row_not_created_has_a_reason() -> None:
@@ -143,11 +143,11 @@ def test_every_row_not_created_has_a_reason() -> None:
         {"source_row": 4, "name": "bad-port", "result": "INVALID"},
         {"source_row": 6, "name": "lost", "result": "UNKNOWN"},
     ]
-    not_created = {r["name"]: r for r in summarise(make_campaign(), rows)["not_created"]}
-    reasons = {name: r["reason"] for name, r in not_created.items()}
+    not_created = {r.name: r for r in summarise(make_campaign(), rows).not_created}
+    reasons = {name: r.reason for name, r in not_created.items()}
     # One sentence; the code has its own column, never glued into the text.
     assert reasons["taken"] == "name already taken by task abc"
-    assert not_created["taken"]["error_code"] == "DRS.M00277"
+    assert not_created["taken"].error_code == "DRS.M00277"
     assert "Findings" in reasons["bad-port"]
     assert "reconcile" in reasons["lost"]
 
@@ -166,7 +166,7 @@ def test_no_secret_column_reaches_any_rendering() -> None:
     rows = [{**r, "source_endpoint.db_password": PASSWORD, "target_endpoint.ssl_cert_key": PASSWORD}
             for r in random_rows(10)]
     summary = summarise(make_campaign(), rows)
-    for text in (json.dumps(summary), render_html(summary), repr(summary_sheet_rows(summary))):
+    for text in (json.dumps(summary.to_dict()), render_html(summary), repr(summary_sheet_rows(summary))):
         assert PASSWORD not in text
 
 
@@ -200,10 +200,10 @@ def test_html_is_self_contained_and_printable() -> None:
 def test_html_numbers_equal_the_summary() -> None:
     summary = summarise(make_campaign(), random_rows(80, seed=3))
     page = render_html(summary)
-    assert html_counts(page, "result") == summary["counts"]["by_result"]
-    assert html_counts(page, "task_status") == summary["counts"]["by_task_status"]
-    assert html_counts(page, "scenario") == {k: v["rows"] for k, v in summary["counts"]["by_scenario"].items()}
-    assert page.count('<tr><td class="num">') == len(summary["tasks"]) + len(summary["not_created"])
+    assert html_counts(page, "result") == summary.counts.by_result
+    assert html_counts(page, "task_status") == summary.counts.by_task_status
+    assert html_counts(page, "scenario") == {k: v.rows for k, v in summary.counts.by_scenario.items()}
+    assert page.count('<tr><td class="num">') == len(summary.tasks) + len(summary.not_created)
 
 
 # -- Summary sheet ----------------------------------------------------------------------------

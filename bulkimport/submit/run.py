@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
@@ -43,6 +43,9 @@ from bulkimport.target import (
     simulator_ledger_path,
 )
 from bulkimport.terminal import plural, row_lines, screenful
+
+if TYPE_CHECKING:  # the report module is imported when a report is written (start-up time)
+    from bulkimport.report import Summary
 
 # -- where the requests go -------------------------------------------------------------------
 
@@ -137,7 +140,7 @@ def dry_run_path_for(out: Path) -> Path:
 
 
 def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
-             typed: Mapping[int, Mapping[str, object]]) -> dict[str, Any]:
+             typed: Mapping[int, Mapping[str, object]], drift: Sequence[Finding]) -> Summary:
     """The sign-off summary: the report's content, and (through `summary_sheet_rows`) the
     Summary sheet in the report's own layout, so `bulkimport report` reads it back."""
     from bulkimport.report import summarise
@@ -147,7 +150,8 @@ def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
         row = typed.get(outcome.row, {})
         rows.append({**outcome.columns(), "name": outcome.name, "db_use_type": row.get("db_use_type"),
                      "engine_type": row.get("engine_type"), "source_row": book.source_row(outcome.row)})
-    return summarise(campaign, rows)
+    lines = [(f"row {book.source_row(f.row)}: " if f.row else "") + f.message for f in drift]
+    return summarise(campaign, rows, drift=lines)
 
 
 def _announce_invalid(validation: Any, outcomes: Mapping[int, RowOutcome], progress: Progress) -> None:
@@ -326,9 +330,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
 
     campaign.finished_at = now_iso()
     timings.finished = time.monotonic()
-    report_content = _summary(campaign, rows, book, validation.rows)
-    if drift:
-        report_content["drift"] = [(f"row {book.source_row(f.row)}: " if f.row else "") + f.message for f in drift]
+    report_content = _summary(campaign, rows, book, validation.rows, drift)
     findings = [*validation.findings, *drift]
     summary = {"Summary": summary_sheet_rows(report_content)}
     appended = {o.row: o.columns() for o in rows}
