@@ -165,6 +165,9 @@ class Field:
     rule: str = ""
     #: Which API call the column feeds; only Stage.CREATE columns are in the creation body.
     stage: Stage = Stage.CREATE
+    #: Characters a typical value takes where neither `max_length` nor the kind says so (cloud
+    #: IDs, regions, user names): the template sizes the column to show a whole value.
+    typical_length: int | None = None
 
     @property
     def endpoint(self) -> str | None:
@@ -340,12 +343,14 @@ def _network_fields() -> list[Field]:
         ),
         Field(
             "master_az", "Primary task AZ", "主任务可用区", Group.NETWORK, Kind.TEXT, text_format=True,
+            typical_length=14,
             help="AZ of the primary task. MySQL engines only; takes effect only together with the "
                  "standby task AZ.",
             help_zh="主任务所在可用区。仅MySQL引擎支持；需与备任务可用区同时填写才生效。",
         ),
         Field(
             "slave_az", "Standby task AZ", "备任务可用区", Group.NETWORK, Kind.TEXT, text_format=True,
+            typical_length=14,
             help="AZ of the standby task. MySQL engines only; takes effect only together with the "
                  "primary task AZ.",
             help_zh="备任务所在可用区。仅MySQL引擎支持；需与主任务可用区同时填写才生效。",
@@ -358,25 +363,33 @@ _ENDPOINT_SPECS: list[dict] = [
          help="mysql, mongodb, taurus (GaussDB(for MySQL)) or postgresql; must fit the engine.",
          help_zh="mysql、mongodb、taurus（GaussDB(for MySQL)）或postgresql，须与引擎类型匹配。"),
     dict(attribute="region", label="Region", label_zh="区域", kind=Kind.TEXT, text_format=True,
+         typical_length=14,
          help="Region of a cloud instance (e.g. eu-de). Mandatory on the cloud side: the destination "
               "for direction up, the source for direction down.",
          help_zh="云实例所在区域（如eu-de）。云上一侧必填：方向为up时填目标库，方向为down时填源库。"),
     dict(attribute="inst_id", label="Instance ID", label_zh="实例ID", kind=Kind.TEXT, text_format=True,
+         typical_length=36,
          help="ID of the RDS / GaussDB / DDS instance. Mandatory on the cloud side, like Region.",
          help_zh="RDS/GaussDB/DDS实例ID。与区域一样，云上一侧必填。"),
     dict(attribute="inst_name", label="Instance name", label_zh="实例名称", kind=Kind.TEXT,
+         typical_length=24,
          help="Name of the RDS or GaussDB(for MySQL) instance.",
          help_zh="RDS或GaussDB(for MySQL)实例名称。"),
     dict(attribute="project_id", label="Instance project ID", label_zh="实例项目ID", kind=Kind.TEXT,
+         typical_length=32,
          text_format=True, help="Project ID of the RDS or GaussDB(for MySQL) instance.",
          help_zh="RDS或GaussDB(for MySQL)实例所属项目ID。"),
     dict(attribute="az_code", label="AZ code", label_zh="可用区编码", kind=Kind.TEXT, text_format=True,
+         typical_length=14,
          help="azCode of the AZ where the database runs.", help_zh="数据库所在可用区的azCode。"),
     dict(attribute="vpc_id", label="VPC ID", label_zh="VPC ID", kind=Kind.TEXT, text_format=True,
+         typical_length=36,
          help="ID of the VPC the database is in.", help_zh="数据库所在VPC的ID。"),
     dict(attribute="subnet_id", label="Subnet ID", label_zh="子网ID", kind=Kind.TEXT, text_format=True,
+         typical_length=36,
          help="ID of the subnet the database is in.", help_zh="数据库所在子网的ID。"),
     dict(attribute="security_group_id", label="Security group ID", label_zh="安全组ID", kind=Kind.TEXT,
+         typical_length=36,
          text_format=True, help="ID of the security group of the database.", help_zh="数据库所属安全组的ID。"),
     dict(attribute="ip", label="IP address", label_zh="IP地址", kind=Kind.IP, text_format=True,
          help="IP address of the database (IPv4 or IPv6).", help_zh="数据库IP地址（IPv4或IPv6）。",
@@ -384,13 +397,16 @@ _ENDPOINT_SPECS: list[dict] = [
     dict(attribute="db_port", label="Port", label_zh="端口", kind=Kind.INTEGER, minimum=1, maximum=65535,
          help="Database port, a whole number from 1 to 65535.", help_zh="数据库端口，1-65535的整数。"),
     dict(attribute="db_user", label="User", label_zh="用户名", kind=Kind.TEXT, text_format=True,
+         typical_length=16,
          help="Database user.", help_zh="数据库用户名。"),
     dict(attribute="db_password", label="Password", label_zh="密码", kind=Kind.TEXT, secret=True,
+         typical_length=20,
          text_format=True,
          help="Database password, or env:NAME to read it from environment variable NAME when sending. "
               "Never written back: results show ******.",
          help_zh="数据库密码，或写env:变量名，在提交时从环境变量读取。结果中不会回写密码（显示******）。"),
     dict(attribute="mongo_ha_mode", label="MongoDB HA mode", label_zh="MongoDB高可用模式", kind=Kind.TEXT,
+         typical_length=12,
          help="MongoDB HA mode.", help_zh="MongoDB高可用模式。"),
     dict(attribute="cluster_mode", label="MongoDB cluster mode", label_zh="MongoDB集群模式", kind=Kind.ENUM,
          allowed=CLUSTER_MODES,
@@ -402,18 +418,22 @@ _ENDPOINT_SPECS: list[dict] = [
          help="Whether the connection uses SSL. On the source, SSL needs the certificate checksum.",
          help_zh="是否启用SSL。源库启用SSL时须填写证书校验值。"),
     dict(attribute="ssl_cert_name", label="SSL certificate name", label_zh="SSL证书名称", kind=Kind.TEXT,
+         typical_length=24,
          help="File name of the SSL certificate (.p12 when it has a password).",
          help_zh="SSL证书文件名（有证书密码时为.p12）。"),
     dict(attribute="ssl_cert_check_sum", label="SSL certificate checksum", label_zh="SSL证书校验值",
          kind=Kind.TEXT, text_format=True,
+         typical_length=64,
          help="Checksum of the SSL certificate, checked by the service; mandatory for SSL to the source.",
          help_zh="SSL证书的校验值，用于后台校验；源库启用SSL时必填。"),
     dict(attribute="ssl_cert_key", label="SSL certificate (Base64)", label_zh="SSL证书内容（Base64）",
          kind=Kind.BASE64, secret=True, text_format=True,
+         typical_length=24,
          help="Certificate content encoded in Base64, or env:NAME. Never written back.",
          help_zh="Base64编码的证书内容，或env:变量名。结果中不会回写。", rule="valid Base64"),
     dict(attribute="ssl_cert_password", label="SSL certificate password", label_zh="SSL证书密码",
          kind=Kind.TEXT, secret=True, text_format=True,
+         typical_length=24,
          help="Password of a .p12 certificate, or env:NAME. Never written back.",
          help_zh=".p12证书的密码，或env:变量名。结果中不会回写。"),
 ]
@@ -442,7 +462,7 @@ def _endpoint_fields(endpoint: str) -> list[Field]:
 def _tag_fields() -> list[Field]:
     return [
         Field(
-            "tags", "Tags", "标签", Group.TAGS, Kind.TAGS,
+            "tags", "Tags", "标签", Group.TAGS, Kind.TAGS, typical_length=32,
             help=f"Up to {MAX_TAGS} tags as key=value pairs separated by ';' (e.g. owner=dba-team;wave=3). "
                  f"Keys up to {TAG_KEY_MAX} and values up to {TAG_VALUE_MAX} letters, digits, - and _; "
                  "keys unique.",
@@ -577,6 +597,40 @@ RULES: tuple[Rule, ...] = (
          text_zh="任务名称在工作簿中不能重复（不区分大小写）。"),
 )
 RULES_BY_CODE: dict[str, Rule] = {r.code: r for r in RULES}
+
+
+@dataclass(frozen=True)
+class RequiredWhen:
+    """A cell that a cross-field rule makes mandatory once other cells of its row hold given
+    values: the part of a rule a spreadsheet can show while the DBA types (the template
+    highlights the cell while it is blank, or while it does not hold `value`).
+
+    `schema.py` checks the whole rule (`rule` is its code); a test holds each entry to it.
+    """
+
+    rule: str
+    #: (column key, value) pairs that all hold: then `key` is needed.
+    when: tuple[tuple[str, str], ...]
+    key: str
+    #: The value the cell must then hold; None: any value.
+    value: str | None = None
+
+
+#: Which side of the task is the cloud instance for each direction (its region and
+#: instance ID are then mandatory), from the API page's region / inst_id rows.
+CLOUD_SIDE: dict[str, str] = {"up": "target_endpoint", "down": "source_endpoint"}
+
+#: Cells that become mandatory while typing, one entry per (condition, cell).
+REQUIRED_WHEN: tuple[RequiredWhen, ...] = (
+    *(RequiredWhen("cross_field.cloud_side_instance", (("job_direction", direction),), f"{side}.{attribute}")
+      for direction, side in CLOUD_SIDE.items() for attribute in ("region", "inst_id")),
+    RequiredWhen("cross_field.eip_bind", (("net_type", "eip"),), "bind_eip", "true"),
+    RequiredWhen("cross_field.dr_multi_write", (("db_use_type", "cloudDataGuard"),), "multi_write"),
+    RequiredWhen("cross_field.dr_standby_readonly", (("db_use_type", "cloudDataGuard"), ("job_direction", "up")),
+                 "is_target_readonly", "true"),
+    RequiredWhen("cross_field.ssl_checksum", (("source_endpoint.ssl_link", "true"),),
+                 "source_endpoint.ssl_cert_check_sum"),
+)
 
 
 def template_columns() -> tuple[Field, ...]:

@@ -13,13 +13,18 @@ Layout of the workbook (readers rely on it; change it only together with `workbo
   (`fields.Group`). Columns with `Field.text_format` are formatted as Text (``@``).
   Data validations (dropdown lists, whole-number ranges, text lengths, and an input
   message on every column) cover rows 3 to `LAST_VALIDATED_ROW` (5002, i.e. 5000 tasks).
+  Columns are as wide as their content (`column_width`). While typing, the engine dropdown
+  offers the engines of the row's scenario, and conditional formats colour a cell a rule
+  makes mandatory (`fields.REQUIRED_WHEN`) while it is blank, and a repeated task name.
 * sheet ``Instructions``: the workflow in the template's language.
 * sheet ``Fields``: one row per catalogue field (key, label, group, mandatory, type,
   allowed values, default, limits and rule, help), then the cross-field rules of
   `fields.RULES` (code, columns, text, severity).
 * sheet ``_lists`` (hidden): the dropdown values, one column per enumerated or boolean
   field, the field's key in row 1 and its allowed values from row 2 down. Dropdowns
-  reference these ranges because Excel breaks on inline lists over 255 characters.
+  reference these ranges because Excel breaks on inline lists over 255 characters. Then one
+  column per scenario with its engines (``engine_type:<scenario>`` in row 1), each under a
+  defined name ``engines_<scenario>``; ``engines_`` names the whole engine list.
 * sheet ``_meta`` (hidden): key/value rows, the key in column A and the value in column B,
   all written as text:
 
@@ -43,19 +48,20 @@ dates and zip timestamps), so a regenerated template shows no spurious git chang
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from bulkimport import fields
 from bulkimport.errors import InputError
-from bulkimport.fields import Field, Group, Kind
+from bulkimport.fields import Field, Group, Kind, RequiredWhen
 from bulkimport.outcomes import RESULT_COLUMNS
 
 LANGUAGES = fields.LANGUAGES
@@ -79,6 +85,32 @@ MANDATORY_SUFFIX = " *"
 #: Excel's limits on data-validation prompts; longer texts make Excel repair the file.
 PROMPT_TITLE_MAX = 32
 PROMPT_MESSAGE_MAX = 255
+
+#: Column widths (Excel character units) of the Jobs sheet: a column is as wide as the value a
+#: DBA types in it (a 50-character task name, a 36-character UUID), within these bounds; its
+#: label wraps instead.
+COLUMN_WIDTH_MIN = 10
+COLUMN_WIDTH_MAX = 52
+#: Characters of a value of these kinds when the field says nothing more: a UUID, an IPv4
+#: address (IPv6 ones are cut), an enterprise project ID (a UUID).
+_KIND_LENGTH: dict[Kind, int] = {Kind.UUID: 36, Kind.IP: 15, Kind.ENTERPRISE_PROJECT: 36}
+_DEFAULT_LENGTH = 16
+#: Room for the dropdown arrow beside a list cell's value.
+_DROPDOWN_ARROW = 2
+#: Points per line of 11-point text: explicit row heights make wrapped text readable in
+#: LibreOffice too, which does not grow rows on its own when it opens an .xlsx.
+_LINE_HEIGHT = 15
+
+#: Defined names of the dependent engine dropdown: `engines_<scenario>` holds the engines of a
+#: scenario, `engines_` (a blank scenario) all of them; the engine column's list is
+#: INDIRECT("engines_" & its row's scenario).
+ENGINE_LIST_PREFIX = "engines_"
+#: The column whose dropdown depends on the scenario (`fields.ENGINE_SCENARIOS`).
+DEPENDENT_ENGINE = "engine_type"
+_DEFINED_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+#: Fill of a cell that a rule makes mandatory while it is blank, and of a repeated task name.
+_NEEDED_COLOURS = {"bg_color": "#FFC7CE", "font_color": "#9C0006"}
 
 #: Fixed document date so that regenerating the template gives the same bytes.
 _FIXED_CREATED = datetime(2026, 1, 1, 0, 0, 0)
@@ -122,6 +154,13 @@ _TEXT: dict[str, dict[str, str]] = {
         "number_error": "A whole number from {low} to {high}.",
         "length_error_title": "Wrong length",
         "length_error": "Between {low} and {high} characters.",
+        "engine_error_title": "Not for this scenario",
+        "engine_error": "The engine must serve the row's scenario: {pairs}. `bulkimport validate` will reject "
+                        "anything else.",
+        "needed_when": "{cell} when {conditions}",
+        "needed_value": "{cell} = {value}",
+        "condition": "{label} = {value}",
+        "and": " and ",
     },
     "zh-cn": {
         "fields_title": "字段说明（由字段目录生成，模板版本 {version}）",
@@ -150,6 +189,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "number_error": "{low}到{high}之间的整数。",
         "length_error_title": "长度不符",
         "length_error": "长度应为{low}到{high}个字符。",
+        "engine_error_title": "与场景不匹配",
+        "engine_error": "引擎类型须与本行场景匹配：{pairs}。其他值会被 bulkimport validate 拒绝。",
+        "needed_when": "{conditions}时的{cell}",
+        "needed_value": "{cell}（须为{value}）",
+        "condition": "{label}为{value}",
+        "and": "且",
     },
 }
 
@@ -162,6 +207,7 @@ def _instructions(language: str) -> list[tuple[str, str]]:
     version = fields.TEMPLATE_VERSION
     last = LAST_VALIDATED_ROW
     results = ", ".join(RESULT_COLUMNS)
+    needed = needed_cells_text(language)
     if language == "zh-cn":
         lines = [
             ("title", f"DRS 批量创建任务模板（模板版本 {version}）"),
@@ -172,6 +218,8 @@ def _instructions(language: str) -> list[tuple[str, str]]:
             ("text", f"下拉列表、整数范围和长度检查覆盖第{FIRST_DATA_ROW}至{last}行。Excel中的检查仅供参考，"
                      "粘贴会覆盖它们；以 bulkimport validate 的结果为准。"),
             ("text", "请直接输入值，不要使用公式。ID类列已设为文本格式，以免Excel把ID变成数字或日期。"),
+            ("text", "输入时的提示：“引擎类型”下拉列表只列出本行场景可用的引擎；规则要求填写的单元格"
+                     f"在为空（或值不对）时显示为粉色：{needed}；重复的任务名称显示为粉色。"),
             ("text", "密码类单元格可以填写 env:变量名（如 env:SRC_DB_PASSWORD），提交时从该环境变量读取密码，"
                      "工作簿中无需保存密码。结果工作簿中不会回写密码（显示******）。"),
             ("text", "IAM令牌从环境变量 OS_AUTH_TOKEN 读取，不要写入工作簿。"),
@@ -199,6 +247,9 @@ def _instructions(language: str) -> list[tuple[str, str]]:
                      "is the authority."),
             ("text", "Type values, not formulas. ID columns are formatted as Text so that Excel does not turn "
                      "IDs into numbers or dates."),
+            ("text", "While you type: the Engine dropdown offers only the engines of the row's scenario; a cell "
+                     f"that a rule makes mandatory turns pink while it is blank (or wrong): {needed}; a task name "
+                     "used twice turns pink."),
             ("text", "Password cells may hold env:NAME (e.g. env:SRC_DB_PASSWORD) instead of the password: it is "
                      "read from environment variable NAME when sending, so the workbook holds no secret. "
                      "Results never show passwords (******)."),
@@ -337,6 +388,136 @@ def _display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+def _wide(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) in "WF"
+
+
+def _tokens(text: str) -> list[tuple[str, bool]]:
+    """The pieces a line break does not split, each with whether it joins the previous one
+    without a space: words, and every CJK character on its own (lines break between them)."""
+    out: list[tuple[str, bool]] = []
+    for word in text.split():
+        run, glued = "", False
+        for ch in word:
+            if _wide(ch):
+                if run:
+                    out.append((run, glued))
+                    glued = True
+                out.append((ch, glued))
+                run, glued = "", True
+            else:
+                run += ch
+        if run:
+            out.append((run, glued))
+    return out
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """How many lines `text` takes wrapped in a column `width` characters wide (greedy word
+    wrap, as Excel and LibreOffice do; a word longer than a line is broken)."""
+    capacity = max(int(width) - 1, 1)
+    total = 0
+    for paragraph in text.split("\n"):
+        lines, used = 1, 0
+        for token, glued in _tokens(paragraph):
+            size = _display_width(token)
+            gap = 0 if used == 0 or glued else 1
+            if used + gap + size <= capacity:
+                used += gap + size
+                continue
+            if used:
+                lines += 1
+            extra, used = divmod(size, capacity)
+            if used == 0:
+                extra, used = extra - 1, capacity
+            lines += extra
+        total += lines
+    return total
+
+
+def row_height(cells: Iterable[tuple[str, float]], *, minimum_lines: int = 1) -> float:
+    """Row height in points that shows every (text, column width) cell of a row wrapped."""
+    lines = max([minimum_lines, *(wrapped_lines(text, width) for text, width in cells if text)])
+    return lines * _LINE_HEIGHT + 2
+
+
+def content_length(field: Field) -> int:
+    """Characters of the longest value a DBA types in the column, from the catalogue: the
+    field's typical length, its dropdown values, its length or number limit, or its kind."""
+    if field.typical_length is not None:
+        return field.typical_length
+    if field.allowed:
+        return max(_display_width(value) for value in field.allowed) + _DROPDOWN_ARROW
+    if field.max_length is not None:
+        return field.max_length
+    if field.maximum is not None:
+        return len(str(field.maximum))
+    return _KIND_LENGTH.get(field.kind, _DEFAULT_LENGTH)
+
+
+def column_width(field: Field, language: str) -> float:
+    """A Jobs column's width: its content (`content_length`) decides, not its label, which
+    wraps; the label's longest word still fits, so no word is broken in the middle."""
+    longest_word = max((_display_width(t) for t, _ in _tokens(header_label(field, language))), default=0)
+    width = max(content_length(field) + 2, longest_word + 2, COLUMN_WIDTH_MIN)
+    return min(width, COLUMN_WIDTH_MAX)
+
+
+def engines_by_scenario() -> dict[str, tuple[str, ...]]:
+    """The engines each scenario offers, in the catalogue's engine order (`ENGINE_SCENARIOS`)."""
+    return {scenario: tuple(e for e in fields.ENGINE_TYPES if scenario in fields.ENGINE_SCENARIOS[e])
+            for scenario in fields.DB_USE_TYPES}
+
+
+def engine_list_name(scenario: str) -> str:
+    """The defined name of a scenario's engine list; refuses a scenario that cannot make a
+    valid name (Excel and LibreOffice would drop the name and the dropdown would be empty)."""
+    name = ENGINE_LIST_PREFIX + scenario
+    if not _DEFINED_NAME_RE.match(name):
+        raise ValueError(f"scenario {scenario!r} cannot name an engine list: {name!r} is not a valid defined name")
+    return name
+
+
+def _equals(ref: str, value: str) -> str:
+    """A formula test that the cell `ref` holds `value` as the tool reads it: case-insensitive
+    and trimmed; true/false also as the booleans Excel and LibreOffice turn typed TRUE into
+    (LibreOffice gives a boolean cell the text "1", so it is compared as a boolean)."""
+    if value in fields.BOOLEAN_VALUES:
+        flag = "TRUE()" if value == "true" else "FALSE()"
+        return f'AND(LEN({ref})>0,OR({ref}={flag},TRIM({ref})="{value}"))'
+    return f'TRIM({ref})="{value}"'
+
+
+def required_formula(rule: RequiredWhen, ref: Callable[[str], str]) -> str:
+    """The conditional-format formula that is true while `rule.key`'s cell is needed and blank
+    (or, with `rule.value`, does not hold it); `ref(key)` gives a column's cell reference in
+    the first data row (absolute column, relative row)."""
+    tests = [_equals(ref(key), value) for key, value in rule.when]
+    target = ref(rule.key)
+    tests.append(f"NOT({_equals(target, rule.value)})" if rule.value is not None else f"LEN(TRIM({target}))=0")
+    return "=AND(" + ",".join(tests) + ")"
+
+
+def duplicate_formula(ref: str, column: str) -> str:
+    """True for a task name that another row of the validated area also holds; COUNTIF is
+    case-insensitive like the tool's `duplicate_name` rule."""
+    return f"=AND(LEN(TRIM({ref}))>0,COUNTIF({column},{ref})>1)"
+
+
+def needed_cells_text(language: str) -> str:
+    """The cells `REQUIRED_WHEN` makes mandatory, in words (the Instructions sheet)."""
+    words = _TEXT[language]
+    parts = []
+    for rule in fields.REQUIRED_WHEN:
+        label = fields.FIELDS[rule.key].label_for(language)
+        cell = words["needed_value"].format(cell=label, value=rule.value) if rule.value else label
+        conditions = words["and"].join(
+            words["condition"].format(label=fields.FIELDS[key].label_for(language), value=value)
+            for key, value in rule.when)
+        parts.append(words["needed_when"].format(cell=cell, conditions=conditions))
+    return ("；" if language == "zh-cn" else "; ").join(parts)
+
+
 class _Formats:
     """The workbook's cell formats, made once per workbook (xlsxwriter wants that)."""
 
@@ -355,26 +536,45 @@ class _Formats:
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.heading = book.add_format({"bold": True, "font_size": 11, "bg_color": "#DDEBF7"})
         self.wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        self.table_head = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1, "valign": "top"})
+        self.table_head = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1, "valign": "top",
+                                          "text_wrap": True})
         self.result_head = book.add_format({**base, "bg_color": "#FFE699", "bold": True})
         self.error = book.add_format({"bg_color": "#FF6B6B", "pattern": 1, "num_format": "@"})
         self.warning = book.add_format({"bg_color": "#FFC000", "pattern": 1, "num_format": "@"})
+        self.needed = book.add_format(_NEEDED_COLOURS)
         self.swatch: dict[Group, object] = {
             group: book.add_format({"bg_color": strong, "text_wrap": True, "valign": "top"})
             for group, (strong, _) in _GROUP_COLOURS.items()
         }
 
 
-def _write_lists(sheet: Worksheet, columns: tuple[Field, ...]) -> dict[str, str]:
-    """Writes each dropdown's values in its own column; returns key -> absolute range."""
+def _list_range(col: int, count: int) -> str:
+    letter = xl_col_to_name(col)
+    return f"='{LISTS_SHEET}'!${letter}$2:${letter}${1 + count}"
+
+
+def _write_lists(book: Workbook, sheet: Worksheet, columns: tuple[Field, ...]) -> dict[str, str]:
+    """Writes each dropdown's values in its own column; returns key -> absolute range.
+
+    Then, for the dependent engine dropdown, one column per scenario with its engines (row 1:
+    ``engine_type:<scenario>``), each a defined name `engine_list_name(scenario)`; the name
+    for a blank scenario (``engines_``) is the whole engine list.
+    """
     ranges: dict[str, str] = {}
     list_fields = [f for f in columns if f.allowed]
     for col, field in enumerate(list_fields):
         sheet.write_string(0, col, field.key)
         for offset, value in enumerate(field.allowed):
             sheet.write_string(1 + offset, col, value)
-        letter = xl_col_to_name(col)
-        ranges[field.key] = f"='{LISTS_SHEET}'!${letter}$2:${letter}${1 + len(field.allowed)}"
+        ranges[field.key] = _list_range(col, len(field.allowed))
+    col = len(list_fields)
+    book.define_name(engine_list_name(""), ranges[DEPENDENT_ENGINE])
+    for scenario, engines in engines_by_scenario().items():
+        sheet.write_string(0, col, f"{DEPENDENT_ENGINE}:{scenario}")
+        for offset, value in enumerate(engines):
+            sheet.write_string(1 + offset, col, value)
+        book.define_name(engine_list_name(scenario), _list_range(col, len(engines)))
+        col += 1
     sheet.hide()
     return ranges
 
@@ -405,17 +605,22 @@ def _write_jobs(
     extra: Sequence[str] = (),
 ) -> None:
     first, last = FIRST_DATA_ROW - 1, LAST_VALIDATED_ROW - 1  # xlsxwriter rows are 0-based
-    sheet.set_row(LABEL_ROW - 1, 32)
     at, extra_at = _positions(columns, extra)
+    labels = []
     for field in columns:
         col = at[field.key]
         label = header_label(field, language)
-        width = min(max(_display_width(label) * 1.1 + 2, _display_width(field.attribute) + 2, 12), 42)
+        width = column_width(field, language)
+        labels.append((label, width))
         column_format = formats.text if field.text_format else None
         sheet.set_column(col, col, width, column_format)
         sheet.write_string(LABEL_ROW - 1, col, label, formats.label[field.group, field.mandatory])
         sheet.write_string(KEY_ROW - 1, col, field.key, formats.key[field.group])
-        sheet.data_validation(first, col, last, col, validation_options(field, language, list_ranges.get(field.key)))
+        if field.key != DEPENDENT_ENGINE:  # its dropdown depends on the scenario: _write_typing_aids
+            sheet.data_validation(first, col, last, col,
+                                  validation_options(field, language, list_ranges.get(field.key)))
+    sheet.set_row(LABEL_ROW - 1, row_height(labels, minimum_lines=2))
+    _write_typing_aids(sheet, formats, at, language)
     for name, col in extra_at.items():
         sheet.set_column(col, col, EXTRA_WIDTHS.get(name, 16), formats.wrap if name == "error_msg" else None)
         sheet.write_string(LABEL_ROW - 1, col, name, formats.result_head)
@@ -436,9 +641,41 @@ def _write_jobs(
     sheet.activate()
 
 
+def _write_typing_aids(sheet: Worksheet, formats: _Formats, at: Mapping[str, int], language: str) -> None:
+    """What guides the DBA while typing, at the columns `at` gives (the catalogue's, wherever
+    they sit): the engine dropdown offers the engines of the row's scenario, a cell a rule
+    makes mandatory (`fields.REQUIRED_WHEN`) is pink while it is blank, and so is a repeated
+    task name. Formulas use absolute columns and relative rows (written for the first data row)."""
+    first, last = FIRST_DATA_ROW - 1, LAST_VALIDATED_ROW - 1
+
+    def ref(key: str) -> str:
+        return xl_rowcol_to_cell(first, at[key], col_abs=True)
+
+    words = _TEXT[language]
+    engine = fields.FIELDS[DEPENDENT_ENGINE]
+    pairs = "; ".join(f"{scenario}: {', '.join(engines)}" for scenario, engines in engines_by_scenario().items())
+    options = validation_options(engine, language, f'=INDIRECT("{ENGINE_LIST_PREFIX}"&TRIM({ref("db_use_type")}))')
+    options.update(error_title=fit(words["engine_error_title"], PROMPT_TITLE_MAX),
+                   error_message=fit(words["engine_error"].format(pairs=pairs), PROMPT_MESSAGE_MAX))
+    sheet.data_validation(first, at[engine.key], last, at[engine.key], options)
+    for rule in fields.REQUIRED_WHEN:
+        col = at[rule.key]
+        sheet.conditional_format(first, col, last, col,
+                                 {"type": "formula", "criteria": required_formula(rule, ref), "format": formats.needed})
+    name = at["name"]
+    column = f"{xl_rowcol_to_cell(first, name, True, True)}:{xl_rowcol_to_cell(last, name, True, True)}"
+    sheet.conditional_format(first, name, last, name,
+                             {"type": "formula", "criteria": duplicate_formula(ref("name"), column),
+                              "format": formats.needed})
+
+
 def _write_instructions(sheet: Worksheet, formats: _Formats, language: str) -> None:
-    sheet.set_column(0, 0, 120, formats.wrap)
+    width = 120
+    sheet.set_column(0, 0, width, formats.wrap)
     for row, (style, text) in enumerate(_instructions(language)):
+        # A 14-point title line is about 14/11 as tall and as wide as an 11-point one.
+        scale = 14 / 11 if style == "title" else 1
+        sheet.set_row(row, row_height([(text, width / scale)]) * scale)
         if style == "title":
             cell_format = formats.title
         elif style == "heading":
@@ -456,9 +693,11 @@ def _write_fields(sheet: Worksheet, formats: _Formats, columns: tuple[Field, ...
              "h_secret", "h_help"]
     widths = [34, 30, 22, 10, 16, 36, 18, 40, 8, 80]
     sheet.write_string(0, 0, words["fields_title"].format(version=fields.TEMPLATE_VERSION), formats.title)
+    sheet.set_row(0, 20)
     for col, (head, width) in enumerate(zip(heads, widths, strict=True)):
         sheet.set_column(col, col, width, formats.wrap)
         sheet.write_string(1, col, words[head], formats.table_head)
+    sheet.set_row(1, row_height((words[head], width) for head, width in zip(heads, widths, strict=True)))
     row = 2
     for field in columns:
         values = [
@@ -476,16 +715,31 @@ def _write_fields(sheet: Worksheet, formats: _Formats, columns: tuple[Field, ...
         for col, value in enumerate(values):
             if value:
                 sheet.write_string(row, col, value, formats.swatch[field.group] if col == 2 else formats.wrap)
+        sheet.set_row(row, row_height(zip(values, widths, strict=True)))
         row += 1
     row += 1
     sheet.write_string(row, 0, words["rules_title"], formats.heading)
     row += 1
-    for col, head in enumerate(["h_code", "h_columns", "h_rule", "h_severity"]):
-        sheet.write_string(row, col, words[head], formats.table_head)
+    # The rule's sentence spans the middle columns, so it reads on a few wide lines.
+    first_text, last_text, severity_col = 2, len(widths) - 3, len(widths) - 2
+    text_width = sum(widths[first_text:last_text + 1])
+    rule_heads = ((0, "h_code"), (1, "h_columns"), (first_text, "h_rule"), (severity_col, "h_severity"))
+    for col, head in rule_heads:
+        if col == first_text:
+            sheet.merge_range(row, first_text, row, last_text, words[head], formats.table_head)
+        else:
+            sheet.write_string(row, col, words[head], formats.table_head)
+    sheet.set_row(row, row_height((words[head], text_width if col == first_text else widths[col])
+                                  for col, head in rule_heads))
     row += 1
     for rule in fields.RULES:
-        for col, value in enumerate([rule.code, ", ".join(rule.columns), rule.text_for(language), rule.severity]):
-            sheet.write_string(row, col, value, formats.wrap)
+        columns_text, text = ", ".join(rule.columns), rule.text_for(language)
+        sheet.write_string(row, 0, rule.code, formats.wrap)
+        sheet.write_string(row, 1, columns_text, formats.wrap)
+        sheet.merge_range(row, first_text, row, last_text, text, formats.wrap)
+        sheet.write_string(row, severity_col, rule.severity, formats.wrap)
+        sheet.set_row(row, row_height([(rule.code, widths[0]), (columns_text, widths[1]), (text, text_width),
+                                       (rule.severity, widths[severity_col])]))
         row += 1
     sheet.freeze_panes(2, 0)
 
@@ -534,7 +788,7 @@ def write_fix_workbook(
         summary_sheet = book.add_worksheet("Summary") if summary else None
         lists = book.add_worksheet(LISTS_SHEET)
         meta = book.add_worksheet(META_SHEET)
-        list_ranges = _write_lists(lists, columns)
+        list_ranges = _write_lists(book, lists, columns)
         _write_jobs(jobs, formats, columns, language, list_ranges, list(rows), extra)
         at, extra_at = _positions(columns, extra)
         for offset, values in enumerate(extra_values):
@@ -623,7 +877,7 @@ def write_template(
         reference = book.add_worksheet(FIELDS_SHEET)
         lists = book.add_worksheet(LISTS_SHEET)
         meta = book.add_worksheet(META_SHEET)
-        list_ranges = _write_lists(lists, columns)
+        list_ranges = _write_lists(book, lists, columns)
         _write_jobs(jobs, formats, columns, language, list_ranges, rows)
         _write_instructions(instructions, formats, language)
         _write_fields(reference, formats, columns, language)

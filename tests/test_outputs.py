@@ -371,10 +371,15 @@ def test_failed_rows_workbook_is_a_template_holding_only_the_rows_to_fix(tmp_pat
     # The same dropdowns and input help as the template, on the same columns (by key).
     def validations(sheet: openpyxl.worksheet.worksheet.Worksheet) -> dict[str, tuple]:
         head = [c.value for c in sheet[2]]
+
+        def by_key(match: re.Match[str]) -> str:  # a cell the formula reads, named by its column's key
+            return f"[{head[openpyxl.utils.column_index_from_string(match.group(1)) - 1]}]"
+
         out = {}
         for dv in sheet.data_validations.dataValidation:
             col = openpyxl.utils.column_index_from_string(re.match(r"[A-Z]+", str(dv.sqref)).group())
-            out[head[col - 1]] = (dv.type, dv.formula1, dv.promptTitle)
+            formula = re.sub(r"(?<!!)\$([A-Z]+)3\b", by_key, dv.formula1 or "")
+            out[head[col - 1]] = (dv.type, formula, dv.promptTitle)
         return out
     assert validations(ws) == validations(tws)
     # Group colours and widths as the template's.
@@ -411,7 +416,11 @@ def test_failed_rows_workbook_reads_back_and_keeps_its_dropdowns_in_libreoffice(
     ws = openpyxl.load_workbook(out / failed.name)["Jobs"]
     keys = [c.value for c in ws[2]]
     engine = openpyxl.utils.get_column_letter(keys.index("engine_type") + 1)
+    scenario = openpyxl.utils.get_column_letter(keys.index("db_use_type") + 1)
     lists = [dv for dv in ws.data_validations.dataValidation if dv.type == "list"]
     engine_list = next(dv for dv in lists if str(dv.sqref).startswith(f"{engine}3"))
-    assert engine_list.formula1.replace("$", "").lower().startswith("_lists!")
+    assert engine_list.formula1.startswith('INDIRECT("engines_"') and f"${scenario}3" in engine_list.formula1
+    direction = next(dv for dv in lists if str(dv.sqref).startswith(
+        f"{openpyxl.utils.get_column_letter(keys.index('job_direction') + 1)}3"))
+    assert direction.formula1.replace("$", "").lower().startswith("_lists!")
     assert validate_workbook(out / failed.name).rows.keys() == validation.rows.keys()

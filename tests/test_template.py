@@ -15,7 +15,7 @@ from types import ModuleType
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
 from bulkimport import fields, template
@@ -82,6 +82,22 @@ def resolve_list(book: openpyxl.Workbook, formula: str) -> list[str]:
     return [cell.value for row in ws[cell_part.replace("$", "")] for cell in row]
 
 
+def resolve_name(book: openpyxl.Workbook, name: str) -> list[str]:
+    """The values of a defined name that holds a range (names are case-insensitive)."""
+    (defined,) = [d for n, d in book.defined_names.items() if n.lower() == name.lower()]
+    return resolve_list(book, defined.attr_text)
+
+
+def column_of(ws: Worksheet) -> dict[str, str]:
+    """Catalogue key (row 2) -> column letter, wherever the sheet puts the column."""
+    return {c.value: c.column_letter for c in ws[template.KEY_ROW] if c.value}
+
+
+def conditional_formulas(ws: Worksheet) -> dict[str, list[str]]:
+    """Range (e.g. `K3:K5002`) -> the formulas of its conditional formats."""
+    return {str(cf.sqref): [f for rule in cf.rules for f in rule.formula] for cf in ws.conditional_formatting}
+
+
 def content(path: Path) -> dict[str, object]:
     """What a workbook says (not how it is zipped): sheets and their states, every cell value,
     every data validation, frozen panes and column number formats."""
@@ -100,13 +116,17 @@ def content(path: Path) -> dict[str, object]:
             "validations": validations,
             "freeze": ws.freeze_panes,
             "column_formats": {k: d.number_format for k, d in ws.column_dimensions.items()},
+            "widths": {k: d.width for k, d in ws.column_dimensions.items()},
+            "conditional": conditional_formulas(ws),
         }
-    return {"order": book.sheetnames, "sheets": sheets}
+    names = {n: d.attr_text for n, d in book.defined_names.items()}
+    return {"order": book.sheetnames, "sheets": sheets, "names": names}
 
 
 def assert_same_content(committed: Path, fresh: Path, how_to_refresh: str) -> None:
     old, new = content(committed), content(fresh)
     assert old["order"] == new["order"], how_to_refresh
+    assert old["names"] == new["names"], how_to_refresh
     for name in new["order"]:
         assert old["sheets"][name] == new["sheets"][name], f"sheet {name} differs: {how_to_refresh}"
 
@@ -177,7 +197,9 @@ def test_dropdowns_offer_exactly_the_allowed_values(en_book: openpyxl.Workbook) 
     assert enumerated
     for col, field in enumerate(fields.CATALOGUE, start=1):
         (dv,) = by_column[col]
-        if field in enumerated:
+        if field.key == template.DEPENDENT_ENGINE:
+            assert dv.type == "list" and dv.formula1.startswith("INDIRECT("), "the engine list depends on the scenario"
+        elif field in enumerated:
             assert dv.type == "list", field.key
             assert not dv.formula1.startswith('"'), "inline lists break Excel beyond 255 chars"
             assert resolve_list(en_book, dv.formula1) == list(field.allowed), field.key
@@ -254,6 +276,175 @@ def test_chinese_template_has_chinese_labels_and_the_same_keys(zh_book: openpyxl
 def test_long_prompts_are_cut_to_excels_limit() -> None:
     assert template.fit("x" * 300, 255) == "x" * 254 + "…"
     assert template.fit("short", 255) == "short"
+
+
+# --- guidance while typing ------------------------------------------------------------------
+
+
+def column_width(ws: Worksheet, letter: str) -> float:
+    """openpyxl merges identical neighbouring column definitions into one min..max entry."""
+    col = column_index_from_string(letter)
+    for dim in ws.column_dimensions.values():
+        if dim.min is not None and dim.min <= col <= dim.max:
+            return dim.width
+    raise AssertionError(f"column {letter} has no width")
+
+
+def test_column_widths_follow_what_is_typed_not_the_label(en_book: openpyxl.Workbook,
+                                                          zh_book: openpyxl.Workbook) -> None:
+    for book, language in ((en_book, "en-us"), (zh_book, "zh-cn")):
+        ws = book[template.JOBS_SHEET]
+        letters = column_of(ws)
+        widths = {key: column_width(ws, letter) for key, letter in letters.items()}
+        # A whole 50-character task name, a whole UUID / cloud ID, a whole IPv4 address.
+        assert widths["name"] >= 50
+        for key in ("customize_sutnet_id", "source_endpoint.inst_id", "target_endpoint.vpc_id",
+                    "enterprise_project_id"):
+            assert widths[key] >= 36, key
+        assert widths["source_endpoint.ip"] >= len("255.255.255.255")
+        assert widths["engine_type"] >= len("cloudDataGuard-mysql") + 1  # beside the dropdown arrow
+        for field in fields.CATALOGUE:
+            assert widths[field.key] >= min(template.content_length(field), template.COLUMN_WIDTH_MAX), field.key
+            assert widths[field.key] <= template.COLUMN_WIDTH_MAX + 1, field.key
+        # Short values, long label: the column stays narrow and the label wraps, fully shown.
+        assert widths["expired_days"] < len(fields.FIELDS["expired_days"].label)
+        label_height = ws.row_dimensions[template.LABEL_ROW].height
+        for field in fields.CATALOGUE:
+            label = template.header_label(field, language)
+            lines = template.wrapped_lines(label, widths[field.key])
+            assert label_height >= lines * 15, (field.key, lines, label_height)
+            assert ws[f"{letters[field.key]}{template.LABEL_ROW}"].alignment.wrap_text
+
+
+def test_wrapped_lines_counts_like_a_word_wrap() -> None:
+    assert template.wrapped_lines("", 10) == 1
+    assert template.wrapped_lines("one two", 10) == 1
+    assert template.wrapped_lines("one two three", 10) == 2  # "one two" / "three"
+    assert template.wrapped_lines("x" * 25, 11) == 3  # a word longer than a line is broken
+    assert template.wrapped_lines("a\nb", 40) == 2
+    assert template.wrapped_lines("任务名称任务名称", 9) == 2  # 16 columns of CJK, 8 to a line
+
+
+def test_fields_and_instructions_are_wrapped_and_rows_tall_enough(en_book: openpyxl.Workbook,
+                                                                  zh_book: openpyxl.Workbook) -> None:
+    for book in (en_book, zh_book):
+        for name in (template.FIELDS_SHEET, template.INSTRUCTIONS_SHEET):
+            ws = book[name]
+            spans = {(r.min_row, r.min_col): (r.min_col, r.max_col) for r in ws.merged_cells.ranges}
+            for row in ws.iter_rows(min_row=2):
+                for cell in row:
+                    if not isinstance(cell.value, str) or not cell.value:
+                        continue
+                    low, high = spans.get((cell.row, cell.column), (cell.column, cell.column))
+                    width = sum(column_width(ws, get_column_letter(c)) for c in range(low, high + 1))
+                    lines = template.wrapped_lines(cell.value, width)
+                    where = f"{name}!{cell.coordinate}"
+                    assert lines == 1 or cell.alignment.wrap_text, where
+                    assert (ws.row_dimensions[cell.row].height or 15) >= lines * 15, where
+        # Each cross-field rule reads on a few wide lines, not a tower of short ones.
+        ws = book[template.FIELDS_SHEET]
+        codes = {rule.code for rule in fields.RULES}
+        rule_rows = [r for r in ws.iter_rows(min_row=2) if r[0].value in codes]
+        assert len(rule_rows) == len(fields.RULES)
+        for row in rule_rows:
+            (span,) = [r for r in ws.merged_cells.ranges if r.min_row == row[0].row]
+            width = sum(column_width(ws, get_column_letter(c)) for c in range(span.min_col, span.max_col + 1))
+            text = ws.cell(row[0].row, span.min_col).value
+            assert text and width >= 100 and template.wrapped_lines(text, width) <= 3, row[0].value
+
+
+def test_engine_dropdown_offers_the_engines_of_the_rows_scenario(en_book: openpyxl.Workbook) -> None:
+    ws = en_book[template.JOBS_SHEET]
+    letters = column_of(ws)
+    engine = letters["engine_type"]
+    (dv,) = column_validations(ws)[column_index_from_string(engine)]
+    assert str(dv.sqref) == f"{engine}{FIRST}:{engine}{LAST}"
+    assert dv.formula1 == f'INDIRECT("{template.ENGINE_LIST_PREFIX}"&TRIM(${letters["db_use_type"]}{FIRST}))'
+    assert dv.errorStyle == "warning" and "cloudDataGuard: cloudDataGuard-mysql" in dv.error
+    # What INDIRECT finds per scenario; a blank scenario offers every engine.
+    assert resolve_name(en_book, "engines_migration") == ["mysql", "mongodb"]
+    assert resolve_name(en_book, "engines_sync") == ["mysql", "mysql-to-taurus", "postgresql"]
+    assert resolve_name(en_book, "engines_cloudDataGuard") == ["cloudDataGuard-mysql"]
+    assert resolve_name(en_book, "engines_") == list(fields.ENGINE_TYPES)
+    for scenario in fields.DB_USE_TYPES:
+        offered = resolve_name(en_book, template.engine_list_name(scenario))
+        assert offered == [e for e in fields.ENGINE_TYPES if scenario in fields.ENGINE_SCENARIOS[e]]
+
+
+def test_a_scenario_that_cannot_name_a_list_is_refused() -> None:
+    for bad in ("cloud DataGuard", "sync-2", "sync!"):
+        with pytest.raises(ValueError, match="defined name"):
+            template.engine_list_name(bad)
+
+
+def test_cells_a_rule_makes_mandatory_and_repeated_names_are_highlighted(en_book: openpyxl.Workbook) -> None:
+    ws = en_book[template.JOBS_SHEET]
+    letters = column_of(ws)
+    formulas = conditional_formulas(ws)
+    needed = {(r.key, r.when) for r in fields.REQUIRED_WHEN}
+    up, down = (("job_direction", "up"),), (("job_direction", "down"),)
+    assert {("target_endpoint.region", up), ("target_endpoint.inst_id", up), ("source_endpoint.region", down),
+            ("source_endpoint.inst_id", down), ("bind_eip", (("net_type", "eip"),)),
+            ("multi_write", (("db_use_type", "cloudDataGuard"),))} <= needed
+    for rule in fields.REQUIRED_WHEN:
+        col = letters[rule.key]
+        (formula,) = formulas[f"{col}{FIRST}:{col}{LAST}"]
+        assert f"${col}{FIRST}" in formula, rule
+        for key, value in rule.when:
+            assert f'TRIM(${letters[key]}{FIRST})="{value}"' in formula, rule
+    name = letters["name"]
+    (formula,) = formulas[f"{name}{FIRST}:{name}{LAST}"]
+    assert f"COUNTIF(${name}${FIRST}:${name}${LAST},${name}{FIRST})>1" in formula
+
+
+@pytest.mark.parametrize("rule", fields.REQUIRED_WHEN, ids=lambda r: f"{r.rule}-{r.key}")
+def test_what_the_template_highlights_is_what_validate_requires(rule: fields.RequiredWhen) -> None:
+    """Each highlight is a rule `validate` checks: with its conditions met, the blank (or wrong)
+    cell is that rule's finding on that cell, and a filled cell is not."""
+    from test_schema import typed
+
+    from bulkimport.validate import validate_rows
+
+    def typed_value(key: str, text: str) -> object:
+        return text == "true" if fields.FIELDS[key].kind is fields.Kind.BOOLEAN else text
+
+    def flagged(value: object) -> bool:
+        row = typed()
+        row.update({key: typed_value(key, text) for key, text in rule.when})
+        row[rule.key] = value
+        return (rule.key, rule.rule) in {(f.column, f.code) for f in validate_rows({FIRST: row})}
+
+    assert flagged(None)
+    if rule.value is not None:
+        assert flagged(typed_value(rule.key, "false" if rule.value == "true" else "something-else"))
+        assert not flagged(typed_value(rule.key, rule.value))
+    else:
+        filled = False if fields.FIELDS[rule.key].kind is fields.Kind.BOOLEAN else "filled-in"
+        assert not flagged(filled)
+
+
+def test_failed_rows_workbook_guides_like_the_template(tmp_path: Path, en_book: openpyxl.Workbook) -> None:
+    rows = [{"name": "bad-row", "db_use_type": "sync"}]
+    path = template.write_fix_workbook(tmp_path / "fix.xlsx", rows, extra_columns=["result", "task_id", "error_msg"],
+                                       extra_values=[{"result": "INVALID"}], notes=[{}])
+    book = openpyxl.load_workbook(path)
+    ws, tws = book[template.JOBS_SHEET], en_book[template.JOBS_SHEET]
+    letters, tletters = column_of(ws), column_of(tws)
+    assert letters["db_use_type"] != tletters["db_use_type"]  # the result columns moved it
+    engine = letters["engine_type"]
+    (dv,) = column_validations(ws)[column_index_from_string(engine)]
+    assert dv.formula1 == f'INDIRECT("{template.ENGINE_LIST_PREFIX}"&TRIM(${letters["db_use_type"]}{FIRST}))'
+    assert resolve_name(book, "engines_sync") == ["mysql", "mysql-to-taurus", "postgresql"]
+    formulas = conditional_formulas(ws)
+    for rule in fields.REQUIRED_WHEN:
+        col = letters[rule.key]
+        (formula,) = formulas[f"{col}{FIRST}:{col}{LAST}"]
+        assert all(f"${letters[key]}{FIRST}" in formula for key, _ in rule.when), rule
+    name = letters["name"]
+    assert any("COUNTIF" in f for f in formulas[f"{name}{FIRST}:{name}{LAST}"])
+    for key in fields.KEYS:
+        assert column_width(ws, letters[key]) == column_width(tws, tletters[key]), key
+    assert ws.row_dimensions[template.LABEL_ROW].height == tws.row_dimensions[template.LABEL_ROW].height
 
 
 # --- rows ---------------------------------------------------------------------------------
@@ -354,6 +545,121 @@ def test_libreoffice_converts_the_template(tmp_path: Path, en_path: Path, soffic
     with open(tmp_path / "t.csv", newline="", encoding="utf-8") as handle:
         first_rows = list(csv.reader(handle))[:2]
     assert first_rows[1] == list(fields.KEYS)
+
+
+#: Rows that exercise every highlight and the dependent dropdown, as a DBA types them (rows 3-8).
+TYPING_ROWS: list[dict[str, object]] = [
+    {"name": "Task-One", "db_use_type": "migration", "engine_type": "mysql", "job_direction": "up",
+     "net_type": "eip", "bind_eip": "true", "target_endpoint.region": "eu-de",
+     "target_endpoint.inst_id": "e05a3679efe241d8b5dee80b17c1a863in01"},
+    {"name": "task-one", "db_use_type": "cloudDataGuard", "engine_type": "cloudDataGuard-mysql",
+     "job_direction": "up", "is_target_readonly": "false", "net_type": "eip", "bind_eip": "false"},
+    {"name": "Other-3", "db_use_type": "Sync", "job_direction": "down", "net_type": "vpn",
+     "source_endpoint.inst_id": "64e8d7a31afa476ca85609a17af83765in01", "source_endpoint.ssl_link": "true"},
+    {"name": "Blank-scenario", "job_direction": "non-dbs", "net_type": "vpc"},
+    {"name": "Typed-true", "db_use_type": "migration", "job_direction": "up", "net_type": "eip",
+     "target_endpoint.region": "eu-de", "target_endpoint.inst_id": "x1"},
+    {"name": "Typed-false", "db_use_type": "cloudDataGuard", "job_direction": "down", "net_type": "vpn",
+     "source_endpoint.region": "eu-de", "source_endpoint.inst_id": "x2"},
+]
+#: Cells a spreadsheet program types as booleans (TRUE / FALSE typed into a General cell).
+TYPED_BOOLEANS = {(7, "bind_eip"): True, (8, "multi_write"): False}
+#: (row, key) of every cell that must show highlighted; nothing else may.
+EXPECTED_HIGHLIGHTS = {
+    (3, "name"), (4, "name"),
+    (4, "target_endpoint.region"), (4, "target_endpoint.inst_id"), (4, "multi_write"),
+    (4, "is_target_readonly"), (4, "bind_eip"),
+    (5, "source_endpoint.region"), (5, "source_endpoint.ssl_cert_check_sum"),
+}
+EXPECTED_ENGINES = {
+    3: ["mysql", "mongodb"], 4: ["cloudDataGuard-mysql"], 5: ["mysql", "mysql-to-taurus", "postgresql"],
+    6: list(fields.ENGINE_TYPES), 7: ["mysql", "mongodb"], 8: ["cloudDataGuard-mysql"],
+}
+
+
+def add_probes(path: Path, out: Path) -> dict[str, tuple[str, int, object]]:
+    """A copy of `path` with probe cells right of the data that evaluate the workbook's own
+    formulas: per data row and conditional format, =IF(<its formula at that cell>,1,0), and
+    per data row the engines its engine dropdown lists (INDEX into the validation's formula).
+    Returns probe cell -> ("highlight", row, key) or ("engine", row, position)."""
+    from openpyxl.formula.translate import Translator
+
+    rows = range(FIRST, FIRST + len(TYPING_ROWS))
+    book = openpyxl.load_workbook(path)
+    ws = book[template.JOBS_SHEET]
+    key_at = {c.column_letter: c.value for c in ws[template.KEY_ROW]}
+    letters = column_of(ws)
+    for (row, key), value in TYPED_BOOLEANS.items():
+        ws[f"{letters[key]}{row}"] = value
+    probes: dict[str, tuple[str, int, object]] = {}
+    col = ws.max_column + 2
+
+    def probe(formula: str, origin: str, row: int, wrap: str, what: tuple[str, int, object]) -> None:
+        letter = origin.rstrip("0123456789")
+        moved = Translator("=" + formula, origin=origin).translate_formula(f"{letter}{row}")[1:]
+        cell = ws.cell(row, col + len(probes) // len(rows))
+        cell.value = wrap.format(moved)
+        probes[cell.coordinate] = what
+
+    for cf in ws.conditional_formatting:
+        origin = str(cf.sqref).split(":")[0]
+        for rule in cf.rules:
+            for formula in rule.formula:
+                for row in rows:
+                    probe(formula, origin, row, "=IF({},1,0)", ("highlight", row, key_at[origin.rstrip("0123456789")]))
+    (dv,) = column_validations(ws)[column_index_from_string(letters["engine_type"])]
+    for position in range(1, len(fields.ENGINE_TYPES) + 1):
+        for row in rows:
+            probe(dv.formula1, str(dv.sqref).split(":")[0], row, f'=IFERROR(INDEX({{}},{position}),"")',
+                  ("engine", row, position))
+    book.save(out)
+    return probes
+
+
+def test_libreoffice_evaluates_the_highlights_and_the_dependent_dropdown(tmp_path: Path, soffice: str) -> None:
+    """The formulas guiding the DBA are valid in LibreOffice and mean what they should: its
+    own recalculation of each conditional format's formula and of the engine dropdown's list
+    gives exactly the expected highlights and engines, in the template and in a failed-rows
+    workbook (whose result columns move every column right). LibreOffice's own re-save keeps
+    the dropdown, the formats and the names, so it understood them."""
+    filled = template.write_template(tmp_path / "filled.xlsx", rows=TYPING_ROWS)
+    fix = template.write_fix_workbook(tmp_path / "fix.xlsx", TYPING_ROWS, extra_columns=["result", "error_msg"],
+                                      extra_values=[{"result": "INVALID"}] * len(TYPING_ROWS),
+                                      notes=[{}] * len(TYPING_ROWS))
+    probed = {name: add_probes(source, tmp_path / f"probe-{name}.xlsx")
+              for name, source in (("template", filled), ("fix", fix))}
+    out = tmp_path / "lo"
+    proc = subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(filled),
+         *(str(tmp_path / f"probe-{name}.xlsx") for name in probed)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name, probes in probed.items():
+        ws = openpyxl.load_workbook(out / f"probe-{name}.xlsx", data_only=True)[template.JOBS_SHEET]
+        values = {coordinate: ws[coordinate].value for coordinate in probes}
+        highlights = {(row, key) for coordinate, (kind, row, key) in probes.items()
+                      if kind == "highlight" and values[coordinate] == 1}
+        assert {values[c] for c, (kind, _, _) in probes.items() if kind == "highlight"} <= {0, 1}, values
+        assert highlights == EXPECTED_HIGHLIGHTS, name
+        engines: dict[int, list[str]] = {}
+        for _, row, coordinate in sorted((w[2], w[1], c) for c, w in probes.items() if w[0] == "engine"):
+            if values[coordinate]:
+                engines.setdefault(row, []).append(values[coordinate])
+        assert engines == EXPECTED_ENGINES, name
+    # LibreOffice's re-save of the untouched template keeps what it understood.
+    book = openpyxl.load_workbook(out / "filled.xlsx")
+    ws = book[template.JOBS_SHEET]
+    letters = column_of(ws)
+    (dv,) = column_validations(ws)[column_index_from_string(letters["engine_type"])]
+    assert dv.type == "list" and dv.formula1.replace(" ", "").startswith('INDIRECT("engines_"')
+    assert f"${letters['db_use_type']}{FIRST}" in dv.formula1
+    assert {n.lower() for n in book.defined_names} >= {template.engine_list_name(s).lower()
+                                                        for s in ("", *fields.DB_USE_TYPES)}
+    formatted = {range_boundaries(str(cf.sqref).split()[0])[0] for cf in ws.conditional_formatting}
+    for key in {rule.key for rule in fields.REQUIRED_WHEN} | {"name"}:
+        assert column_index_from_string(letters[key]) in formatted, key
 
 
 # --- command line ---------------------------------------------------------------------------
