@@ -188,6 +188,10 @@ class Field:
 
 
 ENDPOINTS = ("source_endpoint", "target_endpoint")
+#: What the connection test (batch-connection, `bulkimport prepare`) needs of each endpoint:
+#: its page marks them mandatory, the creation page does not. A blank one is the
+#: `connection_incomplete` warning at validation and the reason prepare skips the test.
+CONNECTION_FIELDS = ("ip", "db_user", "db_password")
 
 DB_USE_TYPES = ("migration", "sync", "cloudDataGuard")
 ENGINE_TYPES = ("mysql", "mongodb", "cloudDataGuard-mysql", "mysql-to-taurus", "postgresql")
@@ -593,6 +597,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cross_field.objects_dr", ("objects",),
          "Disaster recovery replicates the whole instance: leave Objects to replicate blank.",
          text_zh="灾备任务复制整个实例：迁移对象须留空。"),
+    Rule("connection_incomplete", tuple(f"{side}.{a}" for side in ENDPOINTS for a in CONNECTION_FIELDS),
+         "An endpoint without IP address, user or password is still created, but its connection test "
+         "(bulkimport prepare) cannot run until they are filled in.", severity="warning",
+         text_zh="缺少IP地址、用户名或密码的数据库仍会创建任务，但在补全之前无法进行连接测试（bulkimport prepare）。"),
     Rule("duplicate_name", ("name",), "Task names must be unique in the workbook (case-insensitive).",
          text_zh="任务名称在工作簿中不能重复（不区分大小写）。"),
 )

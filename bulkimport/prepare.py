@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bulkimport import fields, payload
 from bulkimport import ledger as L
-from bulkimport import payload
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.errors import InputError
 from bulkimport.findings import Severity
@@ -61,8 +61,9 @@ DR = "cloudDataGuard"
 #: Columns `prepare` appends (besides result/task_id/task_status/error_code/error_msg).
 PREPARE_COLUMNS = ("connection", "precheck", "precheck_passed_rate")
 _SIDES = {"source_endpoint": "source", "target_endpoint": "destination"}
-#: What the connection test needs of each endpoint (the page marks them mandatory).
-CONNECTION_NEEDS = ("ip", "db_user", "db_password")
+#: What the connection test needs of each endpoint (the page marks them mandatory); the
+#: catalogue's list, which validation's `connection_incomplete` warning reads too.
+CONNECTION_NEEDS = fields.CONNECTION_FIELDS
 
 
 @dataclass

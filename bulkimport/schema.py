@@ -597,6 +597,28 @@ def _duplicate_explain(excel_row: int, row: Mapping[str, object], groups: object
                      "(names are case-insensitive)")]
 
 
+def _connection_incomplete_fails(df: pd.DataFrame) -> pd.Series:
+    bad = pd.Series(False, index=df.index)
+    for side in fields.ENDPOINTS:
+        for attribute in fields.CONNECTION_FIELDS:
+            bad |= _blank(df, f"{side}.{attribute}")
+    return bad
+
+
+def _connection_incomplete_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
+    out = []
+    for side in fields.ENDPOINTS:
+        blank = [f"{side}.{a}" for a in fields.CONNECTION_FIELDS if row.get(f"{side}.{a}") is None]
+        if blank:
+            names = [_label(blank[0])] + [fields.FIELDS[k].label.split(" ", 1)[1] for k in blank[1:]]
+            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            one = len(blank) == 1
+            out.append((blank[0], f"{listed} {'is' if one else 'are'} blank: the task is still created, but "
+                                  f"its {_side_name(side)} connection test (bulkimport prepare) cannot run "
+                                  f"until {'it is' if one else 'they are'} filled in"))
+    return out
+
+
 def _fixed(column: str, message: str) -> Callable[[int, Mapping[str, object], object], Explanation]:
     return lambda _, __, ___: [(column, message)]
 
@@ -652,6 +674,9 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
                lambda df: _set(df, "objects") & _is(df, "db_use_type", DR),
                _fixed("objects", "disaster recovery (cloudDataGuard) replicates the whole instance: "
                                  "leave Objects to replicate (objects) blank")),
+    CrossCheck("connection_incomplete",
+               tuple(f"{side}.{a}" for side in fields.ENDPOINTS for a in fields.CONNECTION_FIELDS),
+               _connection_incomplete_fails, _connection_incomplete_explain),
     CrossCheck("duplicate_name", ("name",), _duplicate_fails, _duplicate_explain, prepare=_name_groups),
 )}
 

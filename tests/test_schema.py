@@ -25,6 +25,9 @@ def typed(**changes: Any) -> dict[str, object]:
         "is_target_readonly": False, f"{SRC}.db_type": "mysql", f"{TGT}.db_type": "mysql",
         f"{TGT}.region": "eu-de", f"{TGT}.inst_id": "e05a3679efe241d8b5dee80b17c1a863in01",
         f"{SRC}.ip": "192.168.0.10", f"{SRC}.db_port": 3306,
+        # what the connection test needs of both sides (else a connection_incomplete warning)
+        f"{SRC}.db_user": "drs_repl", f"{SRC}.db_password": "env:SRC_DB_PASSWORD",
+        f"{TGT}.ip": "192.168.1.20", f"{TGT}.db_user": "root", f"{TGT}.db_password": "env:TGT_DB_PASSWORD",
     })
     for key, value in changes.items():
         row[key.replace("__", ".")] = value
@@ -165,6 +168,13 @@ CASES: list[tuple[str, str, dict[str, object], dict[str, object]]] = [
     ("cross_field.mongodb_cluster_nodes", "mongodb cluster without shards",
      mongo(source_endpoint__cluster_mode="Sharding4.0+"),
      mongo(source_endpoint__cluster_mode="Sharding4.0+", node_num=4)),
+    ("connection_incomplete", "source password blank", typed(source_endpoint__db_password=None), typed()),
+    ("connection_incomplete", "destination IP and user blank on a cloud instance",
+     typed(target_endpoint__ip=None, target_endpoint__db_user=None), typed(target_endpoint__ip="fd00::20")),
+    ("connection_incomplete", "self-built source with nothing to connect with (the API page's examples)",
+     typed(source_endpoint__ip=None, source_endpoint__db_port=None, source_endpoint__db_user=None,
+           source_endpoint__db_password=None),
+     typed(source_endpoint__db_password="a literal password")),
 ]
 
 
@@ -252,3 +262,30 @@ def test_every_failing_row_gets_its_rules_own_explanation(code: str, case: str, 
     assert explained, f"{code} failed the row but explains nothing"
     for column, message in explained:
         assert column in check.inputs and message
+
+
+def test_connection_incomplete_is_one_warning_per_side_naming_its_blank_columns() -> None:
+    findings = validate_rows({5: typed(source_endpoint__ip=None, source_endpoint__db_password=None,
+                                       target_endpoint__db_user=None)})
+    assert {(f.code, f.severity) for f in findings} == {("connection_incomplete", Severity.WARNING)}
+    by_column = {f.column: f.sentence for f in findings}
+    assert set(by_column) == {f"{SRC}.ip", f"{TGT}.db_user"}  # the first blank cell of each side
+    source, target = by_column[f"{SRC}.ip"], by_column[f"{TGT}.db_user"]
+    assert source.startswith("Source IP address and Password are blank")
+    assert "User" not in source.split(":")[0] and "source" in source
+    assert target.startswith("Destination User is blank")
+    assert target.endswith("until it is filled in") and source.endswith("until they are filled in")
+    for sentence in (source, target):  # one sentence; the code has its own column
+        assert "." not in sentence and "prepare" in sentence and "connection_incomplete" not in sentence
+
+
+def test_connection_incomplete_is_exactly_what_prepare_cannot_test() -> None:
+    """The warning and prepare's refusal to test a connection come from one list of columns."""
+    from bulkimport import prepare
+
+    rows = [typed(), typed(source_endpoint__db_password=None), typed(target_endpoint__ip=None),
+            dr(source_endpoint__db_user=None), down(target_endpoint__db_password=None),
+            mongo(source_endpoint__ip=None, target_endpoint__ip=None)]
+    for row in rows:
+        warned = any(f.code == "connection_incomplete" for f in validate_rows({3: row}))
+        assert warned == (prepare._missing_connection_fields(row) is not None), row

@@ -306,7 +306,14 @@ def test_example_workbooks_validate_clean(example: Path, tmp_path: Path, capsys:
     code, out, err = run(["validate", str(example), "--json", "--out", str(tmp_path / "o.xlsx")], capsys)
     doc = json.loads(out)
     assert code == 0, err
-    assert doc["invalid"] == 0 and doc["warnings"] == 0 and doc["rows"] > 0
+    assert doc["invalid"] == 0 and doc["rows"] > 0
+    if example.name == "api-page-examples.xlsx":
+        # the page's requests carry no IP, user or password for the self-built side, nor user
+        # and password for the cloud instance: each row is warned, never refused
+        codes = {(f["row"], f["code"], f["severity"]) for f in doc["findings"]}
+        assert codes == {(row, "connection_incomplete", "warning") for row in range(3, 3 + doc["rows"])}
+    else:
+        assert doc["warnings"] == 0
 
 
 def test_readme_section_lists_every_code() -> None:
