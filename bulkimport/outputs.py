@@ -53,7 +53,8 @@ def _resolved(path: Path) -> Path:
     return Path(os.path.abspath(path.expanduser()))
 
 
-def _same(a: Path, b: Path) -> bool:
+def same_file(a: Path, b: Path) -> bool:
+    """True when both paths name the same file (symlinks, relative paths and ~ resolved)."""
     try:
         if a.exists() and b.exists():
             return os.path.samefile(a, b)
@@ -196,7 +197,7 @@ def check_outputs(outputs: Sequence[Output], *, inputs: Iterable[str | Path] = (
     for output in outputs:
         path = Path(output.path)
         for source in sources:
-            if _same(path, source):
+            if same_file(path, source):
                 raise InputError(f"{output.label} {path} is the input workbook; refusing to overwrite it "
                                  "(choose another path)")
         key = _resolved(path)

@@ -26,8 +26,8 @@ from bulkimport.campaign import Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
 from bulkimport.outcomes import Result
 from bulkimport.outputs import FILE, FOLDER, Output, check_outputs
+from bulkimport.results_book import SheetRows
 from bulkimport.terminal import plural
-from bulkimport.workbook import SheetRows
 
 #: Launch columns (docs/launch.md) the report shows per task when a results workbook carries them.
 LAUNCH_KEYS: tuple[str, ...] = ("connection", "precheck", "precheck_passed_rate", "start", "start_time",
@@ -1116,7 +1116,7 @@ def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
     """The report's columns of every data row of a results workbook, in workbook order.
     A workbook without the `result` column is not a results workbook: refused (exit 2), as
     `status` refuses it, rather than reported as a campaign of rows with no outcome."""
-    from bulkimport.workbook import read_workbook, require_results_workbook
+    from bulkimport.book_read import read_workbook, require_results_workbook
 
     book = read_workbook(results_path)
     require_results_workbook(book)

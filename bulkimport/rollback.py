@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkimport import ledger as ledger_states
+from bulkimport.book_read import WorkbookData, read_workbook, require_results_workbook
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.drs.client import MAX_DELETE
 from bulkimport.errors import InputError
@@ -38,7 +39,6 @@ from bulkimport.status import (
 )
 from bulkimport.target import Target, make_client, scrubber
 from bulkimport.terminal import MIN_WIDTH, clip, plural
-from bulkimport.workbook import WorkbookData, read_workbook, require_results_workbook
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})

@@ -28,6 +28,7 @@ from typing import Any
 
 from bulkimport import fields
 from bulkimport import ledger as L
+from bulkimport.book_read import WorkbookData, read_workbook
 from bulkimport.drs import DrsClient, ReplyKind, RetryPolicy
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
@@ -42,7 +43,6 @@ from bulkimport.status import (
 )
 from bulkimport.target import Target, make_client, scrubber
 from bulkimport.terminal import plural
-from bulkimport.workbook import WorkbookData, read_workbook
 
 STARTED = "STARTED"
 START_FAILED = "START_FAILED"

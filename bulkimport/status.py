@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkimport import ledger as ledger_states
+from bulkimport.book_read import WorkbookData, read_workbook
 from bulkimport.campaign import Campaign, cloud_identity, now_iso, operator_name
 from bulkimport.drs import (
     DrsClient,
@@ -43,9 +44,9 @@ from bulkimport.report import (
     task_health,
     write_report,
 )
+from bulkimport.results_book import write_failed_rows, write_results
 from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber
 from bulkimport.terminal import plural, row_lines, screenful
-from bulkimport.workbook import WorkbookData, read_workbook, write_failed_rows, write_results
 
 #: Results whose row names a task this tool created and that may still exist.
 TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})

@@ -4,7 +4,7 @@ Nothing here names a column, an allowed value or a limit: every one of them come
 `bulkimport.fields`, so a catalogue change reaches the template by regenerating it
 (`bulkimport template` or `python -m bulkimport.template`).
 
-Layout of the workbook (readers rely on it; change it only together with `workbook.py`):
+Layout of the workbook (readers rely on it; change it only together with `book_read.py`):
 
 * sheet ``Jobs`` (first, active): row 1 holds the column labels (mandatory columns end in
   ``" *"`` and are bold), row 2 the catalogue keys (the API's JSON paths) that readers

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bulkimport import fields, parse, schema
+from bulkimport.book_read import LazyRows, WorkbookData, paused_gc, read_workbook
 from bulkimport.errors import InputError
 from bulkimport.findings import Finding, Severity, row_errors
 from bulkimport.outcomes import Result
-from bulkimport.outputs import WORKBOOK, Output, check_outputs
-from bulkimport.workbook import EXCEL_ERRORS, LazyRows, WorkbookData, paused_gc, read_workbook, same_file, write_results
+from bulkimport.outputs import WORKBOOK, Output, check_outputs, same_file
+from bulkimport.results_book import write_results
+from bulkimport.sheetscan import EXCEL_ERRORS
 
 #: Default location of the annotated copy, relative to the current directory.
 REPORTS_DIR = "reports"

@@ -139,14 +139,14 @@ def test_out_and_ledger_on_one_path_are_refused(sim: Simulator, book: Path, tmp_
 def test_a_disk_that_fills_up_after_sending_is_exit_3_and_a_rerun_rebuilds_the_results(
         sim: Simulator, book: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import bulkimport.workbook
+    import bulkimport.results_book
 
-    real = bulkimport.workbook.write_results
+    real = bulkimport.results_book.write_results
 
     def disk_full(*args: object, **kwargs: object) -> Path:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(bulkimport.workbook, "write_results", disk_full)
+    monkeypatch.setattr(bulkimport.results_book, "write_results", disk_full)
     code, _, err = run(capsys, *submit_args(sim, book, tmp_path))
     assert code == 3
     progress, error = err.rsplit("\n", 2)[:-1] if err.count("\n") > 1 else ("", err.rstrip("\n"))
@@ -154,7 +154,7 @@ def test_a_disk_that_fills_up_after_sending_is_exit_3_and_a_rerun_rebuilds_the_r
     assert_one_line_error(error + "\n", "No space left on device", "ledger", "run the same command again")
     assert len(server_tasks(sim)) == 2
 
-    monkeypatch.setattr(bulkimport.workbook, "write_results", real)
+    monkeypatch.setattr(bulkimport.results_book, "write_results", real)
     code, _, err = run(capsys, *submit_args(sim, book, tmp_path))
     assert code == 0, err
     assert "ALREADY_CREATED 2" in err

@@ -132,9 +132,9 @@ def test_several_task_sheets_exit_2_in_one_line_from_validate_and_submit(
 
 
 def test_template_and_results_workbooks_have_one_task_sheet(tmp_path: Path) -> None:
+    from bulkimport.book_read import read_workbook
     from bulkimport.template import write_template
     from bulkimport.validate import annotate
-    from bulkimport.workbook import read_workbook
 
     for language in ("en-us", "zh-cn"):
         book = write_template(tmp_path / f"t-{language}.xlsx", language=language, rows=[base_row()])
@@ -296,7 +296,7 @@ def test_fast_scan_finds_what_the_full_parse_finds_across_chunks(tmp_path: Path)
 
     import xlsxwriter
 
-    from bulkimport import workbook
+    from bulkimport import sheetscan
 
     written = tmp_path / "written.xlsx"
     wb = xlsxwriter.Workbook(str(written))
@@ -329,9 +329,9 @@ def test_fast_scan_finds_what_the_full_parse_finds_across_chunks(tmp_path: Path)
             dst.writestr(info, data)
     with zipfile.ZipFile(path) as archive:
         assert archive.getinfo("xl/worksheets/sheet1.xml").file_size > 3 << 19
-        full = workbook.SheetMarks()
-        workbook._full_scan(archive, "xl/worksheets/sheet1.xml", full)
-    fast = workbook.scan_sheet_marks(path, "Jobs")
+        full = sheetscan.SheetMarks()
+        sheetscan._full_scan(archive, "xl/worksheets/sheet1.xml", full)
+    fast = sheetscan.scan_sheet_marks(path, "Jobs")
     assert fast == full
     assert len(fast.errors) == 14_000 // 7 + 14_000 // 5 and len(fast.hidden_rows) == 14_000 // 11
     assert len(fast.merged) == 14_000 // 13 and fast.errors[(35, 1)] == "#REF!" and fast.errors[(35, 3)] == "#N/A"
@@ -496,7 +496,7 @@ def test_rows_blank_after_trimming_are_dropped_before_the_reader_holds_them(
     monkeypatch.setattr(sheettrim, "DENSE_CELLS", 10_000)
     trimmed_books: list[object] = []
     real = sheettrim.trimmed_copy
-    monkeypatch.setattr("bulkimport.workbook.trimmed_copy",
+    monkeypatch.setattr("bulkimport.book_read.trimmed_copy",
                         lambda p: trimmed_books.append(real(p)) or trimmed_books[-1])
     v = validate_workbook(path)
     assert trimmed_books and trimmed_books[0] is not None

@@ -24,7 +24,7 @@ from bulkimport.report import (
     summarise,
     summary_sheet_rows,
 )
-from bulkimport.workbook import row_tint
+from bulkimport.results_book import row_tint
 
 CREATED_OK = {"source_row": 3, "name": "wave1-ok", "result": "CREATED", "task_id": "aaaa-1111-jb01",
               "task_status": "CONFIGURATION", "db_use_type": "migration", "engine_type": "mysql"}

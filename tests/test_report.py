@@ -19,6 +19,7 @@ import xlsxwriter
 from click.testing import CliRunner
 
 from bulkimport import fields
+from bulkimport.book_read import read_workbook
 from bulkimport.campaign import Campaign
 from bulkimport.cli.report import command as report_command
 from bulkimport.errors import InputError
@@ -29,7 +30,7 @@ from bulkimport.report import (
     summary_sheet_rows,
     task_health,
 )
-from bulkimport.workbook import read_workbook, write_results
+from bulkimport.results_book import write_results
 
 PASSWORD = "S3cr3t-Pa55w0rd!"
 INPUT_COLUMNS = (*fields.REQUIRED_COLUMNS, "source_endpoint.db_password", "description")

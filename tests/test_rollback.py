@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
 
+from bulkimport.book_read import read_workbook
 from bulkimport.cli import rollback as rollback_cli
 from bulkimport.drs import DrsClient, TokenAuth
 from bulkimport.errors import InputError
@@ -23,7 +24,6 @@ from bulkimport.rollback import (
 )
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.target import SIMULATOR_ENDPOINT, Target
-from bulkimport.workbook import read_workbook
 
 TOKEN = "rollback-test-token-456"
 QUICK = {"interval": 0.02, "max_interval": 0.05, "retry": FAST}

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
 from fixtures.clock import ManualClock
 
+from bulkimport.book_read import read_workbook
 from bulkimport.cli.status import command as status_command
 from bulkimport.drs import TokenAuth
 from bulkimport.errors import InputError
@@ -17,7 +18,6 @@ from bulkimport.ledger import Ledger
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.status import query_states, refresh_status
 from bulkimport.target import SIMULATOR_ENDPOINT, Target, scrubber
-from bulkimport.workbook import read_workbook
 
 TOKEN = "status-test-token-123"
 

@@ -14,12 +14,13 @@ from fixtures.books import BASE_ROW, MIXED_COLUMNS_AS_SAVED, MIXED_VERSION_AS_SA
 from openpyxl.styles import PatternFill
 
 from bulkimport import fields
+from bulkimport.book_read import read_workbook
 from bulkimport.errors import InputError
 from bulkimport.findings import Severity
 from bulkimport.outcomes import RESULT_COLUMNS
+from bulkimport.results_book import ERROR_FILL, write_results
 from bulkimport.template import write_template
 from bulkimport.validate import annotate, validate_workbook
-from bulkimport.workbook import ERROR_FILL, read_workbook, write_results
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PORT = "source_endpoint.db_port"
@@ -393,9 +394,9 @@ def test_results_cells_are_text_formatted_so_retyped_values_stay_as_typed(tmp_pa
 
 
 def test_comments_are_capped_but_every_bad_cell_stays_red(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bulkimport.workbook as workbook
+    import bulkimport.results_book as results_book
 
-    monkeypatch.setattr(workbook, "MAX_COMMENTS", 2)
+    monkeypatch.setattr(results_book, "MAX_COMMENTS", 2)
     rows = [base_row(name=f"DRS-{i:04d}", **{PORT: 0}) for i in range(5)]
     v = validate_workbook(write_book(tmp_path / "in.xlsx", rows))
     ws = _load(annotate(v, tmp_path / "out.xlsx"))["Jobs"]

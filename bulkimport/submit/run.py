@@ -244,8 +244,8 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     (exit 2) for unusable input, before anything is sent.
     """
     from bulkimport.report import summary_sheet_rows, write_report
+    from bulkimport.results_book import write_failed_rows, write_results
     from bulkimport.validate import validate_workbook
-    from bulkimport.workbook import write_failed_rows, write_results
 
     if not (options.simulate or options.endpoint or options.region):
         from bulkimport.drs.clouds import cloud_region
