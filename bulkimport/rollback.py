@@ -81,6 +81,23 @@ class RollbackPlan:
     book: WorkbookData
     items: list[RollbackItem]
     skipped: list[Skipped]
+    #: The workbook is a failed-rows workbook: it lists some of the campaign's rows on purpose,
+    #: so the campaign's other tasks staying on the server is expected, not a failure.
+    failed_rows: bool = False
+
+
+def is_failed_rows_workbook(path: Path) -> bool:
+    """A failed-rows workbook (`submit`'s or `status`'s `...-failed.xlsx`) is a template with
+    result columns: it has the template's Instructions sheet, which results workbooks lack.
+    Rolling one back is the documented way to free the names of failed tasks."""
+    from python_calamine import CalamineWorkbook
+
+    from bulkimport.template import INSTRUCTIONS_SHEET
+
+    try:
+        return INSTRUCTIONS_SHEET in CalamineWorkbook.from_path(str(path)).sheet_names
+    except Exception:  # read_workbook has already read it; a failure here means "not one"
+        return False
 
 
 @dataclass
@@ -164,7 +181,7 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
                           _action(states[t.task_id].status)) for t in eligible]
     skipped.sort(key=lambda s: s.source_row)
-    return RollbackPlan(results_path, book, items, skipped)
+    return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(results_path))
 
 
 def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[bool, str | None, str | None]]:
@@ -278,12 +295,16 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     results = [o.result for o in outcomes.values()]
     exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)
     if exit_code == ExitCode.OK and left:
-        # Exit 0 means the campaign is gone: tasks the ledger still shows created are not.
-        exit_code = ExitCode.SOME_FAILED
         shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
         message = (f"{plural(len(left), 'task')} of this campaign {'is' if len(left) == 1 else 'are'} still on the "
                    "server and not in this workbook's "
                    f"rollback: {shown}")
+        if plan.failed_rows:
+            # The failed-rows workbook names just the rows to create again: the rest stay, as meant.
+            message += " (this failed-rows workbook rolls back only its own rows)"
+        else:
+            # Exit 0 means the campaign is gone: tasks the ledger still shows created are not.
+            exit_code = ExitCode.SOME_FAILED
     counts = {str(r): results.count(r) for r in (Result.DELETED, Result.DELETE_FAILED)}
     counts["unfinished"] = len(unfinished)
     counts["left"] = len(left)
