@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
@@ -273,10 +275,39 @@ def test_report_command_missing_file_exits_2(tmp_path: Path) -> None:
 
 # -- in a browser ---------------------------------------------------------------------------
 
+MM = 72 / 25.4  # PDF points per millimetre
+
+
+def pdf_margins(pdf: Path) -> list[tuple[str, str]]:
+    """Per printed page, the text in its top and in its bottom margin (the report's @page
+    margins are 16 mm), read back from the PDF with pypdf by where each piece is drawn."""
+    import pypdf
+
+    pages = []
+    for page in pypdf.PdfReader(pdf).pages:
+        height = float(page.mediabox.height)
+        top: list[str] = []
+        bottom: list[str] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], _font: object, _size: object,
+                  top: list[str] = top, bottom: list[str] = bottom, height: float = height) -> None:
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if y > height - 16 * MM:
+                top.append(text)
+            elif y < 16 * MM:
+                bottom.append(text)
+
+        page.extract_text(visitor_text=visit)
+        pages.append(("".join(top), "".join(bottom)))
+    return pages
+
+
 def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromium: str) -> None:
     """Renders the first A4 page to a PNG for review (copied to docs/ when
-    BULKIMPORT_UPDATE_SCREENSHOT=1) and prints it to PDF, to show the page is printable."""
-    results = make_results_workbook(tmp_path, random_rows(36, seed=5), make_campaign())
+    BULKIMPORT_UPDATE_SCREENSHOT=1) and prints it to A4 PDF: every printed page carries the
+    running header (campaign, input SHA-256) and its number, read back from the PDF."""
+    digest = hashlib.sha256(b"wave7.xlsx as the operator saved it").hexdigest()
+    results = make_results_workbook(tmp_path, random_rows(36, seed=5), replace(make_campaign(), input_sha256=digest))
     files = build_report(results, out_dir=tmp_path / "reports")
     shot, pdf = tmp_path / "report-first-page.png", tmp_path / "report.pdf"
     base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -288,5 +319,13 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromiu
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page compresses to a few kB
     assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
+    # Chromium draws @page margin boxes (@top-left etc., since Chromium 131): the printout
+    # needs no header/footer template, and --no-pdf-header-footer drops only Chromium's own
+    pages = pdf_margins(pdf)
+    assert len(pages) >= 2, "the report of 36 rows should print on several A4 pages"
+    for number, (header, footer) in enumerate(pages, start=1):
+        assert "wave7.xlsx" in header and f"input SHA-256 {digest}" in header, (number, header)
+        assert f"Page {number} of {len(pages)}" in footer, (number, footer)
+        assert "sign-off report" in footer and "file://" not in header + footer
     if os.environ.get("BULKIMPORT_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, repo / "docs" / "report-screenshot.png")
