@@ -129,3 +129,7 @@ def test_readme_recovery_path_recreates_each_failed_row_once(
         else:
             assert t["id"] == first_ids[t["name"]]
     assert sorted(t["name"] for t in tasks if t["status"] == "DELETED") == sorted(FAILING)
+
+    # as the docs say: the first results workbook still names the deleted tasks, counted as gone
+    code, err = bulkimport(["status", str(results), "--out", str(tmp_path / "first-status.xlsx")], capsys)
+    assert code == 1 and f"{len(FAILING)} gone" in err, err
