@@ -324,3 +324,19 @@ def test_readme_section_lists_every_code() -> None:
     assert table == codes_markdown(), "regenerate the table in README.md from codes_markdown()"
     for code in [*CODES, *(r.code for r in fields.RULES)]:
         assert f"| `{code}` |" in table, code
+
+
+def test_page_examples_are_sent_despite_their_connection_warnings(tmp_path: Path) -> None:
+    """connection_incomplete is a warning: the rows are created, exit 0, and the warning is not
+    an error in the result columns (it is on the cell, for the DBA to fill in before prepare)."""
+    from bulkimport.submit import SubmitOptions, submit_workbook
+
+    outcome = submit_workbook(EXAMPLES / "api-page-examples.xlsx",
+                              SubmitOptions(simulate=True, out=tmp_path / "r.xlsx", report_dir=tmp_path / "rep"),
+                              env={})
+    assert outcome.exit_code == 0
+    rows = list(openpyxl.load_workbook(tmp_path / "r.xlsx")["Jobs"].iter_rows(min_row=2, values_only=True))
+    head, data = list(rows[0]), [r for r in rows[1:] if r[0]]
+    assert len(data) == 4
+    for row in data:
+        assert row[head.index("result")] == "CREATED" and not row[head.index("error_code")]
