@@ -21,10 +21,10 @@ import pytest
 from fixtures.books import BASE_ROW, base_row, write_book
 
 from bulkimport import fields
+from bulkimport.book_read import read_workbook
 from bulkimport.cli import main
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.simulator.testing import PROJECT_ID
-from bulkimport.workbook import read_workbook
 
 NAMES = ["wave9-billing", "wave9-crm", "wave9-ledger", "wave9-hr", "wave9-search"]
 #: The rows whose creation the simulator fails (CREATE_FAILED after CREATING).
