@@ -506,3 +506,29 @@ def test_prepare_and_start_workbooks_carry_every_contract_column(sim: Simulator,
         labels = [c.value for c in ws[1]]
         for column in ("result", "task_id", "child_ids", "task_status", "error_code", "error_msg"):
             assert column in keys and column in labels, (path.name, column)
+
+
+def test_a_connection_incomplete_row_is_created_then_prepared_once_its_password_is_typed(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """Validation warns (connection_incomplete) on the row prepare cannot test; the task is still
+    created; prepare names the blank column; with the password typed in, prepare again passes
+    (docs/launch.md: a re-run starts again from the connection test)."""
+    from bulkimport.validate import validate_workbook
+
+    rows = [launch_row("no-password", 57, **{"source_endpoint.db_password": None}), launch_row("fine-58", 58)]
+    book = campaign(sim, tmp_path, rows)  # exit 0: both created
+    warned = [(f.code, f.column, f.row) for f in validate_workbook(book).findings]
+    assert warned == [("connection_incomplete", "source_endpoint.db_password", 3)]
+
+    first = prepare(sim, tmp_path, book)
+    assert first.exit_code == 1
+    row = rows_by_name(first.results_path)["no-password"]
+    assert row["connection"] == "FAILED" and "source_endpoint.db_password" in str(row["error_msg"])
+
+    rows[0]["source_endpoint.db_password"] = "env:SRC_PW"  # the operator fills the cell in
+    make_book(book, rows)
+    second = prepare(sim, tmp_path, book, run="2", env_extra={"SRC_PW": "Src-Pa55-typed"})
+    assert second.exit_code == 0, [(t.name, t.error_msg) for t in second.tasks]
+    assert {r["precheck"] for r in rows_by_name(second.results_path).values()} == {"PASSED"}
+    assert validate_workbook(book).findings == []
