@@ -1,4 +1,4 @@
-"""The README's recovery path, run end to end as an operator types it.
+"""The README's recovery paths, run end to end as an operator types them.
 
 README ("4. Follow-up and sign-off") and docs/report.md say: when `status` finds tasks that
 failed after creation, it writes `reports/<stem>-status-failed.xlsx`; a failed task keeps its
@@ -8,7 +8,9 @@ fix the rows in it (retype `******` passwords or use `env:NAME`), then `bulkimpo
 This test runs exactly those commands, with their default output paths, through the console
 entry point against a simulator over real HTTP on 127.0.0.1 that fails some creations, and
 checks what the campaign ends with on the server: every row's task created once, no name
-twice, the failed tasks deleted and created again.
+twice, the failed tasks deleted and created again. The second test runs the other path: the
+rows submit did not create (INVALID, REJECTED) fixed in submit's failed-rows workbook and
+submitted again.
 """
 
 from __future__ import annotations
@@ -133,3 +135,50 @@ def test_readme_recovery_path_recreates_each_failed_row_once(
     # as the docs say: the first results workbook still names the deleted tasks, counted as gone
     code, err = bulkimport(["status", str(results), "--out", str(tmp_path / "first-status.xlsx")], capsys)
     assert code == 1 and f"{len(FAILING)} gone" in err, err
+
+
+def test_readme_fix_and_resubmit_path_for_rows_not_created(
+    sim: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """README, section 3: the failed-rows workbook beside the results holds only the rows not
+    created (INVALID, REJECTED), in the template's layout, "ready to fix and resubmit"; passwords
+    show ****** and are typed again. Fixing and submitting it creates just those rows, once."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OS_AUTH_TOKEN", sim.token)
+    monkeypatch.setenv("TARGET_PW", TARGET_PW)
+    rows = [base_row(name="wave9-a"), base_row(name="wave9-b", **{"source_endpoint.db_port": "70000"}),
+            base_row(name="wave9-c"), base_row(name="wave9-d")]
+    write_book(tmp_path / "wave9.xlsx", rows)
+    target = ["--project-id", PROJECT_ID, "--endpoint", sim.base_url]
+    sim.set_faults(next=["ok", "item_failure", "ok"])  # the rows sent: a, c (refused by the server), d
+
+    code, err = bulkimport(["submit", "wave9.xlsx", *target, "--yes", "--batch-size", "1", "--concurrency", "1"],
+                           capsys)
+    assert code == 1, err
+    results = only(tmp_path / "reports", "wave9-submit-*[0-9].xlsx")
+    first = {row["name"]: row["result"] for row in read_workbook(results).cells.values()}
+    assert first == {"wave9-a": "CREATED", "wave9-b": "INVALID", "wave9-c": "REJECTED", "wave9-d": "CREATED"}
+    failed_rows = results.with_name(results.stem + "-failed.xlsx")
+
+    # fix the cells: the port of wave9-b, and the passwords shown as ******
+    book = openpyxl.load_workbook(failed_rows)
+    sheet = book["Jobs"]
+    keys = [c.value for c in sheet[2]]
+    names = {sheet.cell(r, 1).value: r for r in range(3, sheet.max_row + 1) if sheet.cell(r, 1).value}
+    assert set(names) == {"wave9-b", "wave9-c"}
+    sheet.cell(names["wave9-b"], keys.index("source_endpoint.db_port") + 1).value = "3306"
+    for row in names.values():
+        password = sheet.cell(row, keys.index("source_endpoint.db_password") + 1)
+        assert password.value == fields.SECRET_MASK
+        password.value = SECRET
+        assert sheet.cell(row, keys.index("target_endpoint.db_password") + 1).value == "env:TARGET_PW"  # kept
+    book.save(failed_rows)
+
+    code, err = bulkimport(["submit", str(failed_rows), *target, "--yes"], capsys)
+    assert code == 0, err
+    again = only(tmp_path / "reports", f"{failed_rows.stem}-submit-*[0-9].xlsx")
+    assert {row["name"]: row["result"] for row in read_workbook(again).cells.values()} == {
+        "wave9-b": "CREATED", "wave9-c": "CREATED"}
+    tasks = server_tasks(sim)
+    assert sorted(t["name"] for t in tasks) == ["wave9-a", "wave9-b", "wave9-c", "wave9-d"]  # each once
+    assert all(not t["deleted"] for t in tasks)
