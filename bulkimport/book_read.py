@@ -27,7 +27,7 @@ from bulkimport import fields, parse
 from bulkimport.archive import check_archive
 from bulkimport.campaign import file_sha256
 from bulkimport.errors import InputError
-from bulkimport.findings import Finding, Severity
+from bulkimport.findings import Finding, Severity, msg
 from bulkimport.outcomes import RESULT_COLUMNS
 from bulkimport.sheetscan import SheetMarks, scan_sheet_marks
 from bulkimport.sheettrim import trimmed_copy
@@ -38,6 +38,7 @@ TASK_SHEET = "Jobs"
 META_SHEET = "_meta"
 META_VERSION_KEY = "template_version"
 META_CATALOGUE_KEY = "catalogue_sha256"
+META_LANGUAGE_KEY = "language"
 #: How far down the key row is looked for.
 KEY_ROW_SEARCH = 10
 #: A row is the key row when at least this many of its cells are catalogue keys.
@@ -147,6 +148,9 @@ class WorkbookData:
     error_columns: set[str] = field(default_factory=set)
     #: The `_meta` sheet's catalogue hash (None for a workbook not made from a template).
     catalogue_sha256: str | None = None
+    #: The `_meta` sheet's language (en-us / zh-cn: the template's, or the language a copy's
+    #: messages were written in); None for a workbook without one (then en-us).
+    language: str | None = None
 
     @property
     def field_keys(self) -> list[str]:
@@ -317,10 +321,8 @@ def _map_columns(
             if key in seen:
                 key = f"{key} (column {letter})"
             label = label or key
-            findings.append(Finding(
-                None, key, "unknown_column",
-                f"column {letter} ({key!r}) is not a template column; it is kept in copies but ignored",
-                Severity.WARNING,
+            findings.append(Finding.of(
+                None, key, "unknown_column", msg("unknown_column", letter=letter, key=repr(key)), Severity.WARNING,
             ))
         if key in seen and kind != "unknown":
             raise InputError(
@@ -355,14 +357,12 @@ def _stale_template(version: str | None, catalogue_sha256: str | None) -> Findin
     """A warning when the workbook's template differs from the current catalogue: by version,
     or by the catalogue's hash (a rule or column changed without a version bump)."""
     if version is not None and version != fields.TEMPLATE_VERSION:
-        made = f"template version {version}; the current version is {fields.TEMPLATE_VERSION}"
+        made = msg("stale_template:version", version=version, current=fields.TEMPLATE_VERSION)
     elif catalogue_sha256 is not None and catalogue_sha256 != fields.catalogue_hash():
-        made = f"a template of version {version} whose columns or rules differ from this tool's"
+        made = msg("stale_template:catalogue", version=version)
     else:
         return None
-    return Finding(None, None, "stale_template",
-                   f"the workbook was made from {made} (run `bulkimport template` for a fresh one)",
-                   Severity.WARNING)
+    return Finding.of(None, None, "stale_template", made, Severity.WARNING)
 
 
 
@@ -383,9 +383,7 @@ def _layout_findings(marks: SheetMarks, columns: Sequence[Column],
                      kept_rows: Mapping[int, object]) -> list[Finding]:
     """Hidden task rows (a warning: they are sent) and merged cells spanning task rows."""
     findings = [
-        Finding(r, None, "hidden_row",
-                f"row {r} is hidden (by a filter or by hand); it is checked and sent like every other row",
-                Severity.WARNING)
+        Finding.of(r, None, "hidden_row", msg("hidden_row", row=r), Severity.WARNING)
         for r in sorted(marks.hidden_rows) if r in kept_rows
     ]
     rows = sorted(kept_rows)
@@ -398,9 +396,7 @@ def _layout_findings(marks: SheetMarks, columns: Sequence[Column],
             continue
         ref = f"{xl_col_to_name(first_col)}{first_row}:{xl_col_to_name(last_col)}{last_row}"
         findings.extend(
-            Finding(r, field_cols[0].key, "merged_cells",
-                    f"merged cells {ref}: each row needs its own value; unmerge the cells and type the "
-                    "value in every row")
+            Finding.of(r, field_cols[0].key, "merged_cells", msg("merged_cells", ref=ref))
             for r in spanned
         )
     return findings
@@ -435,6 +431,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         columns, findings = _map_columns(path, name, grid, key_row, width)
         meta = _template_meta(book)
         version, catalogue_sha256 = meta.get(META_VERSION_KEY), meta.get(META_CATALOGUE_KEY)
+        language = meta.get(META_LANGUAGE_KEY)
     finally:
         book.close()
 
@@ -470,10 +467,9 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         for column in flagged or ():
             formula_cells.add((excel_row, column.key))
             if column.kind == "field":
-                findings.append(Finding(
+                findings.append(Finding.of(
                     excel_row, column.key, "formula_no_value",
-                    f"cell {xl_col_to_name(column.index)}{excel_row} holds a formula with no saved value; "
-                    "type the value itself (or open and save the file in Excel)",
+                    msg("formula_no_value", cell=f"{xl_col_to_name(column.index)}{excel_row}"),
                 ))
     findings.extend(_layout_findings(marks, columns, kept_rows))
 
@@ -492,6 +488,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         sheet_name=name,
         template_version=version,
         catalogue_sha256=catalogue_sha256,
+        language=language if language in fields.LANGUAGES else None,
         columns=columns,
         cells=cells,
         findings=findings,

@@ -3,13 +3,24 @@
 Modelled on frictionless' errors: every finding has a stable `code` that tests, scripts and
 the README can rely on, the Excel row number, the column key and a human note. Codes never
 change meaning; wording may.
+
+Every text a finding can show is here, once, in both languages of `fields.LANGUAGES`: the
+meaning of each code (`CODES`) and each message (`MESSAGES`, by message id; the id starts
+with its finding's code). A finding keeps its message as a `Message` (id and arguments), so
+it is written in the workbook's language wherever it is shown (cell comment, `error_msg`,
+Findings sheet, terminal); `Finding.message` is its en-us text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from bulkimport import fields
+
+EN = "en-us"
+ZH = "zh-cn"
 
 
 class Severity(StrEnum):
@@ -17,78 +28,365 @@ class Severity(StrEnum):
     WARNING = "warning"  # reported, the row is still sent
 
 
+@dataclass(frozen=True, slots=True)
+class Text:
+    """One text in both languages (`en` for en-us, `zh` for zh-cn)."""
+
+    en: str
+    zh: str
+
+    def for_language(self, language: str) -> str:
+        return self.zh if language == ZH else self.en
+
+
 #: Stable finding codes and what they mean (cross-field codes are in fields.RULES).
-CODES: dict[str, str] = {
-    "missing": "A mandatory field is blank (or a password cell holds ****** copied from a results workbook).",
-    "enum": "The value is not one of the allowed values.",
-    "type": "The value is not of the column's type (whole number, true/false), or Excel made it a date.",
-    "range": "A number is outside its range (port 1-65535, nodes 1-32, auto-stop days 14-100).",
-    "length": "A text is shorter or longer than allowed (name 4-50, description up to 256).",
-    "pattern": "Characters or a shape the API refuses (name starts with a letter; description without !<>'&\"\\).",
-    "uuid": "The value is not a UUID.",
-    "ip": "The value is not an IPv4 or IPv6 address.",
-    "base64": "The SSL certificate is not valid Base64.",
-    "tags": "Not key=value;..., over 20 tags, a key or value too long or with other characters, or a repeated key.",
-    "enterprise_project": "More than one enterprise project, or an invalid one.",
-    "objects": "Objects to replicate are not database[.table] entries separated by ';', a name is too long, "
-               "or an entry is repeated or covered by another.",
-    "duplicate_name": "Another row has the same task name (names are case-insensitive).",
-    "env_reference": "A password or certificate cell looks like an env:NAME reference but is not a valid one "
-                     "(ENV:NAME, env: NAME, env:NAME-X); it is never sent as a password.",
-    "excel_error": "The cell holds an Excel error (#N/A, #REF!, #DIV/0!, #VALUE!, #NAME?, #NUM!, #NULL!), "
-                   "as a formula's result or typed; it is never read as blank.",
-    "merged_cells": "Merged cells span several task rows; each row needs its own value.",
-    "hidden_row": "The row is hidden (by a filter or by hand); it is still checked and sent.",
-    "formula_no_value": "The cell holds a formula with no saved value; type the value instead.",
-    "unknown_column": "A column the template does not know; it is ignored.",
-    "stale_template": "The workbook was made from another template version, or its catalogue hash differs.",
-    "default_applied": "A blank field was filled with the API's default (task_type: FULL_INCR_TRANS).",
-    "drift": "Since its task was created, the row's cells changed (the task was not), or a task this campaign "
-             "created is no longer named in the workbook (renamed or removed row).",
+CODES: dict[str, Text] = {
+    "missing": Text("A mandatory field is blank (or a password cell holds ****** copied from a results workbook).",
+                    "必填项为空（或密码单元格中是从结果工作簿复制来的******）。"),
+    "enum": Text("The value is not one of the allowed values.", "取值不在允许的范围内。"),
+    "type": Text("The value is not of the column's type (whole number, true/false), or Excel made it a date.",
+                 "取值类型不对（整数、true/false），或被Excel变成了日期。"),
+    "range": Text("A number is outside its range (port 1-65535, nodes 1-32, auto-stop days 14-100).",
+                  "数值超出范围（端口1-65535，节点数1-32，自动结束天数14-100）。"),
+    "length": Text("A text is shorter or longer than allowed (name 4-50, description up to 256).",
+                   "文本长度不符合要求（名称4-50个字符，描述最多256个字符）。"),
+    "pattern": Text("Characters or a shape the API refuses (name starts with a letter; description without "
+                    "!<>'&\"\\).",
+                    "包含接口不接受的字符或格式（名称须以字母开头；描述不能包含!<>'&\"\\）。"),
+    "uuid": Text("The value is not a UUID.", "取值不是UUID。"),
+    "ip": Text("The value is not an IPv4 or IPv6 address.", "取值不是IPv4或IPv6地址。"),
+    "base64": Text("The SSL certificate is not valid Base64.", "SSL证书不是有效的Base64。"),
+    "tags": Text("Not key=value;..., over 20 tags, a key or value too long or with other characters, "
+                 "or a repeated key.",
+                 "不是key=value;...格式、超过20个标签、键或值过长或含有其他字符，或键重复。"),
+    "enterprise_project": Text("More than one enterprise project, or an invalid one.",
+                               "填写了多个企业项目，或企业项目ID无效。"),
+    "objects": Text("Objects to replicate are not database[.table] entries separated by ';', a name is too long, "
+                    "or an entry is repeated or covered by another.",
+                    "迁移对象不是以;分隔的库[.表]条目、名称过长，或条目重复或已被其他条目包含。"),
+    "duplicate_name": Text("Another row has the same task name (names are case-insensitive).",
+                           "另一行使用了相同的任务名称（名称不区分大小写）。"),
+    "env_reference": Text("A password or certificate cell looks like an env:NAME reference but is not a valid one "
+                          "(ENV:NAME, env: NAME, env:NAME-X); it is never sent as a password.",
+                          "密码或证书单元格看起来像env:NAME引用，但不是有效的引用（ENV:NAME、env: NAME、"
+                          "env:NAME-X）；它不会被当作密码提交。"),
+    "excel_error": Text("The cell holds an Excel error (#N/A, #REF!, #DIV/0!, #VALUE!, #NAME?, #NUM!, #NULL!), "
+                        "as a formula's result or typed; it is never read as blank.",
+                        "单元格中是Excel错误值（#N/A、#REF!、#DIV/0!、#VALUE!、#NAME?、#NUM!、#NULL!），"
+                        "无论是公式结果还是直接输入；不会被当作空值。"),
+    "merged_cells": Text("Merged cells span several task rows; each row needs its own value.",
+                         "合并单元格跨越了多个任务行；每一行都需要自己的值。"),
+    "hidden_row": Text("The row is hidden (by a filter or by hand); it is still checked and sent.",
+                       "该行被隐藏（筛选或手动隐藏）；它仍会被检查和提交。"),
+    "formula_no_value": Text("The cell holds a formula with no saved value; type the value instead.",
+                             "单元格中的公式没有保存的值；请直接输入值。"),
+    "unknown_column": Text("A column the template does not know; it is ignored.", "模板中没有的列；将被忽略。"),
+    "stale_template": Text("The workbook was made from another template version, or its catalogue hash differs.",
+                           "工作簿来自其他版本的模板，或其字段目录哈希不同。"),
+    "default_applied": Text("A blank field was filled with the API's default (task_type: FULL_INCR_TRANS).",
+                            "空白字段已填入接口默认值（task_type：FULL_INCR_TRANS）。"),
+    "drift": Text("Since its task was created, the row's cells changed (the task was not), or a task this campaign "
+                  "created is no longer named in the workbook (renamed or removed row).",
+                  "任务创建后该行的单元格有改动（任务本身未改），或本批次创建的任务已不在工作簿中（行被改名或删除）。"),
 }
+
+#: Every message a finding can carry, by message id (`code` or `code:variant`), in both
+#: languages. Placeholders are `str.format` fields; a `Label` argument is the column's label
+#: and a `Message` argument a nested text, each in the language being written.
+MESSAGES: dict[str, Text] = {
+    # a problem glued to the column's label
+    "labelled": Text("{label}: {text}", "{label}：{text}"),
+    "value.secret": Text("the value", "该值"),
+    "value.blank": Text("blank", "空"),
+    # parsing a cell (parse.py)
+    "type:date": Text("Excel turned this cell into a date or time; format the column as Text and retype the value",
+                      "Excel把此单元格变成了日期或时间；请把该列设为文本格式后重新输入"),
+    "type:boolean": Text("{value} is not true or false", "{value}不是true或false"),
+    "type:integer": Text("{value} is not a whole number", "{value}不是整数"),
+    "missing": Text("{label} is mandatory", "{label}为必填项"),
+    "missing:retype_secret": Text("The password is not written back ({mask}): type it again, or better write "
+                                  "env:NAME to read it from environment variable NAME when sending.",
+                                  "密码不会写回（{mask}）：请重新输入，最好写成env:NAME，发送时从环境变量NAME读取。"),
+    "missing:masked": Text("holds {mask}: secrets are masked in results workbooks; type it again or write env:NAME",
+                           "内容为{mask}：结果工作簿中的密码已被遮盖；请重新输入，或写成env:NAME"),
+    "env_reference": Text("looks like an env:NAME reference but is not a valid one, so it is neither resolved nor "
+                          "sent as a password: write env: in lower case, then the variable's name (letters, digits "
+                          "and _, not starting with a digit), with no spaces; a literal password cannot start "
+                          "with env:",
+                          "看起来像env:NAME引用但不是有效的引用，因此既不会被解析，也不会被当作密码提交：请写小写的env:，"
+                          "后面紧跟环境变量名（字母、数字和_，不以数字开头），不要有空格；密码本身不能以env:开头"),
+    "tags:pair": Text("tag {part} is not key=value; write tags as key=value pairs separated by ';'",
+                      "标签{part}不是key=value格式；请写成以;分隔的key=value"),
+    "enterprise_project:several": Text(
+        "{n} enterprise projects given; a task belongs to one enterprise project at most",
+        "填写了{n}个企业项目；一个任务最多属于一个企业项目"),
+    "objects:empty_name": Text("entry {entry} has an empty name; write database or database.table, entries "
+                               "separated by ';'",
+                               "条目{entry}中有空名称；请写成库或库.表，条目之间用;分隔"),
+    "objects:levels": Text("entry {entry} has {n} levels; at most database.schema.table (PostgreSQL) or "
+                           "database.table",
+                           "条目{entry}有{n}级；最多为库.模式.表（PostgreSQL）或库.表"),
+    "default_applied": Text("{label} is blank; the API's default {default} is used",
+                            "{label}为空；使用接口默认值{default}"),
+    "excel_error": Text("{label} holds the Excel error {value}; fix the formula or type the value itself",
+                        "{label}中是Excel错误值{value}；请修正公式或直接输入值"),
+    # single-cell rules (schema.py)
+    "length:between": Text("{label} must be {lo}-{hi} characters long; it has {n}",
+                           "{label}的长度须为{lo}-{hi}个字符；当前为{n}个"),
+    "length:at_most": Text("{label} must be at most {hi} characters long; it has {n}",
+                           "{label}最多{hi}个字符；当前为{n}个"),
+    "length:at_least": Text("{label} must be at least {lo} characters long; it has {n}",
+                            "{label}至少{lo}个字符；当前为{n}个"),
+    "range": Text("{label} must be from {lo} to {hi}; got {value}", "{label}须在{lo}到{hi}之间；当前为{value}"),
+    "enum": Text("{label}: {value} is not allowed; use one of: {allowed}",
+                 "{label}：不允许{value}；可选值：{allowed}"),
+    "pattern:name": Text("{label} may contain only letters, digits, - and _, and must start with a letter",
+                         "{label}只能包含字母、数字、-和_，且须以字母开头"),
+    "pattern:description": Text("{label} must not contain {bad} (none of {forbidden})",
+                                "{label}不能包含{bad}（不能包含{forbidden}中的任何字符）"),
+    "uuid": Text("{label}: {value} is not a UUID (like 352ad828-3467-4f03-987a-c55a5a9dd417)",
+                 "{label}：{value}不是UUID（格式如352ad828-3467-4f03-987a-c55a5a9dd417）"),
+    "ip": Text("{label}: {value} is not an IPv4 or IPv6 address", "{label}：{value}不是IPv4或IPv6地址"),
+    "base64": Text("{label} is not valid Base64 (give the certificate content Base64-encoded, or env:NAME)",
+                   "{label}不是有效的Base64（请填写Base64编码的证书内容，或env:NAME）"),
+    "tags:not_pairs": Text("tags must be key=value pairs separated by ';'", "标签须为以;分隔的key=value"),
+    "tags:too_many": Text("{n} tags given; at most {max} are allowed", "填写了{n}个标签；最多允许{max}个"),
+    "tags:key_long": Text("tag key {key} is longer than {max} characters", "标签键{key}超过{max}个字符"),
+    "tags:key_chars": Text("tag key {key} may contain only letters, digits, - and _",
+                           "标签键{key}只能包含字母、数字、-和_"),
+    "tags:value_long": Text("value of tag {key} is longer than {max} characters", "标签{key}的值超过{max}个字符"),
+    "tags:value_chars": Text("value of tag {key} may contain only letters, digits, - and _",
+                             "标签{key}的值只能包含字母、数字、-和_"),
+    "tags:repeated": Text("tag key {key} appears more than once", "标签键{key}出现了多次"),
+    "objects:name_long": Text("name {name}... in entry {entry} is longer than {max} characters",
+                              "条目{entry}中的名称{name}...超过{max}个字符"),
+    "objects:twice": Text("entry {entry} is given twice", "条目{entry}重复填写"),
+    "objects:covered": Text("entry {entry} is already covered by {by}", "条目{entry}已包含在{by}中"),
+    "enterprise_project": Text("{label}: {value} is not one enterprise project ID",
+                               "{label}：{value}不是一个有效的企业项目ID"),
+    "check_failed": Text("{label}: {code} check failed", "{label}：{code}检查未通过"),
+    # cross-field and cross-row rules (schema.py; their statements are fields.RULES)
+    "side.source": Text("source", "源库"),
+    "side.destination": Text("destination", "目标库"),
+    "cross_field.engine_scenario": Text("engine {engine} serves {serves}, not scenario {scenario}",
+                                        "引擎{engine}用于{serves}，不能用于场景{scenario}"),
+    "cross_field.engine_db_type": Text("engine {engine} needs a {expected} {side}, not {own}",
+                                       "引擎{engine}要求{side}为{expected}，而不是{own}"),
+    "cross_field.eip_bind": Text("network type eip needs Bind EIP (bind_eip) = true",
+                                 "网络类型为eip时，绑定EIP（bind_eip）须为true"),
+    "cross_field.dr_no_vpc": Text("network type vpc is not allowed for disaster recovery (cloudDataGuard)",
+                                  "灾备场景（cloudDataGuard）不能选择vpc网络"),
+    "cross_field.dr_multi_write": Text("Dual-active DR (multi_write) is mandatory for disaster recovery: true for "
+                                       "dual-active, false for single-active",
+                                       "灾备场景须填写双主灾备（multi_write）：双主为true，单主为false"),
+    "cross_field.single_active_task_type": Text("single-active DR (multi_write false) allows only task mode {mode}",
+                                                "单主灾备（multi_write为false）只支持迁移模式{mode}"),
+    "cross_field.cloud_side_instance": Text("{label} is mandatory for direction {direction} (the {side} is the "
+                                            "cloud instance)",
+                                            "方向为{direction}时{label}为必填项（{side}是云上实例）"),
+    "cross_field.dr_standby_readonly": Text("disaster recovery with direction up (this cloud is the standby) needs "
+                                            "Destination read-only (is_target_readonly) = true",
+                                            "灾备场景方向为up（本云为备）时，目标库只读（is_target_readonly）须为true"),
+    "cross_field.readonly_scope": Text("{label} applies only to a MySQL destination with direction up ({why}); "
+                                       "leave it blank",
+                                       "{label}仅适用于目标为MySQL且方向为up的任务（{why}）；请留空"),
+    "cross_field.readonly_scope:direction": Text("direction is {direction}", "方向为{direction}"),
+    "cross_field.readonly_scope:target": Text("the destination is {target}", "目标库为{target}"),
+    "cross_field.az_mysql_only": Text("{label} is supported for MySQL engines only ({engines}), not {engine}",
+                                      "{label}仅支持MySQL类引擎（{engines}），不支持{engine}"),
+    "cross_field.az_pair": Text("{label} takes effect only together with {other}; fill both or neither",
+                                "{label}须与{other}同时填写才生效；请都填或都不填"),
+    "cross_field.ssl_checksum": Text("{label} is mandatory when the source uses SSL", "源库启用SSL时{label}为必填项"),
+    "cross_field.ssl_password_p12": Text("the {side} has an SSL certificate password, which goes with a .p12 "
+                                         "certificate, but {label} is {shown}",
+                                         "{side}填写了SSL证书密码，这需要.p12证书，但{label}为{shown}"),
+    "cross_field.cluster_mode_mongodb": Text("{label} applies to MongoDB endpoints only; the {side} is {kind}",
+                                             "{label}仅适用于MongoDB数据库；{side}为{kind}"),
+    "cross_field.mongodb_cluster_nodes": Text("a MongoDB source with a cluster mode is a cluster: Nodes / shards "
+                                              "(node_num) is mandatory (the number of source shards, 1-32)",
+                                              "填写了集群模式的MongoDB源库是集群：节点数（node_num）为必填项"
+                                              "（源库分片数，1-32）"),
+    "cross_field.objects_depth": Text("{label}: {entries} does not fit engine {engine}, which takes {shape}",
+                                      "{label}：{entries}不符合引擎{engine}，该引擎接受{shape}"),
+    "cross_field.objects_depth:two": Text("database or database.table", "库或库.表"),
+    "cross_field.objects_depth:mongodb": Text("database or database.collection", "库或库.集合"),
+    "cross_field.objects_depth:postgresql": Text("database, database.schema or database.schema.table",
+                                                 "库、库.模式或库.模式.表"),
+    "cross_field.objects_depth:three": Text("database, database.schema or database.table", "库、库.模式或库.表"),
+    "cross_field.objects_dr": Text("disaster recovery (cloudDataGuard) replicates the whole instance: leave "
+                                   "Objects to replicate (objects) blank",
+                                   "灾备（cloudDataGuard）复制整个实例：迁移对象（objects）须留空"),
+    "duplicate_name": Text("task name {name} is also used on row {rows} (names are case-insensitive)",
+                           "任务名称{name}在第{rows}行也被使用（名称不区分大小写）"),
+    "duplicate_name:rows": Text("task name {name} is also used on rows {rows} (names are case-insensitive)",
+                                "任务名称{name}在第{rows}行也被使用（名称不区分大小写）"),
+    "connection_incomplete": Text("{labels} is blank: the task is still created, but its {side} connection test "
+                                  "(bulkimport prepare) cannot run until it is filled in",
+                                  "{labels}为空：任务仍会创建，但在填写之前无法运行{side}的连接测试"
+                                  "（bulkimport prepare）"),
+    "connection_incomplete:many": Text("{labels} are blank: the task is still created, but its {side} connection "
+                                       "test (bulkimport prepare) cannot run until they are filled in",
+                                       "{labels}为空：任务仍会创建，但在填写之前无法运行{side}的连接测试"
+                                       "（bulkimport prepare）"),
+    # reading the workbook (workbook reading)
+    "unknown_column": Text("column {letter} ({key}) is not a template column; it is kept in copies but ignored",
+                           "第{letter}列（{key}）不是模板中的列；它会保留在副本中，但会被忽略"),
+    "stale_template:version": Text("the workbook was made from template version {version}; the current version "
+                                   "is {current} (run `bulkimport template` for a fresh one)",
+                                   "工作簿来自模板版本{version}；当前版本为{current}"
+                                   "（运行`bulkimport template`获取新模板）"),
+    "stale_template:catalogue": Text("the workbook was made from a template of version {version} whose columns "
+                                     "or rules differ from this tool's (run `bulkimport template` for a fresh one)",
+                                     "工作簿来自版本为{version}的模板，其列或规则与本工具不同"
+                                     "（运行`bulkimport template`获取新模板）"),
+    "hidden_row": Text("row {row} is hidden (by a filter or by hand); it is checked and sent like every other row",
+                       "第{row}行被隐藏（筛选或手动隐藏）；它会和其他行一样被检查和提交"),
+    "merged_cells": Text("merged cells {ref}: each row needs its own value; unmerge the cells and type the value "
+                         "in every row",
+                         "合并单元格{ref}：每一行都需要自己的值；请取消合并，并在每一行输入值"),
+    "formula_no_value": Text("cell {cell} holds a formula with no saved value; type the value itself (or open and "
+                             "save the file in Excel)",
+                             "单元格{cell}中的公式没有保存的值；请直接输入值（或用Excel打开并保存文件）"),
+    # what drifted since creation (submit)
+    "drift:row": Text("task {name} ({task_id}): {detail}", "任务{name}（{task_id}）：{detail}"),
+    "drift:gone": Text("task {name} ({task_id}), created by this campaign, is no longer in the workbook (renamed or "
+                       "removed row?); it still exists",
+                       "本批次创建的任务{name}（{task_id}）已不在工作簿中（行被改名或删除？）；该任务仍然存在"),
+    # how findings are listed
+    "warning": Text("Warning: {text}", "警告：{text}"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    """A message argument that is a column: written as its label in the message's language."""
+
+    key: str
+
+    def for_language(self, language: str) -> str:
+        f = fields.FIELDS.get(self.key)
+        return f.label_for(language) if f is not None else self.key
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    """A message argument naming several columns of one endpoint, as a sentence does: en-us
+    "Source IP address, user and password" (the side named once), zh-cn the labels joined by 、."""
+
+    keys: tuple[str, ...]
+
+    def for_language(self, language: str) -> str:
+        labels = [Label(k).for_language(language) for k in self.keys]
+        if language == ZH:
+            return "、".join(labels)
+        names = labels[:1] + [label.split(" ", 1)[-1] for label in labels[1:]]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message by id (see `MESSAGES`) with its arguments, written in any language on demand."""
+
+    id: str
+    args: tuple[tuple[str, object], ...] = ()
+
+    def render(self, language: str = EN) -> str:
+        template = MESSAGES[self.id].for_language(language)
+        return template.format(**{k: _argument(v, language) for k, v in self.args})
+
+    def __str__(self) -> str:
+        return self.render(EN)
+
+
+def _argument(value: object, language: str) -> object:
+    if isinstance(value, Message):
+        return value.render(language)
+    if isinstance(value, Label | Labels):
+        return value.for_language(language)
+    return value
+
+
+def msg(message_id: str, **args: object) -> Message:
+    """`Message(message_id, args)`; an unknown id fails here, where the finding is made."""
+    if message_id not in MESSAGES:
+        raise KeyError(f"no message {message_id!r} in findings.MESSAGES")
+    return Message(message_id, tuple(args.items()))
+
+
+def language_of(value: str | None) -> str:
+    """A language of `fields.LANGUAGES` (en-us for anything else: blank, unknown, an old workbook)."""
+    text = (value or "").strip().lower()
+    return text if text in fields.LANGUAGES else EN
+
 
 #: Codes that never make a row INVALID (cross-field rules carry their own severity).
 WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stale_template", "default_applied",
                                            "drift"})
 
 
-def row_errors(findings: Iterable[Finding]) -> dict[int, tuple[str, str]]:
+def row_errors(findings: Iterable[Finding], language: str = EN) -> dict[int, tuple[str, str]]:
     """Per row, its errors as the result columns show them: (`error_code`: the codes,
-    comma-separated, each once; `error_msg`: one sentence per finding, joined by "; ")."""
+    comma-separated, each once; `error_msg`: one sentence per finding in `language`,
+    joined by "; "). Codes never change with the language."""
     codes: dict[int, dict[str, None]] = {}
     texts: dict[int, list[str]] = {}
     for f in findings:
         if f.row is not None and f.severity == Severity.ERROR:
             codes.setdefault(f.row, {})[f.code] = None
-            texts.setdefault(f.row, []).append(f.sentence)
+            texts.setdefault(f.row, []).append(f.sentence_for(language))
     return {row: (",".join(codes[row]), "; ".join(texts[row])) for row in codes}
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem, on one cell (or one row when `column` is None)."""
+    """One problem, on one cell (or one row when `column` is None).
+
+    `message` is the en-us text; `text`, when the finding was made from the catalogue
+    (`Finding.of`), writes it in either language (`message_for`, `sentence_for`)."""
 
     row: int | None  # Excel row number (1-based), None for workbook-level findings
     column: str | None  # catalogue key, or the header of an unknown column
     code: str
     message: str
     severity: Severity = Severity.ERROR
+    text: Message | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, row: int | None, column: str | None, code: str, text: Message,
+           severity: Severity = Severity.ERROR) -> Finding:
+        """A finding whose message comes from `MESSAGES` (so it can be written in zh-cn too)."""
+        return cls(row, column, code, text.render(EN), severity, text)
+
+    def message_for(self, language: str) -> str:
+        return self.text.render(language) if self.text is not None and language != EN else self.message
 
     @property
     def sentence(self) -> str:
+        """The finding as one sentence a DBA reads, in en-us (see `sentence_for`)."""
+        return self.sentence_for(EN)
+
+    def sentence_for(self, language: str) -> str:
         """The finding as one sentence a DBA reads: the column's label and the problem, once.
 
         Messages that already start with the label are kept; others get it in front. The
         code and the key are not part of it: they have their own columns.
         """
-        from bulkimport.fields import FIELDS
+        message = self.message_for(language)
+        f = fields.FIELDS.get(self.column or "")
+        if f is None:
+            return message
+        label = f.label_for(language)
+        if message.casefold().startswith(label.casefold()):
+            return message
+        return msg("labelled", label=label, text=message).render(language)
 
-        field = FIELDS.get(self.column or "")
-        if field is None or self.message.casefold().startswith(field.label.casefold()):
-            return self.message
-        return f"{field.label}: {self.message}"
+    def listed_for(self, language: str) -> str:
+        """The sentence as a list shows it: a warning says so ("Warning: ...")."""
+        sentence = self.sentence_for(language)
+        if self.severity == Severity.ERROR:
+            return sentence
+        return msg("warning", text=sentence).render(language)
 
-    def to_dict(self) -> dict[str, object]:
-        data = asdict(self)
-        data["severity"] = str(self.severity)
-        return data
+    def to_dict(self, language: str = EN) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "code": self.code,
+                "message": self.message_for(language), "severity": str(self.severity)}

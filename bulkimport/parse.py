@@ -22,17 +22,14 @@ from datetime import date, datetime, time, timedelta
 from bulkimport import fields
 from bulkimport.errors import InputError
 from bulkimport.fields import Field, Kind
+from bulkimport.findings import Message, msg
 
 MASK = fields.SECRET_MASK
 is_env_reference = fields.is_env_reference
 
 
 #: The `env_reference` message: the cell is not echoed (it may be a password after all).
-ENV_REFERENCE_MESSAGE = (
-    "looks like an env:NAME reference but is not a valid one, so it is neither resolved nor sent as a "
-    "password: write env: in lower case, then the variable's name (letters, digits and _, not starting "
-    "with a digit), with no spaces; a literal password cannot start with env:"
-)
+ENV_REFERENCE_MESSAGE = msg("env_reference")
 #: Whole numbers as the operator types them: ASCII digits only (int() and float() would also
 #: take full-width digits, `3_306` and `1e3`), an optional sign and a zero fraction (`3306.0`).
 _WHOLE_TEXT_RE = re.compile(r"^[+-]?[0-9]+(?:\.0*)?$")
@@ -42,9 +39,11 @@ class ParseError(InputError, ValueError):
     """A cell cannot be read as its column's type; `code` is the finding code. Validation turns
     it into a finding on that cell; it reaches the CLI only if a caller skipped validation."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: Message) -> None:
+        super().__init__(str(message))
         self.code = code
+        #: The message in both languages (findings.MESSAGES); str(self) is its en-us text.
+        self.text = message
 
 
 def _number_text(value: float) -> str:
@@ -71,16 +70,10 @@ def is_blank(value: object) -> bool:
 
 def _text(f: Field, value: object) -> str:
     if isinstance(value, datetime | date | time | timedelta):
-        raise ParseError(
-            "type",
-            "Excel turned this cell into a date or time; format the column as Text and retype the value",
-        )
+        raise ParseError("type", msg("type:date"))
     text = as_text(value)
     if f.secret and text == MASK:
-        raise ParseError(
-            "missing",
-            f"holds {MASK}: secrets are masked in results workbooks; type it again or write env:NAME",
-        )
+        raise ParseError("missing", msg("missing:masked", mask=MASK))
     if f.secret and fields.is_broken_env_reference(text):
         raise ParseError("env_reference", ENV_REFERENCE_MESSAGE)
     return text
@@ -110,12 +103,12 @@ def _boolean(f: Field, value: object) -> bool:
             return True
         if folded in _FALSE:
             return False
-    raise ParseError("type", f"{_shown(f, value)} is not true or false")
+    raise ParseError("type", msg("type:boolean", value=_shown(f, value)))
 
 
 def _integer(f: Field, value: object) -> int:
     if isinstance(value, bool):
-        raise ParseError("type", f"{_shown(f, value)} is not a whole number")
+        raise ParseError("type", msg("type:integer", value=_shown(f, value)))
     if isinstance(value, int):
         return value
     number: float | None = None
@@ -127,7 +120,7 @@ def _integer(f: Field, value: object) -> int:
             return int(text.partition(".")[0], 10)
     if number is not None and math.isfinite(number) and number == int(number):
         return int(number)
-    raise ParseError("type", f"{_shown(f, value)} is not a whole number")
+    raise ParseError("type", msg("type:integer", value=_shown(f, value)))
 
 
 def whole_number(value: object) -> int | None:
@@ -148,9 +141,7 @@ def _tags(f: Field, value: object) -> list[dict[str, str]]:
             continue
         key, sep, val = part.partition("=")
         if not sep or not key.strip():
-            raise ParseError(
-                "tags", f"tag {part!r} is not key=value; write tags as key=value pairs separated by ';'"
-            )
+            raise ParseError("tags", msg("tags:pair", part=repr(part)))
         tags.append({"key": key.strip(), "value": val.strip()})
     return tags
 
@@ -159,10 +150,7 @@ def _enterprise_project(f: Field, value: object) -> str:
     text = as_text(value)
     parts = [p.strip() for p in text.replace(",", ";").split(";") if p.strip()]
     if len(parts) > 1:
-        raise ParseError(
-            "enterprise_project",
-            f"{len(parts)} enterprise projects given; a task belongs to one enterprise project at most",
-        )
+        raise ParseError("enterprise_project", msg("enterprise_project:several", n=len(parts)))
     return parts[0] if parts else text
 
 
@@ -184,13 +172,9 @@ def _objects(f: Field, value: object) -> str | None:
             continue
         parts = [part.strip() for part in raw.split(fields.OBJECT_PART_SEPARATOR)]
         if any(not part for part in parts):
-            raise ParseError(
-                "objects", f"entry {raw.strip()!r} has an empty name; write database or database.table, "
-                           "entries separated by ';'")
+            raise ParseError("objects", msg("objects:empty_name", entry=repr(raw.strip())))
         if len(parts) > 3:
-            raise ParseError(
-                "objects", f"entry {raw.strip()!r} has {len(parts)} levels; at most database.schema.table "
-                           "(PostgreSQL) or database.table")
+            raise ParseError("objects", msg("objects:levels", entry=repr(raw.strip()), n=len(parts)))
         entries.append(fields.OBJECT_PART_SEPARATOR.join(parts))
     return fields.OBJECTS_SEPARATOR.join(entries) or None
 
@@ -221,17 +205,17 @@ def parse_cell(f: Field, value: object) -> object:
     return _PARSERS[f.kind](f, value)
 
 
-def _shown(f: Field, value: object) -> str:
+def _shown(f: Field, value: object) -> str | Message:
     """How a value may appear in a message: secrets never do."""
     if f.secret and not is_env_reference(value):
-        return "the value"
+        return msg("value.secret")
     text = as_text(value)
     if len(text) > 60:
         text = text[:57] + "..."
     return repr(text)
 
 
-def shown(f: Field, value: object) -> str:
+def shown(f: Field, value: object) -> str | Message:
     """Public form of `_shown` for the schema's messages."""
     return _shown(f, value)
 

@@ -24,6 +24,7 @@ from typing import Any
 from bulkimport import fields as catalogue
 from bulkimport.campaign import Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
+from bulkimport.findings import EN, ZH, language_of
 from bulkimport.outcomes import Result
 from bulkimport.outputs import FILE, FOLDER, Output, check_outputs
 from bulkimport.results_book import SheetRows
@@ -125,6 +126,171 @@ _RESULT_COLOURS: dict[str, str] = {
 }
 _HEALTH_COLOURS = {HEALTHY: "#2e7d32", FAILED: "#c62828", PENDING: "#f9a825", GONE: "#455a64"}
 
+#: The report's own words in zh-cn, by their en-us text (the finding messages a report may
+#: quote are already written in the workbook's language; server messages stay as sent).
+#: `tests/test_report_language.py` checks that every text the report writes has its entry.
+_ZH: dict[str, str] = {
+    # titles and rehearsals
+    "sign-off report": "签核报告",
+    "rollback report": "回滚报告",
+    "DRS bulk import \u2014 {base}": "DRS批量导入 \u2014 {base}",
+    "{rehearsal} \u2014 DRS bulk import {base}": "{rehearsal} \u2014 DRS批量导入{base}",
+    "DRY RUN \u2014 nothing was sent": "试运行 \u2014 未发送任何请求",
+    "REHEARSAL \u2014 nothing was created": "演练 \u2014 未创建任何任务",
+    "This comes from `submit --dry-run`: no request reached the service and no task exists. It cannot be signed.":
+        "本报告来自`submit --dry-run`：没有请求到达服务，也不存在任何任务。不能签核。",
+    "This comes from a run on the local simulator (--simulate): no task was created in any cloud. "
+    "It cannot be signed.": "本报告来自本地模拟器上的运行（--simulate）：没有在任何云上创建任务。不能签核。",
+    "{banner}: this is a rehearsal and cannot be signed. Sign the report of the real campaign.":
+        "{banner}：这是演练，不能签核。请签核真实批次的报告。",
+    # reasons of rows without a task
+    "Invalid row: see the Findings sheet of the results workbook.": "无效行：见结果工作簿的Findings工作表。",
+    "Not sent: the run stopped before this row was sent.": "未发送：运行在发送此行之前停止。",
+    "Outcome unknown: run submit again to reconcile with the server.": "结果未知：请再次运行submit与服务端核对。",
+    "Dry run: nothing was sent.": "试运行：未发送任何请求。",
+    "Valid; not sent (validation only).": "有效；未发送（仅校验）。",
+    "Rejected by the server.": "被服务端拒绝。",
+    "Not created.": "未创建。",
+    # the outcome line
+    "{rows}: {parts}": "{rows}：{parts}",
+    "{rows}: {parts}; nothing was sent": "{rows}：{parts}；未发送任何请求",
+    "{n} deleted": "{n}个已删除",
+    "{n} failed to delete": "{n}个删除失败",
+    "{n} not touched": "{n}个未处理",
+    "{n} would be sent": "{n}个将被发送",
+    "{n} already created": "{n}个已创建过",
+    "{n} not sendable": "{n}个不可发送",
+    "{n} created": "{n}个已创建",
+    " ({n} still creating)": "（{n}个仍在创建中）",
+    "{n} failed after creation": "{n}个创建后失败",
+    "{n} not created": "{n}个未创建",
+    " (on the simulator)": "（在模拟器上）",
+    "{n} rows": "{n}行",
+    # tiles
+    "Rows": "行数",
+    "Tasks deleted": "已删除任务",
+    "Failed to delete": "删除失败",
+    "Rows not touched": "未处理的行",
+    "Would be sent": "将被发送",
+    "Not sendable": "不可发送",
+    "Tasks created": "已创建任务",
+    "Rows not created": "未创建的行",
+    "Tasks failed": "失败任务",
+    "Tasks pending": "待定任务",
+    "Tasks gone": "已消失任务",
+    # sections
+    "Campaign": "批次",
+    "Counts": "统计",
+    "Tasks failed ({n})": "失败任务（{n}）",
+    "Tasks created ({n})": "已创建任务（{n}）",
+    "Tasks created and not failed ({n})": "已创建且未失败的任务（{n}）",
+    "Rows not sent ({n})": "未发送的行（{n}）",
+    "Rows not created ({n})": "未创建的行（{n}）",
+    "Tasks that failed to delete ({n})": "删除失败的任务（{n}）",
+    "Tasks deleted ({n})": "已删除任务（{n}）",
+    "Tasks not touched ({n})": "未处理的任务（{n}）",
+    "Rows that never had a task ({n})": "从未有过任务的行（{n}）",
+    "Launch ({n} tasks)": "启动（{n}个任务）",
+    "Drift since creation ({n})": "创建后的变动（{n}）",
+    "Sign-off": "签核",
+    "No task was created.": "没有创建任何任务。",
+    "Every row was created.": "所有行都已创建。",
+    "No task was deleted.": "没有删除任何任务。",
+    "Every task of the campaign was deleted.": "本批次的所有任务都已删除。",
+    "Every row had a task.": "所有行都有任务。",
+    "No {what}.": "没有{what}。",
+    "{title}: nothing to chart.": "{title}：没有可绘制的数据。",
+    # tables
+    "Row": "行",
+    "Name": "名称",
+    "Task ID": "任务ID",
+    "Status": "状态",
+    "Result": "结果",
+    "Code": "错误码",
+    "Message": "消息",
+    "Reason": "原因",
+    "Created": "已创建",
+    "Not created": "未创建",
+    "Task status": "任务状态",
+    "Scenario": "场景",
+    "Engine": "引擎",
+    "Rows by result": "按结果统计的行",
+    "Tasks by status": "按状态统计的任务",
+    "Tasks by health": "按健康状况统计的任务",
+    "Tasks by connection test": "按连接测试统计的任务",
+    "Tasks by pre-check": "按预检查统计的任务",
+    "Tasks by start": "按启动统计的任务",
+    "Rows by scenario": "按场景统计的行",
+    "Rows by engine": "按引擎统计的行",
+    "Connection": "连接",
+    "Pre-check": "预检查",
+    "Passed": "通过率",
+    "Start": "启动",
+    "Start time": "启动时间",
+    "Progress %": "进度%",
+    "Transfer status": "传输状态",
+    "Remaining s": "剩余秒数",
+    "Delay s": "延迟秒数",
+    "Failure or warning": "失败或警告",
+    # facts
+    "Commands that wrote this workbook": "生成本工作簿的命令",
+    "Input file": "输入文件",
+    "Input SHA-256": "输入文件SHA-256",
+    "Template version": "模板版本",
+    "Tool version": "工具版本",
+    "Endpoint": "终端节点",
+    "Region": "区域",
+    "Project ID": "项目ID",
+    "Operator (OS login)": "操作员（操作系统登录名）",
+    "Cloud identity": "云上身份",
+    "Started": "开始时间",
+    "Finished": "结束时间",
+    "Batch size": "每批任务数",
+    "Concurrency": "并发数",
+    "Dry run": "试运行",
+    "Language": "语言",
+    "Campaign ID": "批次ID",
+    "Ledger": "台账",
+    "Last command": "最近的命令",
+    "Last command at": "最近的命令时间",
+    "Last command by": "最近的命令执行人",
+    "Duration": "耗时",
+    "Results workbook": "结果工作簿",
+    "Results workbook SHA-256": "结果工作簿SHA-256",
+    "{h} h {m} min": "{h}小时{m}分",
+    "{m} min {s} s": "{m}分{s}秒",
+    "{s} s": "{s}秒",
+    # the Summary sheet
+    "Campaign facts": "批次信息",
+    "key": "键",
+    "value": "值",
+    "meaning": "含义",
+    "count": "统计项",
+    "rows": "行数",
+    # page, header, footer, sign-off
+    "{when} by {who}": "{when}，{who}",
+    "report generated {when}": "报告生成于{when}",
+    "input SHA-256 {digest}": "输入文件SHA-256 {digest}",
+    "template": "模板",
+    "Role": "角色",
+    "Date": "日期",
+    "Decision": "决定",
+    "Signature": "签名",
+    "Prepared by": "编制人",
+    "Reviewed by": "审核人",
+    "Approved by": "批准人",
+    "approved": "批准",
+    "rejected": "驳回",
+    "Comments": "意见",
+}
+
+
+def _t(language: str, text: str) -> str:
+    """`text` (en-us) in the report's language."""
+    if language == ZH:
+        return _ZH.get(text, text)
+    return text
+
 
 def task_health(status: str | None) -> str | None:
     """Classify a DRS task status the way docs/decisions.md does for `status`'s exit code.
@@ -199,12 +365,12 @@ def _ordered(counter: Counter[str], key: Any) -> dict[str, int]:
     return {name: counter[name] for name in sorted(counter, key=key)}
 
 
-def _reason(row: Mapping[str, Any]) -> str:
+def _reason(row: Mapping[str, Any], language: str = EN) -> str:
     """The row's reason in words: the message (codes have their own column), else a default."""
     message = row.get("error_msg")
     if message:
         return str(message)
-    return _DEFAULT_REASONS.get(row.get("result") or "", "Not created.")
+    return _t(language, _DEFAULT_REASONS.get(row.get("result") or "", "Not created."))
 
 
 INVALID_VALUE = "(invalid value)"
@@ -371,6 +537,9 @@ class Summary:
     #: What moved since the tasks were created, one line each ("row 5: ...").
     drift: tuple[str, ...] = ()
     results_workbook: ResultsWorkbook | None = None
+    #: The language the report is written in (en-us or zh-cn): the workbook's template
+    #: language unless `--language` chose another. Codes and keys never change with it.
+    language: str = EN
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON report (`<stem>-report.json`): `drift` and `results_workbook` only when known."""
@@ -385,6 +554,7 @@ class Summary:
             "tasks": [asdict(t) for t in self.tasks],
             "not_created": [asdict(r) for r in self.not_created],
             "outcome": self.outcome,
+            "language": self.language,
         }
         if self.drift:
             out["drift"] = list(self.drift)
@@ -398,31 +568,38 @@ def outcome_line(summary: Summary) -> str:
     counts = summary.counts
     rows = counts.rows
     by_result = counts.by_result
-    head = plural(rows, "row")
+    language = summary.language
+
+    def t(text: str, **args: object) -> str:
+        return _t(language, text).format(**args)
+
+    head = plural(rows, "row") if language == EN else t("{n} rows", n=rows)
+    sep = ", " if language == EN else "，"
     if summary.kind == KIND_ROLLBACK:
         deleted, failed = by_result.get(Result.DELETED, 0), by_result.get(Result.DELETE_FAILED, 0)
         untouched = rows - deleted - failed
-        parts = [f"{plural(deleted, 'task')} deleted", f"{failed} failed to delete", f"{untouched} not touched"]
-        return f"{head}: {', '.join(parts)}"
+        first = f"{plural(deleted, 'task')} deleted" if language == EN else t("{n} deleted", n=deleted)
+        parts = [first, t("{n} failed to delete", n=failed), t("{n} not touched", n=untouched)]
+        return t("{rows}: {parts}", rows=head, parts=sep.join(parts))
     if summary.rehearsal == DRY_RUN:
         would = by_result.get(Result.DRY_RUN, 0)
-        parts = [f"{would} would be sent"]
+        parts = [t("{n} would be sent", n=would)]
         if by_result.get(Result.ALREADY_CREATED):
-            parts.append(f"{by_result[Result.ALREADY_CREATED]} already created")
-        parts.append(f"{counts.not_created - would} not sendable")
-        return f"{head}: {', '.join(parts)}; nothing was sent"
+            parts.append(t("{n} already created", n=by_result[Result.ALREADY_CREATED]))
+        parts.append(t("{n} not sendable", n=counts.not_created - would))
+        return t("{rows}: {parts}; nothing was sent", rows=head, parts=sep.join(parts))
     failed = counts.failed_after_creation
     pending = counts.by_health.get(PENDING, 0)
-    created = f"{counts.created - failed} created"
+    created = t("{n} created", n=counts.created - failed)
     if pending:
-        created += f" ({pending} still creating)"
+        created += t(" ({n} still creating)", n=pending)
     parts = [created]
     if failed:
-        parts.append(f"{failed} failed after creation")
-    parts.append(f"{counts.not_created} not created")
-    line = f"{head}: {', '.join(parts)}"
+        parts.append(t("{n} failed after creation", n=failed))
+    parts.append(t("{n} not created", n=counts.not_created))
+    line = t("{rows}: {parts}", rows=head, parts=sep.join(parts))
     if summary.rehearsal == SIMULATED:
-        line += " (on the simulator)"
+        line += t(" (on the simulator)")
     return line
 
 
@@ -433,10 +610,10 @@ def _task_row(r: Mapping[str, Any]) -> TaskRow:
                    health=task_health(r["task_status"]))
 
 
-def _not_created_row(r: Mapping[str, Any]) -> NotCreatedRow:
+def _not_created_row(r: Mapping[str, Any], language: str) -> NotCreatedRow:
     return NotCreatedRow(source_row=r["source_row"], name=r["name"], result=r["result"], error_code=r["error_code"],
                          error_msg=r["error_msg"], db_use_type=r["db_use_type"], engine_type=r["engine_type"],
-                         request_id=r["request_id"], reason=_reason(r))
+                         request_id=r["request_id"], reason=_reason(r, language))
 
 
 def _launch_row(r: Mapping[str, Any]) -> LaunchRow:
@@ -445,13 +622,15 @@ def _launch_row(r: Mapping[str, Any]) -> LaunchRow:
 
 
 def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]], *,
-              drift: Iterable[str] = ()) -> Summary:
+              drift: Iterable[str] = (), language: str | None = None) -> Summary:
     """Count and list a campaign's rows: the content of the JSON report and of every rendering.
 
     Rows are ordered by `source_row` (the operator's own Excel row) so the approver can put
     the report next to the workbook they filled in. `drift` lines (what moved since the
-    tasks were created) get their own section.
+    tasks were created) get their own section. `language` is the report's (None: the
+    campaign's `language` fact, en-us when it has none).
     """
+    language = language_of(language or campaign.language)
     clean = [normalise_row(r) for r in rows]
     clean.sort(key=lambda r: (r["source_row"] is None, r["source_row"] or 0))
     by_result = Counter(r["result"] or "(blank)" for r in clean)
@@ -484,8 +663,9 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]], *,
         counts=counts,
         launch=tuple(_launch_row(r) for r in created if any(r[k] for k in LAUNCH_KEYS)),
         tasks=tuple(_task_row(r) for r in created),
-        not_created=tuple(_not_created_row(r) for r in not_created),
+        not_created=tuple(_not_created_row(r, language) for r in not_created),
         drift=tuple(drift),
+        language=language,
     )
     return replace(summary, outcome=outcome_line(summary))
 
@@ -530,11 +710,13 @@ _BREAKDOWN_GROUPS: tuple[tuple[str, str, str], ...] = (
 
 def report_title(summary: Summary) -> str:
     """The report's title: a rehearsal says so first, a rollback reads as a rollback."""
-    base = "rollback report" if summary.kind == KIND_ROLLBACK else "sign-off report"
+    language = summary.language
+    base = _t(language, "rollback report" if summary.kind == KIND_ROLLBACK else "sign-off report")
     rehearsal = summary.rehearsal
     if rehearsal:
-        return f"{REHEARSAL_TITLES[rehearsal]} \u2014 DRS bulk import {base}"
-    return f"DRS bulk import \u2014 {base}"
+        return _t(language, "{rehearsal} \u2014 DRS bulk import {base}").format(
+            rehearsal=_t(language, REHEARSAL_TITLES[rehearsal]), base=base)
+    return _t(language, "DRS bulk import \u2014 {base}").format(base=base)
 
 
 def summary_sheet_rows(summary: Summary) -> SheetRows:
@@ -547,32 +729,34 @@ def summary_sheet_rows(summary: Summary) -> SheetRows:
     is the one the workbook opens on, so its banner is the first thing seen.
     """
     rehearsal = summary.rehearsal
+    language = summary.language
+    banner = _t(language, REHEARSAL_TITLES[rehearsal]) if rehearsal else None
     sheet = SheetRows(widths=(30, 70, 34), active=bool(rehearsal), tab_color="#C62828" if rehearsal else None,
-                      banner=REHEARSAL_TITLES[rehearsal] if rehearsal else None)
+                      banner=banner)
     sheet.add([report_title(summary)], "title")
     if rehearsal:
-        sheet.add([REHEARSAL_TITLES[rehearsal]], "banner")
-        sheet.add([REHEARSAL_NOTES[rehearsal]], "note")
+        sheet.add([banner], "banner")
+        sheet.add([_t(language, REHEARSAL_NOTES[rehearsal])], "note")
     sheet.add([summary.outcome or outcome_line(summary)], "outcome")
     sheet.add([], None)
-    sheet.add(["Campaign facts"], "section")
-    sheet.add(["key", "value", "meaning"], "head")
+    sheet.add([_t(language, "Campaign facts")], "section")
+    sheet.add([_t(language, "key"), _t(language, "value"), _t(language, "meaning")], "head")
     for key, value in summary.campaign.rows():
-        sheet.add([key, value, _FACT_LABELS.get(key, "")], "fact")
+        sheet.add([key, value, _t(language, _FACT_LABELS.get(key, ""))], "fact")
     counts = summary.counts.to_dict()
     sheet.add([], None)
-    sheet.add(["Counts"], "section")
-    sheet.add(["count", "rows"], "head")
+    sheet.add([_t(language, "Counts")], "section")
+    sheet.add([_t(language, "count"), _t(language, "rows")], "head")
     for key, label in (("rows", "rows"), ("created", "created"), ("not_created", "not_created")):
         sheet.add([label, counts[key]], "count")
     for title, group, key in _COUNT_GROUPS:
         if counts.get(key):
-            sheet.add([title], "subsection")
+            sheet.add([_t(language, title)], "subsection")
             for name, n in counts[key].items():
                 sheet.add([f"{group}.{name}", n], "count")
     for title, group, key in _BREAKDOWN_GROUPS:
         if counts.get(key):
-            sheet.add([title], "subsection")
+            sheet.add([_t(language, title)], "subsection")
             for name, n in counts[key].items():
                 sheet.add([f"{group}.{name}", n["rows"]], "count")
     return sheet
@@ -659,25 +843,29 @@ def css_string(text: str) -> str:
 def _page_css(summary: Summary) -> str:
     """The printed page: A4, a running header (campaign, input SHA-256) and page numbers."""
     campaign = summary.campaign
+    language = summary.language
     name = Path(str(campaign.input_file or "campaign")).name
     if summary.rehearsal:
-        name = f"{REHEARSAL_TITLES[summary.rehearsal]} \u2014 {name}"
+        name = f"{_t(language, REHEARSAL_TITLES[summary.rehearsal])} \u2014 {name}"
     digest = str(campaign.input_sha256 or "")
+    shown_digest = _t(language, "input SHA-256 {digest}").format(digest=digest) if digest else ""
+    page = ('"Page " counter(page) " of " counter(pages)' if language == EN else
+            f"{css_string('第')} counter(page) {css_string('页，共')} counter(pages) {css_string('页')}")
     return (
         "@page { size: A4; margin: 16mm 12mm 16mm 12mm;\n"
         f"  @top-left {{ content: {css_string(name)}; font-size: 8pt; color: #616161; }}\n"
-        f"  @top-right {{ content: {css_string('input SHA-256 ' + digest if digest else '')}; font-size: 6.5pt; "
+        f"  @top-right {{ content: {css_string(shown_digest)}; font-size: 6.5pt; "
         "color: #616161; font-family: monospace; }\n"
-        '  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-size: 8pt; color: #616161; }\n'
+        f"  @bottom-right {{ content: {page}; font-size: 8pt; color: #616161; }}\n"
         f"  @bottom-left {{ content: {css_string(report_title(summary))}; font-size: 8pt; color: #616161; }}\n"
         "}\n"
     )
 
 
-def _bar_chart(title: str, counts: Mapping[str, int], colours: Mapping[str, str]) -> str:
+def _bar_chart(title: str, counts: Mapping[str, int], colours: Mapping[str, str], language: str = EN) -> str:
     """An inline SVG horizontal bar chart (no scripts, no fonts to fetch)."""
     if not counts:
-        return f'<p class="empty">{_e(title)}: nothing to chart.</p>'
+        return f'<p class="empty">{_e(_t(language, "{title}: nothing to chart.").format(title=title))}</p>'
     width, label_w, bar_h, gap, top = 330, 150, 16, 6, 20
     bar_w = width - label_w - 40
     most = max(counts.values()) or 1
@@ -717,17 +905,19 @@ def _status_badge(status: str | None) -> str:
     return f'<span class="badge" style="background:{colour}">{_e(status)}</span>'
 
 
-def _count_table(title: str, counts: Mapping[str, int], kind: str) -> str:
+def _count_table(title: str, counts: Mapping[str, int], kind: str, language: str = EN) -> str:
     if not counts:
-        return f'<p class="empty">No {_e(title.lower())}.</p>'
+        what = title.lower() if language == EN else title
+        return f'<p class="empty">{_e(_t(language, "No {what}.").format(what=what))}</p>'
     body = "".join(
         f'<tr><td>{_e(name)}</td><td class="num" data-kind="{kind}" data-key="{_e(name)}">{n}</td></tr>'
         for name, n in counts.items()
     )
-    return f'<table><thead><tr><th>{_e(title)}</th><th class="num">Rows</th></tr></thead><tbody>{body}</tbody></table>'
+    return (f'<table><thead><tr><th>{_e(title)}</th><th class="num">{_e(_t(language, "Rows"))}</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>")
 
 
-def _breakdown_table(title: str, groups: Mapping[str, Breakdown], kind: str) -> str:
+def _breakdown_table(title: str, groups: Mapping[str, Breakdown], kind: str, language: str = EN) -> str:
     body = "".join(
         f"<tr><td>{_e(name)}</td>"
         f'<td class="num" data-kind="{kind}" data-key="{_e(name)}">{g.rows}</td>'
@@ -735,8 +925,9 @@ def _breakdown_table(title: str, groups: Mapping[str, Breakdown], kind: str) -> 
         for name, g in groups.items()
     )
     return (
-        f'<table><thead><tr><th>{_e(title)}</th><th class="num">Rows</th><th class="num">Created</th>'
-        f'<th class="num">Not created</th></tr></thead><tbody>{body}</tbody></table>'
+        f'<table><thead><tr><th>{_e(title)}</th><th class="num">{_e(_t(language, "Rows"))}</th>'
+        f'<th class="num">{_e(_t(language, "Created"))}</th>'
+        f'<th class="num">{_e(_t(language, "Not created"))}</th></tr></thead><tbody>{body}</tbody></table>'
     )
 
 
@@ -754,7 +945,7 @@ def readable_time(value: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %z").strip()
 
 
-def duration_text(start: object, end: object) -> str:
+def duration_text(start: object, end: object, language: str = EN) -> str:
     """`4 min 10 s` between two ISO times, or "" when either is missing or unreadable."""
     try:
         seconds = int((datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))).total_seconds())
@@ -765,10 +956,10 @@ def duration_text(start: object, end: object) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _t(language, "{h} h {m} min").format(h=hours, m=minutes)
     if minutes:
-        return f"{minutes} min {secs} s"
-    return f"{secs} s"
+        return _t(language, "{m} min {s} s").format(m=minutes, s=secs)
+    return _t(language, "{s} s").format(s=secs)
 
 
 _TIME_FACTS = frozenset({"started_at", "finished_at", "step_at"})
@@ -783,18 +974,20 @@ def display_facts(summary: Summary) -> list[tuple[str, str, str]]:
     the results workbook's name and SHA-256 when the report knows them. Unknown keys (from a
     newer tool) are shown as they are."""
     campaign = asdict(summary.campaign)
+    language = summary.language
     out: list[tuple[str, str, str]] = []
     for key, value in campaign.items():
         shown = readable_time(value) if key in _TIME_FACTS else ("" if value is None else str(value))
         if not shown and key in _OPTIONAL_FACTS:
             continue
-        out.append((key, _FACT_LABELS.get(key, key), shown))
+        out.append((key, _t(language, _FACT_LABELS.get(key, key)), shown))
         if key == "finished_at":
-            out.append(("duration", "Duration", duration_text(campaign.get("started_at"), value)))
+            out.append(("duration", _t(language, "Duration"),
+                        duration_text(campaign.get("started_at"), value, language)))
     results = summary.results_workbook
     if results is not None:
-        out.append(("results_file", "Results workbook", results.file))
-        out.append(("results_sha256", "Results workbook SHA-256", results.sha256))
+        out.append(("results_file", _t(language, "Results workbook"), results.file))
+        out.append(("results_sha256", _t(language, "Results workbook SHA-256"), results.sha256))
     return out
 
 
@@ -822,10 +1015,11 @@ def _facts_table(summary: Summary) -> str:
     return f'<table class="facts"><tbody>{"".join(lines)}</tbody></table>'
 
 
-def _tasks_table(tasks: Sequence[TaskRow], table_id: str, empty: str, *, with_error: bool = False) -> str:
+def _tasks_table(tasks: Sequence[TaskRow], table_id: str, empty: str, *, with_error: bool = False,
+                 language: str = EN) -> str:
     """Tasks with their ID and status; `with_error` adds the service's code and message."""
     if not tasks:
-        return f'<p class="empty">{_e(empty)}</p>'
+        return f'<p class="empty">{_e(_t(language, empty))}</p>'
     rows = []
     for t in tasks:
         cells = (f'<tr><td class="num">{_e(t.source_row)}</td><td class="name">{_e(t.name)}</td>'
@@ -836,45 +1030,57 @@ def _tasks_table(tasks: Sequence[TaskRow], table_id: str, empty: str, *, with_er
             cells += (f'<td class="mono code">{_e(t.error_code)}</td>'
                       f'<td class="msg">{_e(t.error_msg)}</td>')
         rows.append(cells + "</tr>")
-    head = ('<th class="num">Row</th><th>Name</th><th>Task ID</th><th>Status</th>'
-            + ("<th>Code</th><th>Message</th>" if with_error else "<th>Result</th>"))
+    names = ("Row", "Name", "Task ID", "Status", *(("Code", "Message") if with_error else ("Result",)))
+    head = "".join(f'<th class="num">{_e(_t(language, n))}</th>' if n == "Row" else f"<th>{_e(_t(language, n))}</th>"
+                   for n in names)
     return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
 
 def _not_created_table(rows: Sequence[NotCreatedRow], table_id: str = "not-created",
-                       empty: str = "Every row was created.") -> str:
+                       empty: str = "Every row was created.", language: str = EN) -> str:
     if not rows:
-        return f'<p class="empty">{_e(empty)}</p>'
+        return f'<p class="empty">{_e(_t(language, empty))}</p>'
     body = "".join(
         f'<tr><td class="num">{_e(r.source_row)}</td><td class="name">{_e(r.name)}</td>'
         f'<td>{_badge(r.result)}</td><td class="mono code">{_e(r.error_code)}</td>'
         f'<td class="msg">{_e(r.reason)}</td></tr>'
         for r in rows
     )
+    head = "".join(f"<th>{_e(_t(language, n))}</th>" for n in ("Name", "Result", "Code", "Reason"))
     return (
-        f'<table id="{table_id}"><thead><tr><th class="num">Row</th><th>Name</th><th>Result</th><th>Code</th>'
-        f"<th>Reason</th></tr></thead><tbody>{body}</tbody></table>"
+        f'<table id="{table_id}"><thead><tr><th class="num">{_e(_t(language, "Row"))}</th>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
     )
+
+
+_CANNOT_SIGN = "{banner}: this is a rehearsal and cannot be signed. Sign the report of the real campaign."
 
 
 def _signoff_block(summary: Summary) -> str:
     rehearsal = summary.rehearsal
+    language = summary.language
+
+    def t(text: str) -> str:
+        return _e(_t(language, text))
+
     if rehearsal:
+        banner = _t(language, REHEARSAL_TITLES[rehearsal])
+        cannot = _t(language, _CANNOT_SIGN).format(banner=banner)
         return (
-            '<section class="signoff" id="signoff"><h2>Sign-off</h2>'
-            f'<p class="nosign" data-rehearsal="{_e(rehearsal)}">{_e(REHEARSAL_TITLES[rehearsal])}: this is a '
-            "rehearsal and cannot be signed. Sign the report of the real campaign.</p></section>"
+            f'<section class="signoff" id="signoff"><h2>{t("Sign-off")}</h2>'
+            f'<p class="nosign" data-rehearsal="{_e(rehearsal)}">{_e(cannot)}</p></section>'
         )
     rows = "".join(
-        f'<tr><th class="role">{role}</th><td></td><td></td>'
-        '<td class="decision">&#9744; approved &nbsp; &#9744; rejected</td><td class="sig"></td></tr>'
+        f'<tr><th class="role">{t(role)}</th><td></td><td></td>'
+        f'<td class="decision">&#9744; {t("approved")} &nbsp; &#9744; {t("rejected")}</td><td class="sig"></td></tr>'
         for role in ("Prepared by", "Reviewed by", "Approved by")
     )
     lines = "".join('<div class="line"></div>' for _ in range(4))
     return (
-        '<section class="signoff" id="signoff"><h2>Sign-off</h2><table><thead><tr><th class="role">Role</th>'
-        '<th>Name</th><th>Date</th><th class="decision">Decision</th><th class="sig">Signature</th></tr></thead>'
-        f'<tbody>{rows}</tbody></table><div class="comments"><strong>Comments</strong>{lines}</div></section>'
+        f'<section class="signoff" id="signoff"><h2>{t("Sign-off")}</h2><table><thead><tr>'
+        f'<th class="role">{t("Role")}</th><th>{t("Name")}</th><th>{t("Date")}</th>'
+        f'<th class="decision">{t("Decision")}</th><th class="sig">{t("Signature")}</th></tr></thead>'
+        f'<tbody>{rows}</tbody></table><div class="comments"><strong>{t("Comments")}</strong>{lines}</div></section>'
     )
 
 
@@ -886,6 +1092,10 @@ def _tile(label: str, n: int, tone: str) -> str:
 
 def tiles(summary: Summary) -> list[tuple[str, int, str]]:
     """(label, number, tone) of the tiles at the top, per kind of report."""
+    return [(_t(summary.language, label), n, tone) for label, n, tone in _tiles(summary)]
+
+
+def _tiles(summary: Summary) -> list[tuple[str, int, str]]:
     counts = summary.counts
     by_result, by_health = counts.by_result, counts.by_health
     if summary.kind == KIND_ROLLBACK:
@@ -910,21 +1120,26 @@ def tiles(summary: Summary) -> list[tuple[str, int, str]]:
 # its section there instead of editing `render_html`.
 
 def section_campaign(summary: Summary) -> str:
-    return f'<section id="campaign"><h2>Campaign</h2>{_facts_table(summary)}</section>'
+    return f'<section id="campaign"><h2>{_e(_t(summary.language, "Campaign"))}</h2>{_facts_table(summary)}</section>'
 
 
 def section_counts(summary: Summary) -> str:
     counts = summary.counts
+    lang = summary.language
+
+    def t(text: str) -> str:
+        return _t(lang, text)
+
     return "".join([
-        '<section id="counts"><h2>Counts</h2>',
-        '<div class="cols"><div>', _count_table("Result", counts.by_result, "result"), "</div><div>",
-        _bar_chart("Rows by result", counts.by_result, _RESULT_COLOURS), "</div></div>",
-        '<div class="cols"><div>', _count_table("Task status", counts.by_task_status, "task_status"),
+        f'<section id="counts"><h2>{_e(t("Counts"))}</h2>',
+        '<div class="cols"><div>', _count_table(t("Result"), counts.by_result, "result", lang), "</div><div>",
+        _bar_chart(t("Rows by result"), counts.by_result, _RESULT_COLOURS, lang), "</div></div>",
+        '<div class="cols"><div>', _count_table(t("Task status"), counts.by_task_status, "task_status", lang),
         "</div><div>",
-        _bar_chart("Tasks by status", counts.by_task_status, _status_colours(counts.by_task_status)),
+        _bar_chart(t("Tasks by status"), counts.by_task_status, _status_colours(counts.by_task_status), lang),
         "</div></div>",
-        '<div class="cols"><div>', _breakdown_table("Scenario", counts.by_scenario, "scenario"), "</div><div>",
-        _breakdown_table("Engine", counts.by_engine, "engine"), "</div></div>",
+        '<div class="cols"><div>', _breakdown_table(t("Scenario"), counts.by_scenario, "scenario", lang),
+        "</div><div>", _breakdown_table(t("Engine"), counts.by_engine, "engine", lang), "</div></div>",
         "</section>",
     ])
 
@@ -941,8 +1156,9 @@ def section_tasks_failed(summary: Summary) -> str:
     failed = failed_tasks(summary)
     if not failed:
         return ""
-    return (f'<section id="failed"><h2 class="bad">Tasks failed ({len(failed)})</h2>'
-            + _tasks_table(failed, "tasks-failed", "", with_error=True) + "</section>")
+    title = _t(summary.language, "Tasks failed ({n})").format(n=len(failed))
+    return (f'<section id="failed"><h2 class="bad">{_e(title)}</h2>'
+            + _tasks_table(failed, "tasks-failed", "", with_error=True, language=summary.language) + "</section>")
 
 
 def section_tasks_created(summary: Summary) -> str:
@@ -950,17 +1166,18 @@ def section_tasks_created(summary: Summary) -> str:
         return ""
     failed = {id(t) for t in failed_tasks(summary)}
     healthy = [t for t in summary.tasks if id(t) not in failed]
-    title = "Tasks created" if not failed else "Tasks created and not failed"
-    return (f'<section id="created"><h2>{title} ({len(healthy)})</h2>'
-            + _tasks_table(healthy, "tasks", "No task was created.") + "</section>")
+    title = "Tasks created ({n})" if not failed else "Tasks created and not failed ({n})"
+    return (f'<section id="created"><h2>{_e(_t(summary.language, title).format(n=len(healthy)))}</h2>'
+            + _tasks_table(healthy, "tasks", "No task was created.", language=summary.language) + "</section>")
 
 
 def section_not_created(summary: Summary) -> str:
     if summary.kind == KIND_ROLLBACK:
         return ""
     rows = summary.not_created
-    title = "Rows not sent" if summary.rehearsal == DRY_RUN else "Rows not created"
-    return f'<section id="not-created-rows"><h2>{title} ({len(rows)})</h2>{_not_created_table(rows)}</section>'
+    title = "Rows not sent ({n})" if summary.rehearsal == DRY_RUN else "Rows not created ({n})"
+    return (f'<section id="not-created-rows"><h2>{_e(_t(summary.language, title).format(n=len(rows)))}</h2>'
+            f"{_not_created_table(rows, language=summary.language)}</section>")
 
 
 def section_rollback(summary: Summary) -> str:
@@ -971,17 +1188,24 @@ def section_rollback(summary: Summary) -> str:
     failed = [t for t in tasks if t.result == Result.DELETE_FAILED]
     deleted = [t for t in tasks if t.result == Result.DELETED]
     kept = [t for t in tasks if t.result not in (Result.DELETED, Result.DELETE_FAILED)]
+    lang = summary.language
+
+    def head(text: str, n: int) -> str:
+        return _e(_t(lang, text).format(n=n))
+
     parts = []
     if failed:
-        parts.append(f'<section id="delete-failed"><h2 class="bad">Tasks that failed to delete ({len(failed)})</h2>'
-                     + _tasks_table(failed, "tasks-delete-failed", "", with_error=True) + "</section>")
-    parts.append(f'<section id="deleted"><h2>Tasks deleted ({len(deleted)})</h2>'
-                 + _tasks_table(deleted, "tasks-deleted", "No task was deleted.") + "</section>")
-    parts.append(f'<section id="kept"><h2>Tasks not touched ({len(kept)})</h2>'
-                 + _tasks_table(kept, "tasks-kept", "Every task of the campaign was deleted.") + "</section>")
+        parts.append(f'<section id="delete-failed"><h2 class="bad">'
+                     f'{head("Tasks that failed to delete ({n})", len(failed))}</h2>'
+                     + _tasks_table(failed, "tasks-delete-failed", "", with_error=True, language=lang) + "</section>")
+    parts.append(f'<section id="deleted"><h2>{head("Tasks deleted ({n})", len(deleted))}</h2>'
+                 + _tasks_table(deleted, "tasks-deleted", "No task was deleted.", language=lang) + "</section>")
+    parts.append(f'<section id="kept"><h2>{head("Tasks not touched ({n})", len(kept))}</h2>'
+                 + _tasks_table(kept, "tasks-kept", "Every task of the campaign was deleted.", language=lang)
+                 + "</section>")
     rows = summary.not_created
-    parts.append(f'<section id="never-created"><h2>Rows that never had a task ({len(rows)})</h2>'
-                 + _not_created_table(rows, "not-created", "Every row had a task.") + "</section>")
+    parts.append(f'<section id="never-created"><h2>{head("Rows that never had a task ({n})", len(rows))}</h2>'
+                 + _not_created_table(rows, "not-created", "Every row had a task.", language=lang) + "</section>")
     return "".join(parts)
 
 
@@ -998,17 +1222,20 @@ def section_launch(summary: Summary) -> str:
     if not rows:
         return ""
     launch_counts = summary.counts.launch
-    tables = "".join(f"<div>{_count_table(_LAUNCH_HEADS[k], launch_counts[k], k)}</div>"
+    lang = summary.language
+    tables = "".join(f"<div>{_count_table(_t(lang, _LAUNCH_HEADS[k]), launch_counts[k], k, lang)}</div>"
                      for k in LAUNCH_COUNTED if launch_counts.get(k))
     keys = [k for k in (*LAUNCH_KEYS, "note") if any(r.get(k) for r in rows)]
-    head = "".join(f"<th>{_e(_LAUNCH_HEADS[k])}</th>" for k in keys)
+    head = "".join(f"<th>{_e(_t(lang, _LAUNCH_HEADS[k]))}</th>" for k in keys)
     body = "".join(
         f'<tr><td class="num">{_e(r.source_row)}</td><td>{_e(r.name)}</td>'
         + "".join(f'<td data-kind="{k}">{_e(r.get(k))}</td>' for k in keys) + "</tr>"
         for r in rows
     )
-    return (f'<section id="launch"><h2>Launch ({len(rows)} tasks)</h2><div class="cols">{tables}</div>'
-            f'<table id="launch-tasks"><thead><tr><th class="num">Row</th><th>Name</th>{head}</tr></thead>'
+    title = _t(lang, "Launch ({n} tasks)").format(n=len(rows))
+    return (f'<section id="launch"><h2>{_e(title)}</h2><div class="cols">{tables}</div>'
+            f'<table id="launch-tasks"><thead><tr><th class="num">{_e(_t(lang, "Row"))}</th>'
+            f'<th>{_e(_t(lang, "Name"))}</th>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table></section>")
 
 
@@ -1018,7 +1245,8 @@ def section_drift(summary: Summary) -> str:
     if not drift:
         return ""
     items = "".join(f"<li>{_e(text)}</li>" for text in drift)
-    return f'<section id="drift"><h2>Drift since creation ({len(drift)})</h2><ul>{items}</ul></section>'
+    title = _t(summary.language, "Drift since creation ({n})").format(n=len(drift))
+    return f'<section id="drift"><h2>{_e(title)}</h2><ul>{items}</ul></section>'
 
 
 def section_signoff(summary: Summary) -> str:
@@ -1042,12 +1270,13 @@ def render_html(summary: Summary) -> str:
     """The printable, self-contained HTML page: no script, no external link, no fetch."""
     campaign = summary.campaign
     rehearsal = summary.rehearsal
+    lang = summary.language
     title = report_title(summary)
     banner = ""
     if rehearsal:
         banner = (f'<div class="banner" id="rehearsal" data-rehearsal="{_e(rehearsal)}">'
-                  f'<div class="big">{_e(REHEARSAL_TITLES[rehearsal])}</div>'
-                  f"<div>{_e(REHEARSAL_NOTES[rehearsal])}</div></div>")
+                  f'<div class="big">{_e(_t(lang, REHEARSAL_TITLES[rehearsal]))}</div>'
+                  f"<div>{_e(_t(lang, REHEARSAL_NOTES[rehearsal]))}</div></div>")
     bad = bool(failed_tasks(summary)) or summary.counts.by_result.get(Result.DELETE_FAILED, 0) > 0
     outcome = summary.outcome or outcome_line(summary)
     tiles_html = "".join(_tile(label, n, tone) for label, n, tone in tiles(summary))
@@ -1055,11 +1284,11 @@ def render_html(summary: Summary) -> str:
     who = campaign.step_by or campaign.operator
     sub = " &middot; ".join(_e(x) for x in (
         Path(str(campaign.input_file or "")).name, campaign.command,
-        f"{when} by {who}" if when and who else when,
-        f"report generated {readable_time(summary.generated_at)}") if x)
+        _t(lang, "{when} by {who}").format(when=when, who=who) if when and who else when,
+        _t(lang, "report generated {when}").format(when=readable_time(summary.generated_at))) if x)
     return "\n".join([
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{"zh-CN" if lang == ZH else "en"}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title>",
         f"<style>{_page_css(summary)}{_CSS}</style></head><body>",
@@ -1069,8 +1298,9 @@ def render_html(summary: Summary) -> str:
         f'<p class="outcome{" bad" if bad else ""}" id="outcome">{_e(outcome)}</p>',
         f'<section><div class="tiles">{tiles_html}</div></section>',
         *(html_part for section in SECTIONS if (html_part := section(summary))),
-        f"<footer>bulkimport {_e(campaign.tool_version)} &middot; template "
-        f"{_e(campaign.template_version)} &middot; input SHA-256 {_e(campaign.input_sha256)}</footer>",
+        f"<footer>bulkimport {_e(campaign.tool_version)} &middot; {_e(_t(lang, 'template'))} "
+        f"{_e(campaign.template_version)} &middot; "
+        f"{_e(_t(lang, 'input SHA-256 {digest}').format(digest=campaign.input_sha256))}</footer>",
         "</body></html>",
     ])
 
@@ -1116,6 +1346,11 @@ def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
     """The report's columns of every data row of a results workbook, in workbook order.
     A workbook without the `result` column is not a results workbook: refused (exit 2), as
     `status` refuses it, rather than reported as a campaign of rows with no outcome."""
+    return _results_rows(results_path)[0]
+
+
+def _results_rows(results_path: Path) -> tuple[list[dict[str, Any]], str | None]:
+    """`rows_from_results`, and the language the workbook records (its `_meta` sheet)."""
     from bulkimport.book_read import read_workbook, require_results_workbook
 
     book = read_workbook(results_path)
@@ -1125,11 +1360,14 @@ def rows_from_results(results_path: Path) -> list[dict[str, Any]]:
         row = {k: cells.get(k) for k in ROW_KEYS}
         row["source_row"] = book.source_row(excel_row)
         out.append(row)
-    return out
+    return out, book.language
 
 
-def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> ReportFiles:
-    """Rebuild the sign-off report from a results workbook alone (facts from its Summary sheet)."""
+def build_report(results_path: Path, *, out_dir: Path = Path("reports"), language: str | None = None) -> ReportFiles:
+    """Rebuild the sign-off report from a results workbook alone (facts from its Summary sheet).
+
+    Its language: `language` (`--language`), else the campaign's (the `language` fact), else
+    the one the workbook records."""
     results_path = Path(results_path)
     if not results_path.is_file():
         raise InputError(f"{results_path}: no such file")
@@ -1140,7 +1378,9 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports")) -> Repo
     campaign = read_summary_facts(results_path)
     if campaign is None:
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")
-    summary = summarise(campaign, rows_from_results(results_path), drift=drift_from_results(results_path))
+    rows, recorded = _results_rows(results_path)
+    chosen = language or (campaign.language if campaign.language in catalogue.LANGUAGES else None) or recorded
+    summary = summarise(campaign, rows, drift=drift_from_results(results_path), language=chosen)
     return write_report(summary, results_path.stem, out_dir, results_path=results_path)
 
 

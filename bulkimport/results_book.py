@@ -21,6 +21,7 @@ from xlsxwriter.utility import xl_col_to_name
 from bulkimport import fields, parse
 from bulkimport.book_read import (
     META_CATALOGUE_KEY,
+    META_LANGUAGE_KEY,
     META_SHEET,
     META_VERSION_KEY,
     TASK_SHEET,
@@ -29,7 +30,7 @@ from bulkimport.book_read import (
     paused_gc,
 )
 from bulkimport.errors import InputError
-from bulkimport.findings import Finding, Severity
+from bulkimport.findings import EN, Finding, Severity, language_of, msg
 from bulkimport.outcomes import RESULT_COLUMNS, Result
 from bulkimport.outputs import same_file
 
@@ -213,6 +214,7 @@ def write_results(
     rows: Iterable[int] | None = None,
     extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
     row_results: Mapping[int, str] | None = None,
+    language: str | None = None,
 ) -> Path:
     """Write a results workbook: the operator's columns, then the appended result columns.
 
@@ -220,16 +222,17 @@ def write_results(
     `task_id`, ...); a results workbook read back keeps its earlier result columns unless
     `appended` gives a new value; `source_row` is added. `rows` limits the output to some
     rows (the failed-rows workbook). `row_results` colours rows when `appended` has no
-    `result` value. Returns the path written. Refuses to write over the input.
+    `result` value. Cell comments and the Findings sheet are written in `language` (None:
+    the book's), which the copy's `_meta` records. Returns the path written. Refuses to
+    write over the input.
     """
     with paused_gc():
         return _write_results(path, book, appended, findings, rows=rows, extra_sheets=extra_sheets,
-                              row_results=row_results)
+                              row_results=row_results, language=language_of(language or book.language))
 
 
 #: The note on a password cell of a failed-rows workbook that held a password (shown ******).
-RETYPE_SECRET = ("The password is not written back ({mask}): type it again, or better write env:NAME "
-                 "to read it from environment variable NAME when sending.")
+RETYPE_SECRET = msg("missing:retype_secret", mask=fields.SECRET_MASK)
 
 
 def write_failed_rows(
@@ -240,6 +243,7 @@ def write_failed_rows(
     rows: Iterable[int],
     *,
     extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None = None,
+    language: str | None = None,
 ) -> Path:
     """The failed-rows workbook: a template in every way (`template.write_fix_workbook`:
     dropdowns, help, widths, colours, Fields and Instructions sheets) holding only `rows`,
@@ -253,13 +257,14 @@ def write_failed_rows(
     if same_file(path, book.path):
         raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
     wanted = list(dict.fromkeys(rows))
+    language = language_of(language or book.language)
     by_row: dict[int, dict[str, tuple[bool, str]]] = defaultdict(dict)
     for f in findings:
         if f.row is None or f.column not in fields.FIELDS:
             continue
         is_error = f.severity == Severity.ERROR
         known = by_row[f.row].get(f.column)
-        text = f.sentence if is_error else f"Warning: {f.sentence}"
+        text = f.listed_for(language)
         by_row[f.row][f.column] = (is_error or (known is not None and known[0]),
                                    text if known is None else f"{known[1]}\n{text}")
     field_keys = [c.key for c in book.columns if c.kind == "field"]
@@ -277,7 +282,7 @@ def write_failed_rows(
                 shown = parse.as_text(shown)
             row[key] = shown
             if field.secret and shown == fields.SECRET_MASK:
-                row_notes.setdefault(key, (False, RETYPE_SECRET.format(mask=fields.SECRET_MASK)))
+                row_notes.setdefault(key, (False, RETYPE_SECRET.render(language)))
         extras = _appended_values(book, appended, extra, excel_row)
         out_rows.append(row)
         notes.append(row_notes)
@@ -294,7 +299,7 @@ def write_failed_rows(
     try:
         ordered = [n for n in NEAR_NAME if n in extra] + [n for n in extra if n not in NEAR_NAME]
         return write_fix_workbook(path, out_rows, extra_columns=ordered, extra_values=values, notes=notes,
-                                  summary=summary)
+                                  summary=summary, language=language)
     except InputError:
         raise
     except OSError as exc:  # pragma: no cover - write_fix_workbook maps OSError already
@@ -367,6 +372,7 @@ def _write_results(
     rows: Iterable[int] | None,
     extra_sheets: Mapping[str, Sequence[Sequence[object]]] | None,
     row_results: Mapping[int, str] | None,
+    language: str,
 ) -> Path:
     import xlsxwriter
 
@@ -398,16 +404,16 @@ def _write_results(
                         xl_col_to_name(col_of["result"]),
                         xl_col_to_name(col_of["task_status"]) if "task_status" in col_of else None)
     rows_writer = _TaskRows(ws, fmts, book, layout, _findings_by_row(findings, out_row_of, layout.col_of),
-                            by_conditional=by_conditional)
+                            by_conditional=by_conditional, language=language)
     for excel_row in out_rows:
         rows_writer.write(out_row_of[excel_row], excel_row, _appended_values(book, appended, layout.extra, excel_row),
                           row_results.get(excel_row) if row_results else None)
 
-    _write_findings_sheet(wb, fmts, book, findings, out_row_of, layout.col_of)
+    _write_findings_sheet(wb, fmts, book, findings, out_row_of, layout.col_of, language)
     for sheet_name, sheet_rows in (extra_sheets or {}).items():
         _write_extra_sheet(wb, fmts, sheet_name, sheet_rows)
-    if book.template_version:
-        _write_meta_sheet(wb, book)
+    if book.template_version or language != EN:
+        _write_meta_sheet(wb, book, language)
     try:
         wb.close()
     except Exception as exc:
@@ -464,9 +470,11 @@ class _TaskRows:
     per-cell write: strings as text, never a formula)."""
 
     def __init__(self, ws, fmts: _Formats, book: WorkbookData, layout: _Layout,
-                 findings: Mapping[int, Mapping[str | None, list[Finding]]], *, by_conditional: bool) -> None:
+                 findings: Mapping[int, Mapping[str | None, list[Finding]]], *, by_conditional: bool,
+                 language: str = EN) -> None:
         self.ws, self.fmts, self.book, self.layout = ws, fmts, book, layout
         self.findings = findings
+        self.language = language
         self.by_conditional = by_conditional
         self.plan_of = {c.key: self._plan(c) for c in layout.operator_cols}
         #: Per position of a row's tuple (book.cells.column_keys): its plan, None for an
@@ -552,18 +560,20 @@ class _TaskRows:
 
     def _comment(self, r: int, col: int, found: Sequence[Finding]) -> None:
         if self.comments < MAX_COMMENTS:
-            self.ws.write_comment(r, col, _comment(found), _COMMENT_SIZE)
+            self.ws.write_comment(r, col, _comment(found, self.language), _COMMENT_SIZE)
             self.comments += 1
 
 
-def _write_meta_sheet(wb, book: WorkbookData) -> None:
-    """The hidden `_meta` sheet, so a copy is still recognised as made from (a version of) the template."""
+def _write_meta_sheet(wb, book: WorkbookData, language: str = EN) -> None:
+    """The hidden `_meta` sheet, so a copy is still recognised as made from (a version of) the
+    template, and keeps the language its messages are written in (status and report go on in it)."""
     meta = wb.add_worksheet(META_SHEET)
-    meta.write_string(0, 0, META_VERSION_KEY)
-    meta.write_string(0, 1, book.template_version)
-    if book.catalogue_sha256:  # so a copy of a stale workbook is still known stale
-        meta.write_string(1, 0, META_CATALOGUE_KEY)
-        meta.write_string(1, 1, book.catalogue_sha256)
+    meta_rows = [(META_VERSION_KEY, book.template_version), (META_LANGUAGE_KEY, language),
+                 # so a copy of a stale workbook is still known stale
+                 (META_CATALOGUE_KEY, book.catalogue_sha256)]
+    for i, (key, value) in enumerate((k, v) for k, v in meta_rows if v):
+        meta.write_string(i, 0, key)
+        meta.write_string(i, 1, value)
     meta.hide()
 
 
@@ -637,18 +647,19 @@ def _tint_by_result(wb, ws, first: int, last: int, last_col: int, result_col: st
         })
 
 
-def _comment(findings: Sequence[Finding]) -> str:
-    """A cell's note: one sentence per finding (warnings say so); codes are on the Findings sheet."""
-    lines = [f.sentence if f.severity == Severity.ERROR else f"Warning: {f.sentence}" for f in findings]
+def _comment(findings: Sequence[Finding], language: str = EN) -> str:
+    """A cell's note: one sentence per finding in `language` (warnings say so); codes are on
+    the Findings sheet."""
+    lines = [f.listed_for(language) for f in findings]
     text = "\n".join(lines)
     return text if len(text) <= 32_000 else text[:31_997] + "..."
 
 
 def _write_findings_sheet(
     wb, fmts: _Formats, book: WorkbookData, findings: Sequence[Finding],
-    out_row_of: Mapping[int, int], col_of: Mapping[str, int],
+    out_row_of: Mapping[int, int], col_of: Mapping[str, int], language: str = EN,
 ) -> None:
-    """One line per finding, each with a link to its cell in the Jobs sheet."""
+    """One line per finding (its message in `language`), each with a link to its cell in the Jobs sheet."""
     ws = wb.add_worksheet("Findings")
     headers = ["cell", "row", "source_row", "column", "code", "severity", "message"]
     for i, h in enumerate(headers):
@@ -678,5 +689,5 @@ def _write_findings_sheet(
             ws.write_string(r, 3, f.column)
         ws.write_string(r, 4, f.code)
         ws.write_string(r, 5, str(f.severity))
-        ws.write_string(r, 6, f.sentence)
+        ws.write_string(r, 6, f.sentence_for(language))
         r += 1

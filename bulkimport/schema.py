@@ -28,7 +28,7 @@ import pandera.pandas as pa
 
 from bulkimport import fields, parse
 from bulkimport.fields import Field, Kind
-from bulkimport.findings import Finding, Severity
+from bulkimport.findings import Finding, Label, Labels, Message, Severity, msg
 
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 #: Enterprise project IDs: a UUID, or "0" for the default project; one ID, no separators.
@@ -36,11 +36,6 @@ ENTERPRISE_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 DR = "cloudDataGuard"
 SOURCE, TARGET = fields.ENDPOINTS
-
-
-def _label(key: str) -> str:
-    """A column as a message names it: its label (the key has its own column)."""
-    return fields.FIELDS[key].label if key in fields.FIELDS else key
 
 
 # --------------------------------------------------------------------------- field checks
@@ -52,7 +47,7 @@ class CellCheck:
 
     code: str
     ok: Callable[[object], bool]
-    message: Callable[[Field, object], str]
+    message: Callable[[Field, object], Message]
     #: The same test on a whole column (faster than `ok` per cell); None = use `ok`.
     vector: Callable[[pd.Series], pd.Series] | None = None
 
@@ -64,9 +59,9 @@ def _length_check(f: Field) -> CellCheck:
         n = len(str(v))
         return (lo is None or n >= lo) and (hi is None or n <= hi)
 
-    def message(f: Field, v: object) -> str:
-        bounds = f"{lo}-{hi}" if lo is not None and hi is not None else f"at most {hi}" if hi else f"at least {lo}"
-        return f"{_label(f.key)} must be {bounds} characters long; it has {len(str(v))}"
+    def message(f: Field, v: object) -> Message:
+        variant = "between" if lo is not None and hi is not None else "at_most" if hi else "at_least"
+        return msg(f"length:{variant}", label=Label(f.key), lo=lo, hi=hi, n=len(str(v)))
 
     def vector(s: pd.Series) -> pd.Series:
         n = s.map(lambda v: len(str(v)), na_action="ignore")
@@ -84,14 +79,14 @@ def _range_check(f: Field) -> CellCheck:
     def vector(s: pd.Series) -> pd.Series:
         return _true_on_na(s, s.between(lo if lo is not None else -(2**62), hi if hi is not None else 2**62))
 
-    return CellCheck("range", ok, lambda f, v: f"{_label(f.key)} must be from {lo} to {hi}; got {v}", vector)
+    return CellCheck("range", ok, lambda f, v: msg("range", label=Label(f.key), lo=lo, hi=hi, value=v), vector)
 
 
 def _enum_check(f: Field) -> CellCheck:
     allowed = frozenset(f.allowed)
     return CellCheck(
         "enum", lambda v: v in allowed,
-        lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not allowed; use one of: {', '.join(f.allowed)}",
+        lambda f, v: msg("enum", label=Label(f.key), value=parse.shown(f, v), allowed=", ".join(f.allowed)),
         lambda s: _true_on_na(s, s.isin(list(f.allowed))),
     )
 
@@ -119,9 +114,10 @@ def _description_ok(v: object) -> bool:
     return _FORBIDDEN_RE.search(str(v)) is None
 
 
-def _description_message(f: Field, v: object) -> str:
+def _description_message(f: Field, v: object) -> Message:
     bad = sorted({ch for ch in str(v) if ch in fields.DESCRIPTION_FORBIDDEN})
-    return f"{_label(f.key)} must not contain {' '.join(bad)} (none of {' '.join(fields.DESCRIPTION_FORBIDDEN)})"
+    return msg("pattern:description", label=Label(f.key), bad=" ".join(bad),
+               forbidden=" ".join(fields.DESCRIPTION_FORBIDDEN))
 
 
 def _uuid_ok(v: object) -> bool:
@@ -174,30 +170,30 @@ def _tags_vector(s: pd.Series) -> pd.Series:
     return _true_on_na(s, s.map(ok, na_action="ignore"))
 
 
-def tags_problem(tags: object) -> str | None:
+def tags_problem(tags: object) -> Message | None:
     """Why a parsed tags list breaks Table 6's limits, or None when it is fine."""
     if not isinstance(tags, list):
-        return "tags must be key=value pairs separated by ';'"
+        return msg("tags:not_pairs")
     if len(tags) > fields.MAX_TAGS:
-        return f"{len(tags)} tags given; at most {fields.MAX_TAGS} are allowed"
+        return msg("tags:too_many", n=len(tags), max=fields.MAX_TAGS)
     seen: set[str] = set()
     for tag in tags:
         key, value = tag["key"], tag["value"]
         if len(key) > fields.TAG_KEY_MAX:
-            return f"tag key {key!r} is longer than {fields.TAG_KEY_MAX} characters"
+            return msg("tags:key_long", key=repr(key), max=fields.TAG_KEY_MAX)
         if not fields.TAG_TEXT_RE.match(key):
-            return f"tag key {key!r} may contain only letters, digits, - and _"
+            return msg("tags:key_chars", key=repr(key))
         if len(value) > fields.TAG_VALUE_MAX:
-            return f"value of tag {key!r} is longer than {fields.TAG_VALUE_MAX} characters"
+            return msg("tags:value_long", key=repr(key), max=fields.TAG_VALUE_MAX)
         if not fields.TAG_TEXT_RE.match(value):
-            return f"value of tag {key!r} may contain only letters, digits, - and _"
+            return msg("tags:value_chars", key=repr(key))
         if key.casefold() in seen:
-            return f"tag key {key!r} appears more than once"
+            return msg("tags:repeated", key=repr(key))
         seen.add(key.casefold())
     return None
 
 
-def objects_problem(text: object) -> str | None:
+def objects_problem(text: object) -> Message | None:
     """Why a parsed `objects` cell is not acceptable on its own (name length, an entry given
     twice or inside another one), or None. The engine's depth is a cross-field rule."""
     entries = parse.object_entries(str(text))
@@ -206,19 +202,21 @@ def objects_problem(text: object) -> str | None:
         entry = fields.OBJECT_PART_SEPARATOR.join(parts)
         for part in parts:
             if len(part) > fields.OBJECT_NAME_MAX:
-                return (f"name {part[:20]!r}... in entry {entry[:40]!r} is longer than "
-                        f"{fields.OBJECT_NAME_MAX} characters")
+                return msg("objects:name_long", name=repr(part[:20]), entry=repr(entry[:40]),
+                           max=fields.OBJECT_NAME_MAX)
         if parts in seen:
-            return f"entry {entry!r} is given twice"
+            return msg("objects:twice", entry=repr(entry))
         for depth in range(1, len(parts)):
             if parts[:depth] in seen:
-                return f"entry {entry!r} is already covered by {fields.OBJECT_PART_SEPARATOR.join(parts[:depth])!r}"
+                return msg("objects:covered", entry=repr(entry),
+                           by=repr(fields.OBJECT_PART_SEPARATOR.join(parts[:depth])))
         seen.add(parts)
     for parts in seen:  # a whole database listed after one of its tables
         for depth in range(1, len(parts)):
             if parts[:depth] in seen:
                 covered = fields.OBJECT_PART_SEPARATOR.join(parts)
-                return f"entry {covered!r} is already covered by {fields.OBJECT_PART_SEPARATOR.join(parts[:depth])!r}"
+                return msg("objects:covered", entry=repr(covered),
+                           by=repr(fields.OBJECT_PART_SEPARATOR.join(parts[:depth])))
     return None
 
 
@@ -234,7 +232,7 @@ def cell_checks(f: Field) -> list[CellCheck]:
     if f.key == "name":
         checks.append(CellCheck(
             "pattern", _name_pattern,
-            lambda f, v: f"{_label(f.key)} may contain only letters, digits, - and _, and must start with a letter",
+            lambda f, v: msg("pattern:name", label=Label(f.key)),
             _regex_vector(fields.NAME_RE),
         ))
     if f.key == "description":
@@ -242,29 +240,30 @@ def cell_checks(f: Field) -> list[CellCheck]:
     if f.kind is Kind.UUID:
         checks.append(CellCheck(
             "uuid", _uuid_ok,
-            lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not a UUID "
-                         "(like 352ad828-3467-4f03-987a-c55a5a9dd417)",
+            lambda f, v: msg("uuid", label=Label(f.key), value=parse.shown(f, v)),
             _regex_vector(UUID_RE),
         ))
     if f.kind is Kind.IP:
         checks.append(CellCheck(
-            "ip", _ip_ok, lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not an IPv4 or IPv6 address",
+            "ip", _ip_ok, lambda f, v: msg("ip", label=Label(f.key), value=parse.shown(f, v)),
         ))
     if f.kind is Kind.BASE64:
         checks.append(CellCheck(
             "base64", _base64_ok,
-            lambda f, v: f"{_label(f.key)} is not valid Base64 (give the certificate content Base64-encoded, "
-                         "or env:NAME)",
+            lambda f, v: msg("base64", label=Label(f.key)),
         ))
     if f.kind is Kind.TAGS:
-        checks.append(CellCheck("tags", _tags_ok, lambda f, v: tags_problem(v) or "invalid tags", _tags_vector))
+        checks.append(CellCheck("tags", _tags_ok, lambda f, v: tags_problem(v) or msg("tags:not_pairs"),
+                                _tags_vector))
     if f.kind is Kind.OBJECTS:
         checks.append(CellCheck("objects", lambda v: objects_problem(v) is None,
-                                lambda f, v: f"{_label(f.key)}: {objects_problem(v) or 'invalid entries'}"))
+                                lambda f, v: msg("labelled", label=Label(f.key),
+                                                 text=objects_problem(v) or msg("check_failed", label=Label(f.key),
+                                                                                code="objects"))))
     if f.kind is Kind.ENTERPRISE_PROJECT:
         checks.append(CellCheck(
             "enterprise_project", lambda v: ENTERPRISE_PROJECT_RE.match(str(v)) is not None,
-            lambda f, v: f"{_label(f.key)}: {parse.shown(f, v)} is not one enterprise project ID",
+            lambda f, v: msg("enterprise_project", label=Label(f.key), value=parse.shown(f, v)),
         ))
     return checks
 
@@ -324,7 +323,7 @@ def frame_from_columns(row_numbers: list[int], columns: Mapping[str, Sequence[ob
 
 # --------------------------------------------------------------------------- cross-field rules
 
-Explanation = list[tuple[str, str]]  # (column key, message) per offending cell
+Explanation = list[tuple[str, Message]]  # (column key, message) per offending cell
 
 
 @dataclass(frozen=True)
@@ -377,8 +376,8 @@ def _row_endpoint_type(row: Mapping[str, object], side: str) -> str | None:
     return None
 
 
-def _side_name(side: str) -> str:
-    return "source" if side == SOURCE else "destination"
+def _side_name(side: str) -> Message:
+    return msg("side.source") if side == SOURCE else msg("side.destination")
 
 
 # Each rule: the vectorised test, then its explanation of one failing row.
@@ -393,7 +392,7 @@ def _engine_scenario_fails(df: pd.DataFrame) -> pd.Series:
 def _engine_scenario_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
     engine, scenario = row["engine_type"], row["db_use_type"]
     serves = "/".join(fields.ENGINE_SCENARIOS[engine])  # type: ignore[index]
-    return [("engine_type", f"engine {engine} serves {serves}, not scenario {scenario}")]
+    return [("engine_type", msg("cross_field.engine_scenario", engine=engine, serves=serves, scenario=scenario))]
 
 
 def _engine_db_type_fails(df: pd.DataFrame) -> pd.Series:
@@ -412,8 +411,8 @@ def _engine_db_type_explain(_: int, row: Mapping[str, object], __: object) -> Ex
         own = row.get(f"{side}.db_type")
         expected = fields.ENGINE_DB_TYPES[engine][position]  # type: ignore[index]
         if own in fields.DB_TYPES and own != expected:
-            out.append((f"{side}.db_type",
-                        f"engine {engine} needs a {expected} {_side_name(side)}, not {own}"))
+            out.append((f"{side}.db_type", msg("cross_field.engine_db_type", engine=engine, expected=expected,
+                                               side=_side_name(side), own=own)))
     return out
 
 
@@ -448,9 +447,8 @@ def _cloud_side_explain(_: int, row: Mapping[str, object], __: object) -> Explan
     direction = row["job_direction"]
     side = _CLOUD_SIDE[direction]  # type: ignore[index]
     return [
-        (f"{side}.{attr}",
-         f"{_label(f'{side}.{attr}')} is mandatory for direction {direction} "
-         f"(the {_side_name(side)} is the cloud instance)")
+        (f"{side}.{attr}", msg("cross_field.cloud_side_instance", label=Label(f"{side}.{attr}"),
+                               direction=direction, side=_side_name(side)))
         for attr in ("region", "inst_id") if row.get(f"{side}.{attr}") is None
     ]
 
@@ -468,11 +466,9 @@ def _readonly_scope_fails(df: pd.DataFrame) -> pd.Series:
 
 def _readonly_scope_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
     target = _row_endpoint_type(row, TARGET)
-    why = (f"direction is {row.get('job_direction')}" if row.get("job_direction") != "up"
-           else f"the destination is {target}")
-    return [("is_target_readonly",
-             f"{_label('is_target_readonly')} applies only to a MySQL destination with direction up ({why}); "
-             "leave it blank")]
+    why = (msg("cross_field.readonly_scope:direction", direction=row.get("job_direction"))
+           if row.get("job_direction") != "up" else msg("cross_field.readonly_scope:target", target=target))
+    return [("is_target_readonly", msg("cross_field.readonly_scope", label=Label("is_target_readonly"), why=why))]
 
 
 def _az_mysql_only_fails(df: pd.DataFrame) -> pd.Series:
@@ -481,8 +477,8 @@ def _az_mysql_only_fails(df: pd.DataFrame) -> pd.Series:
 
 
 def _az_mysql_only_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
-    return [(key, f"{_label(key)} is supported for MySQL engines only ({', '.join(fields.AZ_ENGINES)}), "
-                  f"not {row['engine_type']}")
+    return [(key, msg("cross_field.az_mysql_only", label=Label(key), engines=", ".join(fields.AZ_ENGINES),
+                      engine=row["engine_type"]))
             for key in ("master_az", "slave_az") if row.get(key) is not None]
 
 
@@ -492,8 +488,7 @@ def _az_pair_fails(df: pd.DataFrame) -> pd.Series:
 
 def _az_pair_explain(_: int, row: Mapping[str, object], __: object) -> Explanation:
     given, other = ("master_az", "slave_az") if row.get("master_az") is not None else ("slave_az", "master_az")
-    return [(given, f"{_label(given)} takes effect only together with {_label(other)}; "
-                    "fill both or neither")]
+    return [(given, msg("cross_field.az_pair", label=Label(given), other=Label(other)))]
 
 
 def _ssl_checksum_fails(df: pd.DataFrame) -> pd.Series:
@@ -518,10 +513,10 @@ def _ssl_p12_explain(_: int, row: Mapping[str, object], __: object) -> Explanati
         if row.get(f"{side}.ssl_cert_password") is not None and not (
             isinstance(name, str) and name.lower().endswith(".p12")
         ):
-            shown = f"{name!r}" if name is not None else "blank"
+            shown = f"{name!r}" if name is not None else msg("value.blank")
             out.append((f"{side}.ssl_cert_name",
-                        f"the {_side_name(side)} has an SSL certificate password, which goes with a .p12 "
-                        f"certificate, but {_label(f'{side}.ssl_cert_name')} is {shown}"))
+                        msg("cross_field.ssl_password_p12", side=_side_name(side),
+                            label=Label(f"{side}.ssl_cert_name"), shown=shown)))
     return out
 
 
@@ -538,9 +533,9 @@ def _cluster_mode_explain(_: int, row: Mapping[str, object], __: object) -> Expl
     for side in fields.ENDPOINTS:
         kind = _row_endpoint_type(row, side)
         if row.get(f"{side}.cluster_mode") is not None and kind is not None and kind != "mongodb":
-            out.append((f"{side}.cluster_mode",
-                        f"{_label(f'{side}.cluster_mode')} applies to MongoDB endpoints only; "
-                        f"the {_side_name(side)} is {kind}"))
+            out.append((f"{side}.cluster_mode", msg("cross_field.cluster_mode_mongodb",
+                                                    label=Label(f"{side}.cluster_mode"), side=_side_name(side),
+                                                    kind=kind)))
     return out
 
 
@@ -568,13 +563,13 @@ def _objects_depth_explain(_: int, row: Mapping[str, object], __: object) -> Exp
     engine = str(row.get("engine_type"))
     limit = fields.OBJECT_DEPTH.get(engine, 2)
     deep = [".".join(p) for p in parse.object_entries(str(row.get("objects"))) if len(p) > limit]
-    shape = "database, database.schema or database.table" if limit == 3 else "database or database.table"
+    shape = msg("cross_field.objects_depth:three" if limit == 3 else "cross_field.objects_depth:two")
     if engine == "mongodb":
-        shape = "database or database.collection"
+        shape = msg("cross_field.objects_depth:mongodb")
     elif engine == "postgresql":
-        shape = "database, database.schema or database.schema.table"
-    return [("objects", f"{_label('objects')}: {', '.join(repr(d) for d in deep)} does not fit engine {engine}, "
-                        f"which takes {shape}")]
+        shape = msg("cross_field.objects_depth:postgresql")
+    return [("objects", msg("cross_field.objects_depth", label=Label("objects"),
+                            entries=", ".join(repr(d) for d in deep), engine=engine, shape=shape))]
 
 
 def _name_groups(df: pd.DataFrame) -> dict[str, list[int]]:
@@ -593,8 +588,8 @@ def _duplicate_fails(df: pd.DataFrame) -> pd.Series:
 def _duplicate_explain(excel_row: int, row: Mapping[str, object], groups: object) -> Explanation:
     others = [r for r in groups[str(row["name"]).casefold()] if r != excel_row]  # type: ignore[index]
     listed = ", ".join(str(r) for r in others)
-    return [("name", f"task name {row['name']!r} is also used on row{'s' if len(others) > 1 else ''} {listed} "
-                     "(names are case-insensitive)")]
+    return [("name", msg("duplicate_name:rows" if len(others) > 1 else "duplicate_name", name=repr(row["name"]),
+                         rows=listed))]
 
 
 def _connection_incomplete_fails(df: pd.DataFrame) -> pd.Series:
@@ -610,16 +605,12 @@ def _connection_incomplete_explain(_: int, row: Mapping[str, object], __: object
     for side in fields.ENDPOINTS:
         blank = [f"{side}.{a}" for a in fields.CONNECTION_FIELDS if row.get(f"{side}.{a}") is None]
         if blank:
-            names = [_label(blank[0])] + [fields.FIELDS[k].label.split(" ", 1)[1] for k in blank[1:]]
-            listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-            one = len(blank) == 1
-            out.append((blank[0], f"{listed} {'is' if one else 'are'} blank: the task is still created, but "
-                                  f"its {_side_name(side)} connection test (bulkimport prepare) cannot run "
-                                  f"until {'it is' if one else 'they are'} filled in"))
+            message_id = "connection_incomplete" if len(blank) == 1 else "connection_incomplete:many"
+            out.append((blank[0], msg(message_id, labels=Labels(tuple(blank)), side=_side_name(side))))
     return out
 
 
-def _fixed(column: str, message: str) -> Callable[[int, Mapping[str, object], object], Explanation]:
+def _fixed(column: str, message: Message) -> Callable[[int, Mapping[str, object], object], Explanation]:
     return lambda _, __, ___: [(column, message)]
 
 
@@ -629,23 +620,21 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
     CrossCheck("cross_field.engine_db_type", ("engine_type", f"{SOURCE}.db_type", f"{TARGET}.db_type"),
                _engine_db_type_fails, _engine_db_type_explain),
     CrossCheck("cross_field.eip_bind", ("net_type", "bind_eip"), _eip_bind_fails,
-               _fixed("bind_eip", "network type eip needs Bind EIP (bind_eip) = true")),
+               _fixed("bind_eip", msg("cross_field.eip_bind"))),
     CrossCheck("cross_field.dr_no_vpc", ("db_use_type", "net_type"), _dr_no_vpc_fails,
-               _fixed("net_type", "network type vpc is not allowed for disaster recovery (cloudDataGuard)")),
+               _fixed("net_type", msg("cross_field.dr_no_vpc"))),
     CrossCheck("cross_field.dr_multi_write", ("db_use_type", "multi_write"), _dr_multi_write_fails,
-               _fixed("multi_write", "Dual-active DR (multi_write) is mandatory for disaster recovery: "
-                                     "true for dual-active, false for single-active")),
+               _fixed("multi_write", msg("cross_field.dr_multi_write"))),
     CrossCheck("cross_field.single_active_task_type", ("db_use_type", "multi_write", "task_type"),
                _single_active_fails,
-               _fixed("task_type", f"single-active DR (multi_write false) allows only task mode "
-                                   f"{fields.SINGLE_ACTIVE_DR_TASK_TYPE}")),
+               _fixed("task_type", msg("cross_field.single_active_task_type",
+                                       mode=fields.SINGLE_ACTIVE_DR_TASK_TYPE))),
     CrossCheck("cross_field.cloud_side_instance",
                ("job_direction", f"{SOURCE}.region", f"{SOURCE}.inst_id", f"{TARGET}.region", f"{TARGET}.inst_id"),
                _cloud_side_fails, _cloud_side_explain),
     CrossCheck("cross_field.dr_standby_readonly", ("db_use_type", "job_direction", "is_target_readonly"),
                _dr_standby_readonly_fails,
-               _fixed("is_target_readonly", "disaster recovery with direction up (this cloud is the standby) "
-                                            "needs Destination read-only (is_target_readonly) = true")),
+               _fixed("is_target_readonly", msg("cross_field.dr_standby_readonly"))),
     CrossCheck("cross_field.readonly_scope", ("is_target_readonly", "job_direction", "engine_type",
                                               f"{TARGET}.db_type"),
                _readonly_scope_fails, _readonly_scope_explain),
@@ -655,7 +644,7 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
     CrossCheck("cross_field.ssl_checksum", (f"{SOURCE}.ssl_link", f"{SOURCE}.ssl_cert_check_sum"),
                _ssl_checksum_fails,
                _fixed(f"{SOURCE}.ssl_cert_check_sum",
-                      f"{_label(f'{SOURCE}.ssl_cert_check_sum')} is mandatory when the source uses SSL")),
+                      msg("cross_field.ssl_checksum", label=Label(f"{SOURCE}.ssl_cert_check_sum")))),
     CrossCheck("cross_field.ssl_password_p12",
                tuple(f"{side}.{a}" for side in fields.ENDPOINTS for a in ("ssl_cert_password", "ssl_cert_name")),
                _ssl_p12_fails, _ssl_p12_explain),
@@ -666,14 +655,12 @@ CROSS_CHECKS: dict[str, CrossCheck] = {c.code: c for c in (
     CrossCheck("cross_field.mongodb_cluster_nodes",
                ("engine_type", f"{SOURCE}.db_type", f"{SOURCE}.cluster_mode", "node_num"),
                _mongodb_nodes_fails,
-               _fixed("node_num", "a MongoDB source with a cluster mode is a cluster: Nodes / shards (node_num) "
-                                  "is mandatory (the number of source shards, 1-32)")),
+               _fixed("node_num", msg("cross_field.mongodb_cluster_nodes"))),
     CrossCheck("cross_field.objects_depth", ("objects", "engine_type"), _objects_depth_fails,
                _objects_depth_explain),
     CrossCheck("cross_field.objects_dr", ("objects", "db_use_type"),
                lambda df: _set(df, "objects") & _is(df, "db_use_type", DR),
-               _fixed("objects", "disaster recovery (cloudDataGuard) replicates the whole instance: "
-                                 "leave Objects to replicate (objects) blank")),
+               _fixed("objects", msg("cross_field.objects_dr"))),
     CrossCheck("connection_incomplete",
                tuple(f"{side}.{a}" for side in fields.ENDPOINTS for a in fields.CONNECTION_FIELDS),
                _connection_incomplete_fails, _connection_incomplete_explain),
@@ -754,12 +741,12 @@ def check_rows(
             seen.add((excel_row, column, code))
             f = fields.FIELDS[column]
             if code == "missing":
-                message = f"{_label(column)} is mandatory"
+                message = msg("missing", label=Label(column))
             else:
                 cell = cell_check_of.get((column, code))
                 value = rows[excel_row].get(column)
-                message = cell.message(f, value) if cell else f"{_label(column)}: {code} check failed"
-            findings.append(Finding(excel_row, column, code, message, Severity.ERROR))
+                message = cell.message(f, value) if cell else msg("check_failed", label=Label(column), code=code)
+            findings.append(Finding.of(excel_row, column, code, message, Severity.ERROR))
 
     for code, check in CROSS_CHECKS.items():
         sub = frame[list(check.inputs)]
@@ -778,5 +765,5 @@ def check_rows(
             for column, message in explained:
                 if (excel_row, column) in skip:
                     continue
-                findings.append(Finding(excel_row, column, code, message, severity))
+                findings.append(Finding.of(excel_row, column, code, message, severity))
     return findings

@@ -28,6 +28,7 @@ from bulkimport.drs import (
     RetryPolicy,
 )
 from bulkimport.errors import InputError, OutputWriteError
+from bulkimport.findings import language_of
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
@@ -281,17 +282,20 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
     ledger = "" if target.ledger_temporary or target.ledger_path is None or not target.ledger_path.exists() \
         else str(target.ledger_path.resolve())
     step = {"step": command, "step_at": now_iso(), "step_by": operator_name(), "cloud_user": target_identity(target)}
+    # The language this follow-up writes in: --language, else the campaign's, else the template's.
+    language = language_of(target.language or (facts.language if facts is not None else "") or book.language)
     if facts is None:
         return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
                         template_version=book.template_version or "", endpoint=target.ledger_endpoint,
                         region=target.region, project_id=target.project_id, campaign_id=target.campaign_id,
-                        ledger=ledger, **step)
+                        ledger=ledger, language=language, **step)
     steps = [s.strip() for s in facts.command.split(",") if s.strip()]
     if not steps or steps[-1] != command:
         steps.append(command)
     return replace(facts, command=", ".join(steps), endpoint=facts.endpoint or target.ledger_endpoint,
                    project_id=facts.project_id or target.project_id, region=facts.region or target.region,
-                   campaign_id=facts.campaign_id or target.campaign_id, ledger=ledger or facts.ledger, **step)
+                   campaign_id=facts.campaign_id or target.campaign_id, ledger=ledger or facts.ledger,
+                   language=language, **step)
 
 
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
@@ -306,11 +310,12 @@ def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, obje
     summary = summarise(campaign, report_rows(book, appended))
     sheet = summary_sheet_rows(summary)
     try:
-        write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet})
+        write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet},
+                      language=summary.language)
         failed_rows = list(failed_rows)
         if failed_rows and failed_path is not None:
             write_failed_rows(failed_path, book, appended, book.findings, failed_rows,
-                              extra_sheets={"Summary": sheet})
+                              extra_sheets={"Summary": sheet}, language=summary.language)
         return write_report(summary, out_path.stem, report_dir, results_path=out_path)
     except (OSError, InputError) as exc:
         error = exc if isinstance(exc, OSError) else OSError(str(exc))

@@ -51,6 +51,9 @@ class Target:
     ledger_temporary: bool = False
     #: The campaign ID of the ledger (checked against the results workbook's), when known.
     campaign_id: str = ""
+    #: The run's language (fields.LANGUAGES): the X-Language of its requests and the language
+    #: of what a follow-up writes for people. "" = not chosen: the workbook's template language.
+    language: str = ""
 
     @property
     def display(self) -> str:
@@ -242,7 +245,8 @@ def _compare(recorded: str, chosen: str, what: str, results_path: Path, force: b
 def campaign_target(results_path: str | Path, *, endpoint: str | None = None, region: str | None = None,
                     project_id: str | None = None, simulate: bool = False, simulator_state: Path | None = None,
                     ledger_path: Path | None = None, ca_bundle: str | None = None, insecure: bool = False,
-                    force: bool = False, env: Mapping[str, str] = os.environ, lock: bool = True) -> Iterator[Target]:
+                    force: bool = False, env: Mapping[str, str] = os.environ, lock: bool = True,
+                    language: str | None = None) -> Iterator[Target]:
     """The Target of a command that follows up on a campaign from its results workbook
     (`status`, `rollback`, `prepare`, `start`): the one place that decides where it goes.
 
@@ -254,6 +258,7 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
       which is mailed around and could name anyone's server. The workbook's recorded endpoint
       and project are only compared with the chosen ones: a mismatch stops (unless `force`).
     * With `lock`, the ledger is held (`ledger_lock`) for as long as the Target is in use.
+    * The language: `language` (`--language`), else the campaign's (its `language` fact).
     """
     from bulkimport.drs.endpoints import normalise_endpoint
     from bulkimport.ledger import ledger_lock
@@ -292,6 +297,8 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
             check_tls(target)
         _compare(recorded_project, target.project_id, "the project", results_path, force)
         target.campaign_id = known.campaign_id or ""
+        recorded_language = facts.language if facts is not None else ""
+        target.language = language or (recorded_language if recorded_language in fields.LANGUAGES else "")
         yield target
 
 
@@ -331,6 +338,8 @@ def make_client(target: Target, retry: Any = None, sleep: Callable[[float], None
     """A DrsClient for the target (extra options, e.g. timeout or pool_size, pass through)."""
     from bulkimport.drs import DrsClient
 
+    if target.language and "language" not in options:
+        options["language"] = target.language
     return DrsClient(target.endpoint, target.project_id, target.auth, verify=target.verify, retry=retry,
                      sleep=sleep, **options)
 

@@ -15,6 +15,34 @@ SCREENFUL = 20
 MIN_WIDTH = 80
 
 
+#: The terminal's own words in zh-cn, by their en-us text (`say`). Finding sentences come
+#: from findings.MESSAGES; codes, paths and server messages are never translated.
+_ZH: dict[str, str] = {
+    "{path}: sheet {sheet}: {rows}, {valid} valid, {invalid} invalid ({errors} errors, {warnings} warnings)":
+        "{path}：工作表{sheet}：共{rows}，{valid}行有效，{invalid}行无效（{errors}个错误，{warnings}个警告）",
+    "{n} rows": "{n}行",
+    "findings by code: {counts}": "按代码统计的问题：{counts}",
+    "row {row}": "第{row}行",
+    "workbook": "工作簿",
+    "{code}, warning": "{code}，警告",
+    "... and {n} more (see the Findings sheet)": "……另有{n}条（见Findings工作表）",
+    "annotated copy: {path}": "标注副本：{path}",
+    "{rows} invalid, not sent (see the results workbook's Findings sheet):":
+        "{rows}无效，不会发送（见结果工作簿的Findings工作表）：",
+}
+
+
+def say(language: str, text: str, **args: object) -> str:
+    """`text` (en-us, a `str.format` template) in `language`, filled in with `args`."""
+    template = _ZH.get(text, text) if language == "zh-cn" else text
+    return template.format(**args)
+
+
+def rows_word(language: str, n: int) -> str:
+    """`1 row` / `2 rows` in en-us, `2行` in zh-cn."""
+    return plural(n, "row") if language != "zh-cn" else say(language, "{n} rows", n=n)
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """`1 task`, `2 tasks`, `0 tasks`."""
     return f"{n} {word if n == 1 else (many or word + 's')}"

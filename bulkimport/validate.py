@@ -15,7 +15,7 @@ from pathlib import Path
 from bulkimport import fields, parse, schema
 from bulkimport.book_read import LazyRows, WorkbookData, paused_gc, read_workbook
 from bulkimport.errors import InputError
-from bulkimport.findings import Finding, Severity, row_errors
+from bulkimport.findings import EN, Finding, Label, Severity, language_of, msg, row_errors
 from bulkimport.outcomes import Result
 from bulkimport.outputs import WORKBOOK, Output, check_outputs, same_file
 from bulkimport.results_book import write_results
@@ -35,6 +35,9 @@ class Validation:
     findings: list[Finding]
     #: Excel rows with at least one error.
     invalid: set[int] = field(default_factory=set)
+    #: The language messages are written in (comments, error_msg, terminal, --json): the
+    #: workbook's template language unless `--language` chose another.
+    language: str = EN
 
     def valid_rows(self) -> dict[int, dict[str, object]]:
         """The rows that may be sent, in input order."""
@@ -57,7 +60,7 @@ class Validation:
 
     def row_messages(self) -> dict[int, str]:
         """Per row, its error sentences joined: the `error_msg` column of the annotated copy."""
-        return {r: text for r, (_, text) in row_errors(self.findings).items()}
+        return {r: text for r, (_, text) in row_errors(self.findings, self.language).items()}
 
     def to_dict(self) -> dict[str, object]:
         """The `--json` document: counts and every finding (never a secret)."""
@@ -66,6 +69,7 @@ class Validation:
             "sha256": self.book.sha256,
             "sheet": self.book.sheet_name,
             "template_version": self.book.template_version,
+            "language": self.language,
             "rows": len(self.rows),
             "valid": len(self.rows) - len(self.invalid),
             "invalid": len(self.invalid),
@@ -73,7 +77,7 @@ class Validation:
             "warnings": len(self.warnings),
             "counts": self.counts(),
             "findings": [
-                {**f.to_dict(), "source_row": self.book.source_row(f.row) if f.row is not None else None}
+                {**f.to_dict(self.language), "source_row": self.book.source_row(f.row) if f.row is not None else None}
                 for f in self.findings
             ],
         }
@@ -126,7 +130,8 @@ def _parse_columns(
             values = _excel_errors(f, values, row_numbers, findings, reported)
         out, errors = parse.parse_column(f, values)
         for i, exc in errors.items():
-            findings.append(Finding(row_numbers[i], key, exc.code, f"{f.label}: {exc}"))
+            findings.append(Finding.of(row_numbers[i], key, exc.code,
+                                       msg("labelled", label=Label(f.key), text=exc.text)))
         columns[key] = out
     for f in fields.CATALOGUE:
         column = columns.setdefault(f.key, [None] * n)
@@ -135,9 +140,9 @@ def _parse_columns(
         for i, value in enumerate(column):
             if value is None and (row_numbers[i], f.key) not in reported:
                 column[i] = f.default
-                findings.append(Finding(
+                findings.append(Finding.of(
                     row_numbers[i], f.key, "default_applied",
-                    f"{f.label} is blank; the API's default {f.default} is used", Severity.WARNING,
+                    msg("default_applied", label=Label(f.key), default=f.default), Severity.WARNING,
                 ))
     return TypedRows(row_numbers, columns), findings, columns
 
@@ -152,9 +157,8 @@ def _excel_errors(f: fields.Field, values: list[object], row_numbers: list[int],
     out = list(values)
     for i, value in enumerate(values):
         if type(value) is str and value in _EXCEL_ERRORS:
-            findings.append(Finding(row_numbers[i], f.key, "excel_error",
-                                    f"{f.label} holds the Excel error {value}; fix the formula or "
-                                    "type the value itself"))
+            findings.append(Finding.of(row_numbers[i], f.key, "excel_error",
+                                       msg("excel_error", label=Label(f.key), value=value)))
             reported.add((row_numbers[i], f.key))
             out[i] = None
     return out
@@ -176,13 +180,15 @@ def _order(book: WorkbookData, findings: list[Finding]) -> list[Finding]:
     ))
 
 
-def validate_workbook(path: str | Path, sheet: str | None = None) -> Validation:
-    """Read, parse and check a filled workbook. Raises InputError (exit 2) if it is unusable."""
+def validate_workbook(path: str | Path, sheet: str | None = None, *, language: str | None = None) -> Validation:
+    """Read, parse and check a filled workbook. Raises InputError (exit 2) if it is unusable.
+
+    `language` (None: the workbook's template language) is the language of the messages."""
     with paused_gc():
-        return _validate_workbook(path, sheet)
+        return _validate_workbook(path, sheet, language)
 
 
-def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
+def _validate_workbook(path: str | Path, sheet: str | None, language: str | None) -> Validation:
     book = read_workbook(path, sheet)
     if not book.cells:
         raise InputError(f"{book.path}: sheet {book.sheet_name!r} has no task rows below its key row")
@@ -193,7 +199,8 @@ def _validate_workbook(path: str | Path, sheet: str | None) -> Validation:
     findings = list(book.findings) + parse_findings + schema.check_rows(rows, already, frame=frame)  # type: ignore[arg-type]
     findings = _order(book, findings)
     invalid = {f.row for f in findings if f.row is not None and f.severity == Severity.ERROR}
-    return Validation(book=book, rows=rows, findings=findings, invalid=invalid)
+    return Validation(book=book, rows=rows, findings=findings, invalid=invalid,
+                      language=language_of(language or book.language))
 
 
 def default_output_path(workbook: str | Path, base: str | Path | None = None) -> Path:
@@ -218,13 +225,13 @@ def annotate(validation: Validation, out: str | Path) -> Path:
     if same_file(out, validation.book.path):
         raise InputError(f"{out}: is the input workbook; refusing to overwrite it (choose another --out)")
     with paused_gc():  # a dict per row below; see paused_gc
-        errors = row_errors(validation.findings)
+        errors = row_errors(validation.findings, validation.language)
         appended = {
             r: {"result": str(validation.result_of(r)), "error_code": errors.get(r, ("", ""))[0],
                 "error_msg": errors.get(r, ("", ""))[1]}
             for r in validation.rows
         }
-        return write_results(out, validation.book, appended, validation.findings)
+        return write_results(out, validation.book, appended, validation.findings, language=validation.language)
 
 
 def codes_markdown() -> str:
@@ -234,7 +241,7 @@ def codes_markdown() -> str:
 
     lines = ["| code | severity | meaning |", "| --- | --- | --- |"]
     for code, meaning in CODES.items():
-        lines.append(f"| `{code}` | {'warning' if code in WARNING_CODES else 'error'} | {meaning} |")
+        lines.append(f"| `{code}` | {'warning' if code in WARNING_CODES else 'error'} | {meaning.en} |")
     for rule in fields.RULES:
         if rule.code not in CODES:
             columns = ", ".join(f"`{c}`" for c in rule.columns)

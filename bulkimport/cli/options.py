@@ -161,8 +161,22 @@ def out_option(default: str) -> Decorator:
                              "replaced without --force.")
 
 
+def language_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--language`: the language of what the tool writes for people (cell comments, error_msg,
+    the report, the terminal summary) and the X-Language of its requests. Default (None): the
+    workbook's template language, for a follow-up the campaign's. Codes, keys and the result
+    column names never change with it; server messages stay as the server sent them."""
+    from bulkimport.fields import LANGUAGES
+
+    return click.option("--language", type=click.Choice(LANGUAGES), default=None,
+                        help="Language of the tool's messages (cell comments, error_msg, report, terminal) and "
+                             "of the requests' X-Language (default: the workbook's template language; for a "
+                             "follow-up, the campaign's).")(func)
+
+
 def target_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options the follow-up commands (status, rollback, prepare, start) share: connection,
-    --force, report folder, quiet. Parameters in this order: endpoint, region, project_id,
-    simulate, simulator_state, ledger_path, ca_bundle, insecure, force, report_dir, quiet."""
-    return connection_options(force_option(report_dir_option(quiet_option(func))))
+    --force, report folder, quiet, language. Parameters in this order: endpoint, region,
+    project_id, simulate, simulator_state, ledger_path, ca_bundle, insecure, force, report_dir,
+    quiet, language."""
+    return connection_options(force_option(report_dir_option(quiet_option(language_option(func)))))

@@ -25,7 +25,8 @@ from bulkimport.cli.options import seconds_option, target_options
 @click.option("--json", "as_json", is_flag=True, help="Print the per-task outcome as JSON on stdout.")
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
-            force: bool, report_dir: Path, quiet: bool, out: Path | None, timeout: float, interval: float,
+            force: bool, report_dir: Path, quiet: bool,
+            language: str | None, out: Path | None, timeout: float, interval: float,
             concurrency: int, recheck: bool, as_json: bool) -> int:
     """Test the connections, select the objects and run the pre-check of every task of
     WORKBOOK (the workbook you submitted: it holds the passwords or env:NAME references)
@@ -41,7 +42,8 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force,
+                          language=language) as target:
         outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
                                    interval=interval, force=recheck, concurrency=concurrency, replace_outputs=force,
                                    progress=for_stream(sys.stderr, quiet=quiet))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bulkimport.cli.options import language_option
 from bulkimport.outcomes import ExitCode
 
 
@@ -19,15 +20,16 @@ from bulkimport.outcomes import ExitCode
               help="Accepted for symmetry with submit/status/rollback; the report needs no server.")
 @click.option("--simulator-state", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Accepted with --simulate; unused (the report needs no server).")
+@language_option
 def command(results_workbook: Path, out_dir: Path, as_json: bool, simulate: bool,
-            simulator_state: Path | None) -> int:
+            simulator_state: Path | None, language: str | None) -> int:
     """(Re)build the sign-off report (HTML for print, JSON) from RESULTS_WORKBOOK alone.
 
     Campaign facts come from the workbook's Summary sheet; counts and tables from its rows.
     """
     from bulkimport.report import build_report
 
-    files = build_report(results_workbook, out_dir=out_dir)
+    files = build_report(results_workbook, out_dir=out_dir, language=language)
     if as_json:
         click.echo(json.dumps(json.loads(files.json.read_text(encoding="utf-8")), indent=2, ensure_ascii=False))
     click.echo(f"report: {files.html}", err=True)

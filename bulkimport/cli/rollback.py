@@ -30,7 +30,8 @@ def stdin_is_terminal() -> bool:
 @json_option
 def command(results_workbook: Path, endpoint: str | None, region: str | None, project_id: str | None,
             simulate: bool, simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None,
-            insecure: bool, force: bool, report_dir: Path, quiet: bool, out: Path | None, yes: bool,
+            insecure: bool, force: bool, report_dir: Path, quiet: bool,
+            language: str | None, out: Path | None, yes: bool,
             release_timeout: float, interval: float, max_interval: float, as_json: bool) -> int:
     """Delete the tasks RESULTS_WORKBOOK's campaign created (only those the ledger shows this
     tool created), after listing them and asking for confirmation.
@@ -47,7 +48,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force,
+                          language=language) as target:
         out = check_follow_up_outputs(results_workbook, "rollback", out, report_dir, target.ledger_path, force=force)
         plan = plan_rollback(results_workbook, target)
         width = min(max(shutil.get_terminal_size((100, 24)).columns, 80), 130)

@@ -34,7 +34,8 @@ def stdin_is_terminal() -> bool:
 @click.option("--json", "as_json", is_flag=True, help="Print the per-row outcome as JSON on stdout.")
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
-            force: bool, report_dir: Path, quiet: bool, at: str | None, out: Path | None, doubt_grace: float,
+            force: bool, report_dir: Path, quiet: bool,
+            language: str | None, at: str | None, out: Path | None, doubt_grace: float,
             yes: bool, as_json: bool) -> int:
     """Start the tasks of WORKBOOK whose latest pre-check passed, after listing them and
     asking for confirmation. A task is never started twice: its status is asked first and a
@@ -50,7 +51,8 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force,
+                          language=language) as target:
         out = check_follow_up_outputs(workbook, "start", out, report_dir, target.ledger_path,
                                       force=force)  # before any request
         plan = plan_start(workbook, target, at=at, doubt_grace=doubt_grace)

@@ -27,7 +27,8 @@ __all__ = ["command", "target_options"]
 @json_option
 def command(results_workbook: Path, endpoint: str | None, region: str | None, project_id: str | None,
             simulate: bool, simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None,
-            insecure: bool, force: bool, report_dir: Path, quiet: bool, out: Path | None, watch: bool,
+            insecure: bool, force: bool, report_dir: Path, quiet: bool,
+            language: str | None, out: Path | None, watch: bool,
             interval: float, max_interval: float, timeout: float, as_json: bool) -> int:
     """Ask the server for the status of every task RESULTS_WORKBOOK created and write a
     refreshed results workbook, the ledger and the sign-off report.
@@ -43,7 +44,8 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
-                          ca_bundle=ca_bundle, insecure=insecure, force=force) as target:
+                          ca_bundle=ca_bundle, insecure=insecure, force=force,
+                          language=language) as target:
         outcome = refresh_status(results_workbook, target, out_path=out, report_dir=report_dir, watch=watch,
                                  interval=interval, max_interval=max_interval, timeout=timeout,
                                  progress=for_stream(sys.stderr, quiet=quiet), force=force)

@@ -17,6 +17,7 @@ from bulkimport.cli.options import (
     connection_options,
     force_option,
     json_option,
+    language_option,
     out_option,
     report_dir_option,
     seconds_option,
@@ -57,8 +58,7 @@ def _confirm(plan) -> bool:
 @report_dir_option
 @json_option
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation on a terminal.")
-@click.option("--language", type=click.Choice(fields.LANGUAGES), default="en-us", show_default=True,
-              help="X-Language of the requests (language of the server's messages).")
+@language_option
 @seconds_option("--timeout", 120.0, "Wait for a reply before its rows count as in doubt", positive=True)
 @click.option("--max-attempts", type=click.IntRange(1, 100), default=None,
               help="Requests per batch at most, retries included (1 to 100; default: no count, only --retry-for).")
@@ -71,7 +71,7 @@ def _confirm(plan) -> bool:
 def command(workbook: Path, endpoint: str | None, region: str | None, project_id: str | None, simulate: bool,
             simulator_state: Path | None, ledger_path: Path | None, ca_bundle: str | None, insecure: bool,
             sheet: str | None, batch_size: int, concurrency: int, dry_run: bool, out: Path | None, force: bool,
-            report_dir: Path, as_json: bool, yes: bool, language: str, timeout: float, max_attempts: int | None,
+            report_dir: Path, as_json: bool, yes: bool, language: str | None, timeout: float, max_attempts: int | None,
             max_retry_time: float, retry_delay: float) -> int:
     """Create the DRS tasks of WORKBOOK's valid rows, each exactly once.
 

@@ -45,7 +45,9 @@ class SubmitOptions:
     dry_run: bool = False
     out: Path | None = None
     ledger: Path | None = None
-    language: str = "en-us"
+    #: The run's language (X-Language of the requests, the tool's messages and report);
+    #: None: the workbook's template language.
+    language: str | None = None
     ca_bundle: str | None = None
     insecure: bool = False
     connect_timeout: float = 10.0
@@ -74,7 +76,7 @@ class SubmitOptions:
         payload.check_batch_size(self.batch_size)
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
-        if self.language not in LANGUAGES:
+        if self.language is not None and self.language not in LANGUAGES:
             raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
         if self.max_attempts is not None and self.max_attempts < 1:
             raise InputError("max attempts must be at least 1")

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import Finding, Severity, row_errors
+from bulkimport.findings import Finding, Severity, msg, row_errors
 from bulkimport.ledger import (
     Ledger,
     LedgerEntry,
@@ -42,7 +42,7 @@ from bulkimport.target import (
     simulated_target,
     simulator_ledger_path,
 )
-from bulkimport.terminal import plural, row_lines, screenful
+from bulkimport.terminal import plural, row_lines, rows_word, say, screenful
 
 if TYPE_CHECKING:  # the report module is imported when a report is written (start-up time)
     from bulkimport.report import Summary
@@ -163,11 +163,12 @@ def _announce_invalid(validation: Any, outcomes: Mapping[int, RowOutcome], progr
     first: dict[int, str] = {}
     for f in validation.findings:
         if f.row in invalid and f.severity == "error":
-            first.setdefault(f.row, f.sentence)
+            first.setdefault(f.row, f.sentence_for(validation.language))
     if not first:
         return
     book = validation.book
-    progress.note(f"{plural(len(first), 'row')} invalid, not sent (see the results workbook's Findings sheet):")
+    progress.note(say(validation.language, "{rows} invalid, not sent (see the results workbook's Findings sheet):",
+                      rows=rows_word(validation.language, len(first))))
     listed = [(book.source_row(r), validation.rows[r].get("name") or "(no name)", first[r]) for r in sorted(first)]
     for line in screenful(row_lines(listed, 110)):
         progress.note(line)
@@ -260,16 +261,18 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     path = Path(path)
     out = Path(options.out) if options.out else _default_out(path, options.dry_run)
     check_outputs(submit_outputs(options, out), inputs=[path], force=options.force)
-    validation = validate_workbook(path, options.sheet)
+    validation = validate_workbook(path, options.sheet, language=options.language)
     book = validation.book
+    # One language for the run: --language, else the workbook's template language.
+    options = replace(options, language=validation.language)
     campaign = Campaign(command="submit", input_file=str(path), input_sha256=book.sha256,
                         template_version=book.template_version or "", batch_size=str(options.batch_size),
                         concurrency=str(options.concurrency), dry_run="true" if options.dry_run else "false",
-                        language=options.language)
+                        language=validation.language)
 
     outcomes: dict[int, RowOutcome] = {}
     items: list[_Item] = []
-    errors = row_errors(validation.findings)
+    errors = row_errors(validation.findings, validation.language)
     for row, typed in validation.rows.items():
         name = typed.get("name")
         if row in validation.invalid:
@@ -314,7 +317,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
                         batch_size=options.batch_size, concurrency=options.concurrency)
             _announce_invalid(validation, outcomes, progress)
             progress.note("dry run: " + plan.line())
-            dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, options.language)
+            dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, validation.language)
             rows = [outcomes[r] for r in validation.rows]
             exit_code = 1 if validation.invalid else 0
             ledger_path = target.ledger_path if ledger_exists else None
@@ -337,10 +340,11 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     failed_rows = [o.row for o in rows if o.result in FAILED_RESULTS]
     failed_path = None
     try:
-        results_path = write_results(out, book, appended, findings, extra_sheets=summary)
+        results_path = write_results(out, book, appended, findings, extra_sheets=summary,
+                                     language=validation.language)
         if failed_rows:
             failed_path = write_failed_rows(failed_path_for(out), book, appended, findings, failed_rows,
-                                            extra_sheets=summary)
+                                            extra_sheets=summary, language=validation.language)
         report = write_report(report_content, Path(results_path).stem, options.report_dir,
                               results_path=results_path)
     except (OSError, InputError) as exc:
@@ -460,15 +464,15 @@ def drift_findings(outcomes: Iterable[RowOutcome], ledger_entries: Iterable[Ledg
     """Warnings (terminal, Findings sheet, report) about what drifted since the tasks were
     created: created rows whose cells changed, and tasks of the campaign whose names left
     the workbook (renamed or removed rows: a renamed row creates a second task)."""
-    found = [Finding(o.row, None, DRIFT, f"task {o.name} ({o.task_id}): {o.error_msg}", Severity.WARNING)
+    found = [Finding.of(o.row, None, DRIFT, msg("drift:row", name=o.name, task_id=o.task_id, detail=o.error_msg),
+                        Severity.WARNING)
              for o in outcomes if o.result is Result.ALREADY_CREATED and o.error_msg
              and o.error_msg.startswith("the sheet no longer matches")]
     present = {n.strip().lower() for n in workbook_names}
     for entry in ledger_entries:
         if entry.exists and entry.name.strip().lower() not in present:
-            found.append(Finding(None, None, DRIFT, f"task {entry.name} ({entry.task_id}), created by this "
-                                 "campaign, is no longer in the workbook (renamed or removed row?); it still exists",
-                                 Severity.WARNING))
+            found.append(Finding.of(None, None, DRIFT, msg("drift:gone", name=entry.name, task_id=entry.task_id),
+                                    Severity.WARNING))
     return found
 
 
@@ -507,7 +511,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
                           "the simulator gets a placeholder instead")
         scrub = scrubber([*secrets, *target.secrets])
-        client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language,
+        client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language or "en-us",
                            verify=target.verify, timeout=(options.connect_timeout, options.timeout),
                            pool_size=options.concurrency + 2,
                            retry=options.retry_policy())

@@ -1,0 +1,150 @@
+"""Chinese all the way (issue 11.9): a zh-cn template gets zh-cn messages in the cell
+comments, `error_msg`, the Findings sheet, the report and the terminal, from the template's
+language; `--language` overrides it. Codes, keys and the result column names never change."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fixtures.books import base_row
+from fixtures.html_tree import parse
+
+from bulkimport import fields
+from bulkimport.cli import main
+from bulkimport.outcomes import RESULT_COLUMNS
+from bulkimport.template import write_template
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+#: Three broken rows (a port out of range, a duplicate name, a cross-field rule) and a good one.
+ROWS = [
+    base_row(name="wave-zh-01", **{"source_endpoint.db_port": "70000"}),
+    base_row(name="wave-zh-02", bind_eip="false"),
+    base_row(name="WAVE-zh-02"),
+    base_row(name="wave-zh-04"),
+]
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+def _book(tmp_path: Path, language: str) -> Path:
+    return write_template(tmp_path / f"wave-{language}.xlsx", language=language, rows=ROWS)
+
+
+def _jobs(path: Path) -> tuple[list[str], list[list[object]], dict[tuple[int, str], str]]:
+    """(keys, data rows, comments by (data row index, key)) of a written copy's Jobs sheet."""
+    ws = openpyxl.load_workbook(path)["Jobs"]
+    grid = [list(r) for r in ws.iter_rows(values_only=True)]
+    keys = [str(k) for k in grid[1]]
+    comments = {}
+    for row in ws.iter_rows(min_row=3):
+        for cell in row:
+            if cell.comment is not None:
+                comments[(cell.row - 3, keys[cell.column - 1])] = cell.comment.text
+    return keys, grid[2:], comments
+
+
+def _findings_messages(path: Path) -> list[str]:
+    ws = openpyxl.load_workbook(path, read_only=True)["Findings"]
+    return [str(r[6]) for r in list(ws.iter_rows(values_only=True))[1:]]
+
+
+def test_a_zh_cn_template_gets_zh_cn_comments_error_msg_and_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book(tmp_path, "zh-cn")
+    out = tmp_path / "zh-validated.xlsx"
+    code, stdout, err = run(["validate", str(book), "--out", str(out), "--json"], capsys)
+    assert code == 1
+    keys, rows, comments = _jobs(out)
+    # the result columns keep their names (the acceptance contract), codes stay codes
+    assert {"result", "error_code", "error_msg"} <= set(keys)
+    assert {k for k in keys if k not in fields.FIELDS} <= {*RESULT_COLUMNS, "source_row"}
+    at = {k: i for i, k in enumerate(keys)}
+    first = rows[0]
+    assert first[at["result"]] == "INVALID" and first[at["error_code"]] == "range"
+    assert first[at["error_msg"]] == "源库端口须在1到65535之间；当前为70000"
+    assert comments[(0, "source_endpoint.db_port")] == "源库端口须在1到65535之间；当前为70000"
+    assert set(rows[1][at["error_code"]].split(",")) == {"cross_field.eip_bind", "duplicate_name"}
+    assert CJK.search(rows[1][at["error_msg"]]) and "eip" in rows[1][at["error_msg"]]
+    assert "任务名称'wave-zh-02'在第5行也被使用" in rows[1][at["error_msg"]]
+    assert rows[3][at["result"]] == "VALID" and not rows[3][at["error_msg"]]
+    for text in comments.values():
+        assert CJK.search(text), text
+    assert all(CJK.search(m) for m in _findings_messages(out))
+    # the terminal summary, and the --json messages (codes unchanged)
+    assert "共4行，1行有效，3行无效" in err and "源库端口须在1到65535之间" in err
+    document = json.loads(stdout)
+    assert document["language"] == "zh-cn"
+    assert {f["code"] for f in document["findings"]} >= {"range", "duplicate_name", "cross_field.eip_bind"}
+    assert all(CJK.search(f["message"]) for f in document["findings"])
+
+
+def test_language_en_us_overrides_the_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book(tmp_path, "zh-cn")
+    out = tmp_path / "en-validated.xlsx"
+    code, _, err = run(["validate", str(book), "--out", str(out), "--language", "en-us"], capsys)
+    assert code == 1
+    keys, rows, comments = _jobs(out)
+    at = {k: i for i, k in enumerate(keys)}
+    assert rows[0][at["error_msg"]] == "Source Port must be from 1 to 65535; got 70000"
+    assert comments[(0, "source_endpoint.db_port")] == "Source Port must be from 1 to 65535; got 70000"
+    assert not any(CJK.search(m) for m in _findings_messages(out))
+    assert "4 rows, 1 valid, 3 invalid" in err and not CJK.search(err.split("\n")[0])
+
+
+def test_an_en_us_template_is_english_unless_zh_cn_is_asked_for(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    book = _book(tmp_path, "en-us")
+    plain, chinese = tmp_path / "plain.xlsx", tmp_path / "chinese.xlsx"
+    run(["validate", str(book), "--out", str(plain)], capsys)
+    run(["validate", str(book), "--out", str(chinese), "--language", "zh-cn"], capsys)
+    keys, rows, _ = _jobs(plain)
+    assert rows[0][keys.index("error_msg")] == "Source Port must be from 1 to 65535; got 70000"
+    keys, rows, _ = _jobs(chinese)
+    assert rows[0][keys.index("error_msg")] == "源库端口须在1到65535之间；当前为70000"
+    assert rows[0][keys.index("error_code")] == "range"
+
+
+def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "zh-cn")
+    state = tmp_path / "sim.sqlite"
+    code, stdout, err = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes",
+                             "--json"], capsys)
+    assert code == 1  # three invalid rows
+    assert "3行无效，不会发送" in err
+    document = json.loads(stdout)
+    results = Path(document["results_workbook"])
+    keys, rows, comments = _jobs(results)
+    at = {k: i for i, k in enumerate(keys)}
+    assert rows[0][at["result"]] == "INVALID" and rows[0][at["error_msg"]] == "源库端口须在1到65535之间；当前为70000"
+    assert rows[3][at["result"]] == "CREATED"
+    page = parse(Path(document["report_html"]).read_text(encoding="utf-8"))
+    assert page.find("h1").text.startswith("演练")  # a simulated campaign, in zh-cn
+    assert all(CJK.search(h.text) for h in page.find_all("h2"))
+    assert page.by_id("outcome").text.startswith("4行：")
+    summary = openpyxl.load_workbook(results, read_only=True)["Summary"]
+    facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
+    assert facts["language"] == "zh-cn"
+
+    # `report` rebuilt from the workbook alone keeps the campaign's language ...
+    code, _, _ = run(["report", str(results), "--out-dir", str(tmp_path / "again")], capsys)
+    assert code == 0
+    again = parse((tmp_path / "again" / f"{results.stem}-report.html").read_text(encoding="utf-8"))
+    assert again.find("h1").text == page.find("h1").text
+    # ... and --language en-us switches it; codes and the server's texts are the same
+    code, _, _ = run(["report", str(results), "--out-dir", str(tmp_path / "en"), "--language", "en-us"], capsys)
+    english = parse((tmp_path / "en" / f"{results.stem}-report.html").read_text(encoding="utf-8"))
+    assert english.find("h1").text.startswith("REHEARSAL")
+    assert english.by_id("outcome").text.startswith("4 rows: ")
+    assert [r[3] for r in english.by_id("not-created").rows()] == [r[3] for r in again.by_id("not-created").rows()]
