@@ -605,8 +605,8 @@ def _connection_incomplete_explain(_: int, row: Mapping[str, object], __: object
     for side in fields.ENDPOINTS:
         blank = [f"{side}.{a}" for a in fields.CONNECTION_FIELDS if row.get(f"{side}.{a}") is None]
         if blank:
-            message_id = "connection_incomplete" if len(blank) == 1 else "connection_incomplete:many"
-            out.append((blank[0], msg(message_id, labels=Labels(tuple(blank)), side=_side_name(side))))
+            out.append((blank[0], msg("connection_incomplete" if len(blank) == 1 else "connection_incomplete:many",
+                                      labels=Labels(tuple(blank)), side=_side_name(side))))
     return out
 
 
