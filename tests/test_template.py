@@ -616,12 +616,31 @@ def add_probes(path: Path, out: Path) -> dict[str, tuple[str, int, object]]:
     return probes
 
 
+def rendered_highlights(page: Path) -> set[tuple[int, str]]:
+    """(Excel row, key) of every Jobs data cell that LibreOffice's HTML export paints in the
+    highlight colour: the conditional formats as LibreOffice itself applied them."""
+    from fixtures.html_tree import parse
+
+    table = parse(page.read_text(encoding="utf-8")).find("table")
+    assert table is not None
+    grid: list[list[tuple[str, str]]] = []
+    for tr in table.find_all("tr"):
+        cells: list[tuple[str, str]] = []
+        for td in tr.find_all("td"):
+            cells += [(td.text, td.attrs.get("bgcolor", "").upper())] * int(td.attrs.get("colspan", "1"))
+        grid.append(cells)
+    keys = [text for text, _ in grid[template.KEY_ROW - 1]]
+    colour = template._NEEDED_COLOURS["bg_color"].upper()
+    return {(number, keys[col]) for number, cells in enumerate(grid, start=1) if number >= FIRST
+            for col, (_, bg) in enumerate(cells) if bg == colour and col < len(keys) and keys[col]}
+
+
 def test_libreoffice_evaluates_the_highlights_and_the_dependent_dropdown(tmp_path: Path, soffice: str) -> None:
     """The formulas guiding the DBA are valid in LibreOffice and mean what they should: its
     own recalculation of each conditional format's formula and of the engine dropdown's list
     gives exactly the expected highlights and engines, in the template and in a failed-rows
-    workbook (whose result columns move every column right). LibreOffice's own re-save keeps
-    the dropdown, the formats and the names, so it understood them."""
+    workbook (whose result columns move every column right), and LibreOffice paints exactly
+    those cells. Its re-save keeps the dropdown, the formats and the names: it understood them."""
     filled = template.write_template(tmp_path / "filled.xlsx", rows=TYPING_ROWS)
     fix = template.write_fix_workbook(tmp_path / "fix.xlsx", TYPING_ROWS, extra_columns=["result", "error_msg"],
                                       extra_values=[{"result": "INVALID"}] * len(TYPING_ROWS),
@@ -636,6 +655,15 @@ def test_libreoffice_evaluates_the_highlights_and_the_dependent_dropdown(tmp_pat
         capture_output=True, text=True, timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
+    pages = tmp_path / "html"
+    proc = subprocess.run(
+        [soffice, "--headless", "--norestore", f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+         "--convert-to", "html", "--outdir", str(pages), *(str(tmp_path / f"probe-{name}.xlsx") for name in probed)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for name in probed:
+        assert rendered_highlights(pages / f"probe-{name}.html") == EXPECTED_HIGHLIGHTS, name
     for name, probes in probed.items():
         ws = openpyxl.load_workbook(out / f"probe-{name}.xlsx", data_only=True)[template.JOBS_SHEET]
         values = {coordinate: ws[coordinate].value for coordinate in probes}
