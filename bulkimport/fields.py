@@ -641,6 +641,27 @@ REQUIRED_WHEN: tuple[RequiredWhen, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class ForbiddenWhen:
+    """A value that a cross-field rule forbids once other cells of its row hold given values:
+    the template highlights the cell while it holds it. `value` None: any value at all.
+
+    `schema.py` checks the whole rule (`rule` is its code); a test holds each entry to it.
+    """
+
+    rule: str
+    when: tuple[tuple[str, str], ...]
+    key: str
+    value: str | None = None
+
+
+#: Values the template highlights while typing, one entry per (condition, cell).
+FORBIDDEN_WHEN: tuple[ForbiddenWhen, ...] = (
+    ForbiddenWhen("cross_field.dr_no_vpc", (("db_use_type", "cloudDataGuard"),), "net_type", "vpc"),
+    ForbiddenWhen("cross_field.objects_dr", (("db_use_type", "cloudDataGuard"),), "objects"),
+)
+
+
 def template_columns() -> tuple[Field, ...]:
     """Columns in template order (a function so callers never mutate the catalogue)."""
     return CATALOGUE

@@ -61,7 +61,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from bulkimport import fields
 from bulkimport.errors import InputError
-from bulkimport.fields import Field, Group, Kind, RequiredWhen
+from bulkimport.fields import Field, ForbiddenWhen, Group, Kind, RequiredWhen
 from bulkimport.outcomes import RESULT_COLUMNS
 
 LANGUAGES = fields.LANGUAGES
@@ -159,6 +159,7 @@ _TEXT: dict[str, dict[str, str]] = {
                         "anything else.",
         "needed_when": "{cell} when {conditions}",
         "needed_value": "{cell} = {value}",
+        "forbidden_value": "{cell} = {value}",
         "condition": "{label} = {value}",
         "and": " and ",
     },
@@ -193,6 +194,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "engine_error": "引擎类型须与本行场景匹配：{pairs}。其他值会被 bulkimport validate 拒绝。",
         "needed_when": "{conditions}时的{cell}",
         "needed_value": "{cell}（须为{value}）",
+        "forbidden_value": "{cell}为{value}",
         "condition": "{label}为{value}",
         "and": "且",
     },
@@ -207,7 +209,8 @@ def _instructions(language: str) -> list[tuple[str, str]]:
     version = fields.TEMPLATE_VERSION
     last = LAST_VALIDATED_ROW
     results = ", ".join(RESULT_COLUMNS)
-    needed = needed_cells_text(language)
+    needed = conditional_cells_text(fields.REQUIRED_WHEN, language)
+    forbidden = conditional_cells_text(fields.FORBIDDEN_WHEN, language)
     if language == "zh-cn":
         lines = [
             ("title", f"DRS 批量创建任务模板（模板版本 {version}）"),
@@ -218,8 +221,9 @@ def _instructions(language: str) -> list[tuple[str, str]]:
             ("text", f"下拉列表、整数范围和长度检查覆盖第{FIRST_DATA_ROW}至{last}行。Excel中的检查仅供参考，"
                      "粘贴会覆盖它们；以 bulkimport validate 的结果为准。"),
             ("text", "请直接输入值，不要使用公式。ID类列已设为文本格式，以免Excel把ID变成数字或日期。"),
-            ("text", "输入时的提示：“引擎类型”下拉列表只列出本行场景可用的引擎；规则要求填写的单元格"
-                     f"在为空（或值不对）时显示为粉色：{needed}；重复的任务名称显示为粉色。"),
+            ("text", "输入时的提示：“引擎类型”下拉列表只列出本行场景可用的引擎。重复的任务名称显示为粉色。"),
+            ("text", f"规则要求填写的单元格在为空（或值不对）时显示为粉色：{needed}。"),
+            ("text", f"规则不允许的值也显示为粉色：{forbidden}；以及本行场景不支持的引擎。"),
             ("text", "密码类单元格可以填写 env:变量名（如 env:SRC_DB_PASSWORD），提交时从该环境变量读取密码，"
                      "工作簿中无需保存密码。结果工作簿中不会回写密码（显示******）。"),
             ("text", "IAM令牌从环境变量 OS_AUTH_TOKEN 读取，不要写入工作簿。"),
@@ -247,9 +251,11 @@ def _instructions(language: str) -> list[tuple[str, str]]:
                      "is the authority."),
             ("text", "Type values, not formulas. ID columns are formatted as Text so that Excel does not turn "
                      "IDs into numbers or dates."),
-            ("text", "While you type: the Engine dropdown offers only the engines of the row's scenario; a cell "
-                     f"that a rule makes mandatory turns pink while it is blank (or wrong): {needed}; a task name "
-                     "used twice turns pink."),
+            ("text", "While you type: the Engine dropdown offers only the engines of the row's scenario, and a "
+                     "task name used twice turns pink."),
+            ("text", f"A cell that a rule makes mandatory turns pink while it is blank (or wrong): {needed}."),
+            ("text", f"So does a value a rule forbids: {forbidden}; and an engine the row's scenario does not "
+                     "offer."),
             ("text", "Password cells may hold env:NAME (e.g. env:SRC_DB_PASSWORD) instead of the password: it is "
                      "read from environment variable NAME when sending, so the workbook holds no secret. "
                      "Results never show passwords (******)."),
@@ -498,19 +504,39 @@ def required_formula(rule: RequiredWhen, ref: Callable[[str], str]) -> str:
     return "=AND(" + ",".join(tests) + ")"
 
 
+def forbidden_formula(rule: ForbiddenWhen, ref: Callable[[str], str]) -> str:
+    """The conditional-format formula that is true while `rule.key`'s cell holds what the
+    rule forbids under its conditions (`rule.value`, or any value when that is None)."""
+    tests = [_equals(ref(key), value) for key, value in rule.when]
+    target = ref(rule.key)
+    tests.append(_equals(target, rule.value) if rule.value is not None else f"LEN(TRIM({target}))>0")
+    return "=AND(" + ",".join(tests) + ")"
+
+
+def engine_mismatch_formula(ref: Callable[[str], str]) -> str:
+    """True while the engine cell holds an engine its row's scenario does not offer (pasted, or
+    kept after the dropdown's warning): the same list INDIRECT gives the dropdown, so the
+    highlight and the dropdown cannot disagree."""
+    engine, scenario = ref(DEPENDENT_ENGINE), ref("db_use_type")
+    return (f'=AND(LEN(TRIM({engine}))>0,'
+            f'ISERROR(MATCH(TRIM({engine}),INDIRECT("{ENGINE_LIST_PREFIX}"&TRIM({scenario})),0)))')
+
+
 def duplicate_formula(ref: str, column: str) -> str:
     """True for a task name that another row of the validated area also holds; COUNTIF is
     case-insensitive like the tool's `duplicate_name` rule."""
     return f"=AND(LEN(TRIM({ref}))>0,COUNTIF({column},{ref})>1)"
 
 
-def needed_cells_text(language: str) -> str:
-    """The cells `REQUIRED_WHEN` makes mandatory, in words (the Instructions sheet)."""
+def conditional_cells_text(rules: Iterable[RequiredWhen | ForbiddenWhen], language: str) -> str:
+    """Cells `REQUIRED_WHEN` makes mandatory, or `FORBIDDEN_WHEN` values, in words (the
+    Instructions sheet)."""
     words = _TEXT[language]
     parts = []
-    for rule in fields.REQUIRED_WHEN:
+    for rule in rules:
         label = fields.FIELDS[rule.key].label_for(language)
-        cell = words["needed_value"].format(cell=label, value=rule.value) if rule.value else label
+        shape = "needed_value" if isinstance(rule, RequiredWhen) else "forbidden_value"
+        cell = words[shape].format(cell=label, value=rule.value) if rule.value else label
         conditions = words["and"].join(
             words["condition"].format(label=fields.FIELDS[key].label_for(language), value=value)
             for key, value in rule.when)
@@ -643,9 +669,11 @@ def _write_jobs(
 
 def _write_typing_aids(sheet: Worksheet, formats: _Formats, at: Mapping[str, int], language: str) -> None:
     """What guides the DBA while typing, at the columns `at` gives (the catalogue's, wherever
-    they sit): the engine dropdown offers the engines of the row's scenario, a cell a rule
-    makes mandatory (`fields.REQUIRED_WHEN`) is pink while it is blank, and so is a repeated
-    task name. Formulas use absolute columns and relative rows (written for the first data row)."""
+    they sit): the engine dropdown offers the engines of the row's scenario, and these cells
+    are pink: one a rule makes mandatory (`fields.REQUIRED_WHEN`) while it is blank, one
+    holding what a rule forbids (`fields.FORBIDDEN_WHEN`, an engine the scenario does not
+    offer), and a repeated task name. Formulas use absolute columns and relative rows
+    (written for the first data row)."""
     first, last = FIRST_DATA_ROW - 1, LAST_VALIDATED_ROW - 1
 
     def ref(key: str) -> str:
@@ -658,10 +686,12 @@ def _write_typing_aids(sheet: Worksheet, formats: _Formats, at: Mapping[str, int
     options.update(error_title=fit(words["engine_error_title"], PROMPT_TITLE_MAX),
                    error_message=fit(words["engine_error"].format(pairs=pairs), PROMPT_MESSAGE_MAX))
     sheet.data_validation(first, at[engine.key], last, at[engine.key], options)
-    for rule in fields.REQUIRED_WHEN:
-        col = at[rule.key]
-        sheet.conditional_format(first, col, last, col,
-                                 {"type": "formula", "criteria": required_formula(rule, ref), "format": formats.needed})
+    criteria: list[tuple[str, str]] = [(rule.key, required_formula(rule, ref)) for rule in fields.REQUIRED_WHEN]
+    criteria += [(rule.key, forbidden_formula(rule, ref)) for rule in fields.FORBIDDEN_WHEN]
+    criteria.append((DEPENDENT_ENGINE, engine_mismatch_formula(ref)))
+    for key, formula in criteria:
+        sheet.conditional_format(first, at[key], last, at[key],
+                                 {"type": "formula", "criteria": formula, "format": formats.needed})
     name = at["name"]
     column = f"{xl_rowcol_to_cell(first, name, True, True)}:{xl_rowcol_to_cell(last, name, True, True)}"
     sheet.conditional_format(first, name, last, name,

@@ -392,9 +392,23 @@ def test_cells_a_rule_makes_mandatory_and_repeated_names_are_highlighted(en_book
         assert f"${col}{FIRST}" in formula, rule
         for key, value in rule.when:
             assert f'TRIM(${letters[key]}{FIRST})="{value}"' in formula, rule
+    for forbidden in fields.FORBIDDEN_WHEN:
+        col = letters[forbidden.key]
+        (formula,) = formulas[f"{col}{FIRST}:{col}{LAST}"]
+        assert f"${col}{FIRST}" in formula, forbidden
+        assert all(f'TRIM(${letters[key]}{FIRST})="{value}"' in formula for key, value in forbidden.when)
+    assert {(r.key, r.value) for r in fields.FORBIDDEN_WHEN} >= {("net_type", "vpc"), ("objects", None)}
+    engine = letters["engine_type"]
+    (formula,) = formulas[f"{engine}{FIRST}:{engine}{LAST}"]
+    assert f'MATCH(TRIM(${engine}{FIRST}),INDIRECT("engines_"&TRIM(${letters["db_use_type"]}{FIRST})),0)' in formula
     name = letters["name"]
     (formula,) = formulas[f"{name}{FIRST}:{name}{LAST}"]
     assert f"COUNTIF(${name}${FIRST}:${name}${LAST},${name}{FIRST})>1" in formula
+
+
+def typed_value(key: str, text: str) -> object:
+    """A cell's text as a typed row holds it (true/false as booleans)."""
+    return text == "true" if fields.FIELDS[key].kind is fields.Kind.BOOLEAN else text
 
 
 @pytest.mark.parametrize("rule", fields.REQUIRED_WHEN, ids=lambda r: f"{r.rule}-{r.key}")
@@ -404,9 +418,6 @@ def test_what_the_template_highlights_is_what_validate_requires(rule: fields.Req
     from test_schema import typed
 
     from bulkimport.validate import validate_rows
-
-    def typed_value(key: str, text: str) -> object:
-        return text == "true" if fields.FIELDS[key].kind is fields.Kind.BOOLEAN else text
 
     def flagged(value: object) -> bool:
         row = typed()
@@ -421,6 +432,24 @@ def test_what_the_template_highlights_is_what_validate_requires(rule: fields.Req
     else:
         filled = False if fields.FIELDS[rule.key].kind is fields.Kind.BOOLEAN else "filled-in"
         assert not flagged(filled)
+
+
+@pytest.mark.parametrize("rule", fields.FORBIDDEN_WHEN, ids=lambda r: f"{r.rule}-{r.key}")
+def test_what_the_template_flags_as_forbidden_is_what_validate_refuses(rule: fields.ForbiddenWhen) -> None:
+    from test_schema import typed
+
+    from bulkimport.validate import validate_rows
+
+    def flagged(value: object) -> bool:
+        row = typed()
+        row.update({key: typed_value(key, text) for key, text in rule.when})
+        row[rule.key] = value
+        return (rule.key, rule.rule) in {(f.column, f.code) for f in validate_rows({FIRST: row})}
+
+    forbidden = rule.value if rule.value is not None else "sales"
+    allowed = next((v for v in fields.FIELDS[rule.key].allowed if v != rule.value), None)
+    assert flagged(forbidden)
+    assert not flagged(allowed)
 
 
 def test_failed_rows_workbook_guides_like_the_template(tmp_path: Path, en_book: openpyxl.Workbook) -> None:
@@ -547,7 +576,7 @@ def test_libreoffice_converts_the_template(tmp_path: Path, en_path: Path, soffic
     assert first_rows[1] == list(fields.KEYS)
 
 
-#: Rows that exercise every highlight and the dependent dropdown, as a DBA types them (rows 3-8).
+#: Rows that exercise every highlight and the dependent dropdown, as a DBA types them (rows 3-9).
 TYPING_ROWS: list[dict[str, object]] = [
     {"name": "Task-One", "db_use_type": "migration", "engine_type": "mysql", "job_direction": "up",
      "net_type": "eip", "bind_eip": "true", "target_endpoint.region": "eu-de",
@@ -561,6 +590,9 @@ TYPING_ROWS: list[dict[str, object]] = [
      "target_endpoint.region": "eu-de", "target_endpoint.inst_id": "x1"},
     {"name": "Typed-false", "db_use_type": "cloudDataGuard", "job_direction": "down", "net_type": "vpn",
      "source_endpoint.region": "eu-de", "source_endpoint.inst_id": "x2"},
+    {"name": "Dr-broken", "db_use_type": "cloudDataGuard", "engine_type": "mysql", "job_direction": "down",
+     "multi_write": "true", "net_type": "vpc", "source_endpoint.region": "eu-de", "source_endpoint.inst_id": "x3",
+     "objects": "sales"},
 ]
 #: Cells a spreadsheet program types as booleans (TRUE / FALSE typed into a General cell).
 TYPED_BOOLEANS = {(7, "bind_eip"): True, (8, "multi_write"): False}
@@ -570,10 +602,11 @@ EXPECTED_HIGHLIGHTS = {
     (4, "target_endpoint.region"), (4, "target_endpoint.inst_id"), (4, "multi_write"),
     (4, "is_target_readonly"), (4, "bind_eip"),
     (5, "source_endpoint.region"), (5, "source_endpoint.ssl_cert_check_sum"),
+    (9, "engine_type"), (9, "net_type"), (9, "objects"),
 }
 EXPECTED_ENGINES = {
     3: ["mysql", "mongodb"], 4: ["cloudDataGuard-mysql"], 5: ["mysql", "mysql-to-taurus", "postgresql"],
-    6: list(fields.ENGINE_TYPES), 7: ["mysql", "mongodb"], 8: ["cloudDataGuard-mysql"],
+    6: list(fields.ENGINE_TYPES), 7: ["mysql", "mongodb"], 8: ["cloudDataGuard-mysql"], 9: ["cloudDataGuard-mysql"],
 }
 
 
@@ -686,7 +719,7 @@ def test_libreoffice_evaluates_the_highlights_and_the_dependent_dropdown(tmp_pat
     assert {n.lower() for n in book.defined_names} >= {template.engine_list_name(s).lower()
                                                         for s in ("", *fields.DB_USE_TYPES)}
     formatted = {range_boundaries(str(cf.sqref).split()[0])[0] for cf in ws.conditional_formatting}
-    for key in {rule.key for rule in fields.REQUIRED_WHEN} | {"name"}:
+    for key in {rule.key for rule in (*fields.REQUIRED_WHEN, *fields.FORBIDDEN_WHEN)} | {"name", "engine_type"}:
         assert column_index_from_string(letters[key]) in formatted, key
 
 
