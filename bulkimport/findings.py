@@ -327,14 +327,15 @@ WARNING_CODES: frozenset[str] = frozenset({"hidden_row", "unknown_column", "stal
 def row_errors(findings: Iterable[Finding], language: str = EN) -> dict[int, tuple[str, str]]:
     """Per row, its errors as the result columns show them: (`error_code`: the codes,
     comma-separated, each once; `error_msg`: one sentence per finding in `language`,
-    joined by "; "). Codes never change with the language."""
+    joined by "; ", in zh-cn by "；"). Codes never change with the language."""
     codes: dict[int, dict[str, None]] = {}
     texts: dict[int, list[str]] = {}
     for f in findings:
         if f.row is not None and f.severity == Severity.ERROR:
             codes.setdefault(f.row, {})[f.code] = None
             texts.setdefault(f.row, []).append(f.sentence_for(language))
-    return {row: (",".join(codes[row]), "; ".join(texts[row])) for row in codes}
+    separator = "；" if language == ZH else "; "
+    return {row: (",".join(codes[row]), separator.join(texts[row])) for row in codes}
 
 
 @dataclass(frozen=True, slots=True)

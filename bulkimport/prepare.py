@@ -135,11 +135,11 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _row_errors(findings: Iterable[Any], excel_row: int) -> str | None:
+def _row_errors(findings: Iterable[Any], excel_row: int, language: str = "en-us") -> str | None:
     errors = [f for f in findings if f.row == excel_row and f.severity == Severity.ERROR]
     if not errors:
         return None
-    return "; ".join(f.sentence for f in errors)
+    return "; ".join(f.sentence_for(language) for f in errors)
 
 
 def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:
@@ -472,7 +472,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                                        force=replace_outputs)
     if not 1 <= concurrency <= 32:
         raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
-    validation = validate_workbook(path)
+    validation = validate_workbook(path, language=target.language or None)
     timed_out = False
     with open_ledger(target) as ledger:
         if ledger is None:
@@ -499,7 +499,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 if where == "poll":
                     to_poll.append(task)
                 elif where == "run":
-                    problems = _row_errors(validation.findings, task.excel_row)
+                    problems = _row_errors(validation.findings, task.excel_row, validation.language)
                     missing = _missing_connection_fields(task.typed)
                     if problems:
                         task.fail(None, f"the row has errors, so its task cannot be prepared: {problems}")

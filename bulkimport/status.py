@@ -47,7 +47,7 @@ from bulkimport.report import (
 )
 from bulkimport.results_book import write_failed_rows, write_results
 from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber
-from bulkimport.terminal import plural, row_lines, screenful
+from bulkimport.terminal import row_lines, say, screenful, tasks_word
 
 #: Results whose row names a task this tool created and that may still exist.
 TRACKED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED, Result.DELETE_FAILED})
@@ -99,6 +99,8 @@ class StatusOutcome:
     #: The failed-rows workbook: the rows whose task failed, ready to fix and resubmit once
     #: their failed tasks are deleted (None when no task failed).
     failed_path: Path | None = None
+    #: The language the outputs and the terminal lines are written in.
+    language: str = "en-us"
 
     def failed_tasks(self) -> list[tuple[CampaignTask, TaskState]]:
         """The tasks whose current status is a failure, in workbook order."""
@@ -446,7 +448,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     return StatusOutcome(results_path=out_path, report=files, tasks=tasks, states=states, rounds=watched.rounds,
                          timed_out=watched.timed_out, exit_code=exit_code, counts=health_counts(task_states),
                          ledger_path=ledger_path, interrupted=watched.interrupted, progress=progresses,
-                         failed_path=failed_path)
+                         failed_path=failed_path, language=campaign.language)
 
 
 def failed_lines(outcome: StatusOutcome, width: int = 100) -> list[str]:
@@ -456,16 +458,19 @@ def failed_lines(outcome: StatusOutcome, width: int = 100) -> list[str]:
     failed = outcome.failed_tasks()
     if not failed:
         return []
-    lines = [f"{plural(len(failed), 'task')} failed after creation:"]
+    language = outcome.language
+    lines = [say(language, "{tasks} failed after creation:", tasks=tasks_word(language, len(failed)))]
     lines += screenful(row_lines(((t.source_row, t.name, " ".join(x for x in (s.status or "NOT_FOUND", s.error_code,
                                                                               s.error_msg) if x))
                                   for t, s in failed), width))
     if outcome.failed_path is not None:
         lines += [
-            f"failed rows: {outcome.failed_path}",
-            "to create them again (a failed task keeps its name until it is deleted):",
-            f"  1. bulkimport rollback {outcome.failed_path}   # deletes just these failed tasks",
-            f"  2. fix the rows in {outcome.failed_path.name} (retype the passwords shown as ****** or use env:NAME)",
+            say(language, "failed rows: {path}", path=outcome.failed_path),
+            say(language, "to create them again (a failed task keeps its name until it is deleted):"),
+            say(language, "  1. bulkimport rollback {path}   # deletes just these failed tasks",
+                path=outcome.failed_path),
+            say(language, "  2. fix the rows in {name} (retype the passwords shown as ****** or use env:NAME)",
+                name=outcome.failed_path.name),
             f"  3. bulkimport submit {outcome.failed_path} ...",
         ]
     return lines

@@ -29,6 +29,30 @@ _ZH: dict[str, str] = {
     "annotated copy: {path}": "标注副本：{path}",
     "{rows} invalid, not sent (see the results workbook's Findings sheet):":
         "{rows}无效，不会发送（见结果工作簿的Findings工作表）：",
+    # submit's closing lines
+    "no rows": "没有行",
+    "{rows} not created (rejected, unknown or not sent):": "{rows}未创建（被拒绝、结果未知或未发送）：",
+    "results": "结果工作簿",
+    "failed rows": "失败行工作簿",
+    "request bodies": "请求体",
+    "ledger": "台账",
+    "sign-off report": "签核报告",
+    # status
+    "{n} tasks": "{n}个任务",
+    "{tasks}: {healthy} healthy, {pending} still creating, {failed} failed":
+        "{tasks}：{healthy}个正常，{pending}个仍在创建中，{failed}个失败",
+    ", {gone} gone (deleted or released)": "，{gone}个已消失（已删除或已释放）",
+    " (gave up waiting after {timeout}s)": "（等待{timeout}秒后放弃）",
+    " (interrupted: the statuses received so far are written)": "（已中断：已写入目前收到的状态）",
+    "{tasks} failed after creation:": "{tasks}创建后失败：",
+    "failed rows: {path}": "失败行工作簿：{path}",
+    "to create them again (a failed task keeps its name until it is deleted):":
+        "重新创建这些任务（失败的任务在删除之前会占用其名称）：",
+    "  1. bulkimport rollback {path}   # deletes just these failed tasks":
+        "  1. bulkimport rollback {path}   # 只删除这些失败的任务",
+    "  2. fix the rows in {name} (retype the passwords shown as ****** or use env:NAME)":
+        "  2. 修改{name}中的行（重新输入显示为******的密码，或使用env:NAME）",
+    "report: {path}": "报告：{path}",
 }
 
 
@@ -41,6 +65,11 @@ def say(language: str, text: str, **args: object) -> str:
 def rows_word(language: str, n: int) -> str:
     """`1 row` / `2 rows` in en-us, `2行` in zh-cn."""
     return plural(n, "row") if language != "zh-cn" else say(language, "{n} rows", n=n)
+
+
+def tasks_word(language: str, n: int) -> str:
+    """`1 task` / `2 tasks` in en-us, `2个任务` in zh-cn."""
+    return plural(n, "task") if language != "zh-cn" else say(language, "{n} tasks", n=n)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

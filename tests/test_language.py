@@ -75,6 +75,7 @@ def test_a_zh_cn_template_gets_zh_cn_comments_error_msg_and_terminal(
     assert comments[(0, "source_endpoint.db_port")] == "源库端口须在1到65535之间；当前为70000"
     assert set(rows[1][at["error_code"]].split(",")) == {"cross_field.eip_bind", "duplicate_name"}
     assert CJK.search(rows[1][at["error_msg"]]) and "eip" in rows[1][at["error_msg"]]
+    assert "；" in rows[1][at["error_msg"]]  # two sentences, joined the Chinese way
     assert "任务名称'wave-zh-02'在第5行也被使用" in rows[1][at["error_msg"]]
     assert rows[3][at["result"]] == "VALID" and not rows[3][at["error_msg"]]
     for text in comments.values():
@@ -123,6 +124,7 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
                              "--json"], capsys)
     assert code == 1  # three invalid rows
     assert "3行无效，不会发送" in err
+    assert "结果工作簿: " in err and "签核报告: " in err  # the closing lines, paths as they are
     document = json.loads(stdout)
     results = Path(document["results_workbook"])
     keys, rows, comments = _jobs(results)
@@ -148,3 +150,55 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
     assert english.find("h1").text.startswith("REHEARSAL")
     assert english.by_id("outcome").text.startswith("4 rows: ")
     assert [r[3] for r in english.by_id("not-created").rows()] == [r[3] for r in again.by_id("not-created").rows()]
+
+
+def test_status_of_a_zh_cn_campaign_goes_on_in_zh_cn_unless_told_otherwise(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "zh-cn")
+    state = tmp_path / "sim.sqlite"
+    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
+                       capsys)
+    results = Path(json.loads(stdout)["results_workbook"])
+    common = ["--simulate", "--simulator-state", str(state), "--json", "-q"]
+    code, stdout, _ = run(["status", str(results), "--out", str(tmp_path / "st.xlsx"), *common], capsys)
+    assert code in (0, 3)  # 3 while the simulator's task is still CREATING
+    report = json.loads(Path(json.loads(stdout)["report"]["json"]).read_text(encoding="utf-8"))
+    assert report["language"] == "zh-cn" and report["outcome"].startswith("4行：")
+    assert report["campaign"]["language"] == "zh-cn"
+    keys, rows, _ = _jobs(tmp_path / "st.xlsx")
+    assert rows[0][keys.index("error_code")] == "range"  # the code, whatever the language
+    # --language en-us on a follow-up: an English report, and the choice is recorded
+    code, stdout, _ = run(["status", str(tmp_path / "st.xlsx"), "--out", str(tmp_path / "st-en.xlsx"),
+                           "--language", "en-us", *common], capsys)
+    report = json.loads(Path(json.loads(stdout)["report"]["json"]).read_text(encoding="utf-8"))
+    assert report["language"] == "en-us" and report["outcome"].startswith("4 rows: ")
+    summary = openpyxl.load_workbook(tmp_path / "st-en.xlsx", read_only=True)["Summary"]
+    facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
+    assert facts["language"] == "en-us"
+
+
+def test_every_terminal_text_has_its_zh_cn_text() -> None:
+    """Every en-us text the commands pass to terminal.say (literals in the source, and the
+    labels of submit's closing lines) has a zh-cn entry with the same placeholders."""
+    import string
+
+    from bulkimport import terminal
+
+    package = Path(terminal.__file__).parent
+    texts: set[str] = set()
+    for path in package.rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        # say(language, "text" "more text", ...): adjacent literals joined as Python joins them
+        for call in re.findall(r'\bsay\(\s*\w+,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)', source):
+            texts.add("".join(re.findall(r'"((?:[^"\\]|\\.)*)"', call)))
+        texts |= set(re.findall(r'\(\("([a-z -]+)", outcome\.', source))
+        texts |= set(re.findall(r'\("([a-z -]+)", outcome\.(?:failed_path|dry_run_path|ledger_path|report_html)',
+                                source))
+    assert len(texts) > 15
+    missing = sorted(t for t in texts if t not in terminal._ZH)
+    assert missing == []
+    for en, zh in terminal._ZH.items():
+        assert CJK.search(zh), en
+        names = [{n for _, n, _, _ in string.Formatter().parse(t) if n} for t in (en, zh)]
+        assert names[0] == names[1], en

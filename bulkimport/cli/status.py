@@ -40,7 +40,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     """
     from bulkimport.progress import for_stream
     from bulkimport.status import failed_lines, follow_up_target, refresh_status
-    from bulkimport.terminal import plural
+    from bulkimport.terminal import say, tasks_word
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -50,19 +50,21 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
                                  interval=interval, max_interval=max_interval, timeout=timeout,
                                  progress=for_stream(sys.stderr, quiet=quiet), force=force)
     counts = outcome.counts
-    line = (f"{plural(len(outcome.states), 'task')}: {counts['healthy']} healthy, {counts['pending']} still creating, "
-            f"{counts['failed']} failed")
+    lang = outcome.language
+    line = say(lang, "{tasks}: {healthy} healthy, {pending} still creating, {failed} failed",
+               tasks=tasks_word(lang, len(outcome.states)), healthy=counts["healthy"], pending=counts["pending"],
+               failed=counts["failed"])
     if counts.get("gone"):
-        line += f", {counts['gone']} gone (deleted or released)"
+        line += say(lang, ", {gone} gone (deleted or released)", gone=counts["gone"])
     if outcome.timed_out:
-        line += f" (gave up waiting after {timeout:g}s)"
+        line += say(lang, " (gave up waiting after {timeout}s)", timeout=f"{timeout:g}")
     if outcome.interrupted:
-        line += " (interrupted: the statuses received so far are written)"
+        line += say(lang, " (interrupted: the statuses received so far are written)")
     click.echo(line, err=True)
     for text in failed_lines(outcome):
         click.echo(text, err=True)
-    click.echo(f"results: {outcome.results_path}", err=True)
-    click.echo(f"report: {outcome.report.html}", err=True)
+    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         document = {
             "exit_code": outcome.exit_code,

@@ -102,7 +102,10 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     with stop_on_interrupt(announce) as stop:
         outcome = submit_workbook(workbook, options, progress=progress, confirm=confirm, stop=stop)
 
-    counts = ", ".join(f"{name} {n}" for name, n in outcome.counts().items()) or "no rows"
+    from bulkimport.terminal import say
+
+    language = outcome.campaign.language
+    counts = ", ".join(f"{name} {n}" for name, n in outcome.counts().items()) or say(language, "no rows")
     click.echo(f"bulkimport: {counts}", err=True)
     for line in not_created_lines(outcome):
         click.echo(f"bulkimport: {line}" if not line.startswith(" ") else line, err=True)
@@ -112,7 +115,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                         ("request bodies", outcome.dry_run_path), ("ledger", outcome.ledger_path),
                         ("sign-off report", outcome.report_html)):
         if path is not None:
-            click.echo(f"bulkimport: {label}: {path}", err=True)
+            click.echo(f"bulkimport: {say(language, label)}: {path}", err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     return outcome.exit_code

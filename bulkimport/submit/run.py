@@ -42,7 +42,7 @@ from bulkimport.target import (
     simulated_target,
     simulator_ledger_path,
 )
-from bulkimport.terminal import plural, row_lines, rows_word, say, screenful
+from bulkimport.terminal import row_lines, rows_word, say, screenful
 
 if TYPE_CHECKING:  # the report module is imported when a report is written (start-up time)
     from bulkimport.report import Summary
@@ -180,7 +180,9 @@ def not_created_lines(outcome: SubmitOutcome, width: int = 110) -> list[str]:
     rows = [r for r in outcome.rows if r.result in wanted]
     if not rows:
         return []
-    lines = [f"{plural(len(rows), 'row')} not created (rejected, unknown or not sent):"]
+    language = outcome.campaign.language
+    lines = [say(language, "{rows} not created (rejected, unknown or not sent):",
+                 rows=rows_word(language, len(rows)))]
     lines += screenful(row_lines(((r.row, r.name or "(no name)",
                                    f"{r.result}: {r.error_msg or r.error_code or ''}".rstrip(": "))
                                   for r in rows), width))
