@@ -497,3 +497,57 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         formula_cells=formula_cells,
         error_columns={by_col[col].key for _, col in marks.errors if col in by_col},
     )
+
+
+#: The sheet where every copy lists its findings, one per line (see results_book).
+FINDINGS_SHEET = "Findings"
+
+
+def read_findings_sheet(book: WorkbookData) -> list[Finding]:
+    """The findings a results workbook carries on its `Findings` sheet, placed on `book`'s rows.
+
+    A follow-up command (status, rollback, start) rewrites the workbook it starts from; these
+    are the markers validate and submit left on it (red cells, comments, the Findings lines),
+    so the new copy keeps them. A finding is placed by its `source_row` (the operator's row,
+    which every copy keeps), else by its `row`; one on a row the book does not hold is left
+    out. A workbook without the sheet (an operator's) carries none."""
+    import python_calamine
+
+    try:
+        with python_calamine.CalamineWorkbook.from_path(str(book.path)) as wb:
+            name = next((n for n in wb.sheet_names if n.casefold() == FINDINGS_SHEET.casefold()), None)
+            if name is None:
+                return []
+            grid = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception:  # a damaged extra sheet must not stop the command; the cells were read already
+        return []
+    if not grid:
+        return []
+    header = [_cell_text(h) for h in grid[0]]
+    at = {h: i for i, h in enumerate(header) if h}
+    if not {"code", "message"} <= at.keys():
+        return []
+    by_source = {source: excel_row for excel_row, source in book.source_rows.items()}
+
+    def cell(values: Sequence[object], key: str) -> object:
+        i = at.get(key)
+        return values[i] if i is not None and i < len(values) else ""
+
+    found: list[Finding] = []
+    for values in grid[1:]:
+        code = _cell_text(cell(values, "code"))
+        if not code:
+            continue
+        source, row = parse.whole_number(cell(values, "source_row")), parse.whole_number(cell(values, "row"))
+        excel_row: int | None = None
+        if source is not None:
+            excel_row = by_source.get(source)
+        elif row is not None and row in book.cells:
+            excel_row = row
+        if excel_row is None and (source is not None or row is not None):
+            continue  # a row this copy does not hold
+        severity = Severity.WARNING if _cell_text(cell(values, "severity")).lower() == Severity.WARNING \
+            else Severity.ERROR
+        found.append(Finding(excel_row, _cell_text(cell(values, "column")) or None, code,
+                             parse.as_text(cell(values, "message")), severity))
+    return found

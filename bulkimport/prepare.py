@@ -42,6 +42,7 @@ from bulkimport.status import (
     TaskState,
     check_follow_up_outputs,
     follow_up_campaign,
+    never_created_columns,
     open_ledger,
     query_states,
     write_follow_up,
@@ -481,6 +482,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
         tasks, not_created = created_tasks(validation, ledger, target)
         if not tasks:
             raise InputError(f"{path}: the ledger shows no task created for any row of this workbook")
+        never = _never_created(validation, ledger, target, not_created)
         stage_records = ledger.stages(target.ledger_endpoint, target.project_id)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         with contextlib.closing(make_client(target, retry, sleep, pool_size=concurrency + 2)) as client:
@@ -577,9 +579,10 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
             progress.finish()
             requests = stages.requests
             phase_seconds = time.monotonic() - phase_started
-    appended = _appended(tasks, not_created)
+    appended = _appended(tasks, never)
     campaign = follow_up_campaign(path, "prepare", validation.book, target)
-    files = write_follow_up(validation.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path)
+    files = write_follow_up(validation.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path,
+                            findings=validation.findings)
     counts = _counts(tasks, not_created)
     return PrepareOutcome(out_path, files, tasks, not_created, exit_code_for_prepare(tasks), timed_out, counts,
                           requests, phase_seconds)
@@ -616,7 +619,16 @@ def _counts(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[str, i
     return counts
 
 
-def _appended(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[int, dict[str, object]]:
+def _never_created(validation: Any, ledger: L.Ledger, target: Target,
+                   rows: Sequence[int]) -> dict[int, dict[str, object]]:
+    """The rows without a task keep why: validation's errors, the workbook's result, the ledger's word."""
+    book = validation.book
+    names = {r: _text(validation.rows[r].get("name")) or _text(book.cells.value(r, "name")) for r in rows}
+    entries = ledger.lookup(target.ledger_endpoint, target.project_id, [n for n in names.values() if n])
+    return {r: never_created_columns(book, r, entries.get(names[r].lower()), validation.findings) for r in rows}
+
+
+def _appended(tasks: Sequence[TaskRow], never: Mapping[int, Mapping[str, object]]) -> dict[int, dict[str, object]]:
     appended: dict[int, dict[str, object]] = {}
     for task in tasks:
         appended[task.excel_row] = {
@@ -625,7 +637,6 @@ def _appended(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[int,
             "precheck": task.precheck, "precheck_passed_rate": task.passed_rate, "error_code": task.error_code,
             "error_msg": task.error_msg,
         }
-    for excel_row in not_created:
-        appended[excel_row] = {"precheck": NOT_CREATED,
-                               "error_msg": "the ledger shows no task created for this row: nothing was done"}
+    for excel_row, columns in never.items():
+        appended[excel_row] = {"precheck": NOT_CREATED, **columns}
     return appended

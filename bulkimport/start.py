@@ -37,6 +37,7 @@ from bulkimport.report import ReportFiles
 from bulkimport.status import (
     check_follow_up_outputs,
     follow_up_campaign,
+    never_created_columns,
     open_ledger,
     query_states,
     write_follow_up,
@@ -69,8 +70,12 @@ class StartRow:
     error_code: str | None = None
     error_msg: str | None = None
     result: str | None = None
+    #: A row without a task: its result columns as the workbook or the ledger explain it.
+    never: dict[str, object] | None = None
 
     def columns(self, start_time: str | None) -> dict[str, object]:
+        if self.never is not None:
+            return {"start": self.start, **self.never}
         values: dict[str, object] = {"start": self.start, "error_code": self.error_code,
                                      "error_msg": self.error_msg}
         if self.task_id:
@@ -171,6 +176,7 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
         entry = entries.get(name.lower()) if name else None
         if entry is None or not entry.exists or not entry.task_id:
             row.start, row.error_msg = SKIPPED, "not created: the ledger shows no task created for this row"
+            row.never = never_created_columns(book, excel_row, entry)
         else:
             row.task_id = entry.task_id
         rows.append(row)

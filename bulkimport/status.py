@@ -15,20 +15,20 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bulkimport import ledger as ledger_states
-from bulkimport.book_read import WorkbookData, read_workbook
+from bulkimport.book_read import WorkbookData, read_findings_sheet, read_workbook
 from bulkimport.campaign import Campaign, cloud_identity, now_iso, operator_name
 from bulkimport.drs import (
     DrsClient,
     RetryPolicy,
 )
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import language_of
+from bulkimport.findings import Finding, language_of, row_errors
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
@@ -300,23 +300,70 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
                    language=language, **step)
 
 
+def carried_findings(book: WorkbookData) -> list[Finding]:
+    """The findings a follow-up copy of `book` shows: what reading it found, and the markers
+    its Findings sheet carries from validate and submit (each once), so an INVALID row keeps
+    its red cells, comments and Findings lines through status, rollback and start."""
+    seen: set[tuple[int | None, str | None, str, str]] = set()
+    found: list[Finding] = []
+    for finding in (*book.findings, *read_findings_sheet(book)):
+        key = (finding.row, finding.column, finding.code, finding.sentence)
+        if key not in seen:
+            seen.add(key)
+            found.append(finding)
+    return found
+
+
+#: Results of a row whose task was created: not a reason why a row has no task.
+_CREATED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED})
+#: The ledger's word on a name it holds but whose task does not exist, as a row's result.
+_LEDGER_RESULTS = {ledger_states.REJECTED: Result.REJECTED, ledger_states.SENDING: Result.UNKNOWN,
+                   ledger_states.IN_DOUBT: Result.UNKNOWN, ledger_states.NOT_CREATED: Result.NOT_SENT,
+                   ledger_states.DELETED: Result.DELETED}
+NO_TASK_NOTE = "the ledger shows no task created for this row: nothing was done"
+
+
+def never_created_columns(book: WorkbookData, excel_row: int, entry: LedgerEntry | None,
+                          findings: Iterable[Finding] = ()) -> dict[str, object]:
+    """`result`, `error_code` and `error_msg` of a row whose task was never created (prepare
+    and start do nothing with it), so the row still says why: validation's errors when
+    `findings` (prepare validates its input) make it INVALID; else what the workbook it starts
+    from says (INVALID, REJECTED, ... with the reason); else the ledger's word (REJECTED with
+    the server's reason, UNKNOWN in doubt, DELETED); else NOT_SENT: never sent."""
+    errors = row_errors(f for f in findings if f.row == excel_row)
+    if excel_row in errors:
+        code, text = errors[excel_row]
+        return {"result": Result.INVALID, "error_code": code, "error_msg": text}
+    result = _cell_text(book.cells.value(excel_row, "result")).upper()
+    if result and result not in _CREATED_RESULTS:
+        return {"result": result, "error_code": book.cells.value(excel_row, "error_code"),
+                "error_msg": book.cells.value(excel_row, "error_msg") or NO_TASK_NOTE}
+    if entry is not None and entry.state in _LEDGER_RESULTS:
+        return {"result": _LEDGER_RESULTS[entry.state], "error_code": entry.error_code,
+                "error_msg": entry.error_msg or NO_TASK_NOTE}
+    return {"result": Result.NOT_SENT, "error_code": None, "error_msg": NO_TASK_NOTE}
+
+
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
                     out_path: Path, report_dir: Path, *, failed_rows: Iterable[int] = (),
                     failed_path: Path | None = None, ledger_path: Path | None = None,
-                    rebuild: str = "run the same command again to write them") -> ReportFiles:
+                    rebuild: str = "run the same command again to write them",
+                    findings: Sequence[Finding] | None = None) -> ReportFiles:
     """The new results workbook (with its Summary sheet) and the sign-off report beside it;
-    with `failed_rows`, also the failed-rows workbook holding just those rows.
+    with `failed_rows`, also the failed-rows workbook holding just those rows. `findings`
+    (default: `carried_findings(book)`) mark the cells.
 
     Called after the server was asked: a write that fails now (a full disk) is exit 3 with
     one line saying what the ledger holds, never exit 2 ("nothing was sent")."""
     summary = summarise(campaign, report_rows(book, appended))
     sheet = summary_sheet_rows(summary)
+    marks = carried_findings(book) if findings is None else findings
     try:
-        write_results(out_path, book, appended, book.findings, extra_sheets={"Summary": sheet},
+        write_results(out_path, book, appended, marks, extra_sheets={"Summary": sheet},
                       language=summary.language)
         failed_rows = list(failed_rows)
         if failed_rows and failed_path is not None:
-            write_failed_rows(failed_path, book, appended, book.findings, failed_rows,
+            write_failed_rows(failed_path, book, appended, marks, failed_rows,
                               extra_sheets={"Summary": sheet}, language=summary.language)
         return write_report(summary, out_path.stem, report_dir, results_path=out_path)
     except (OSError, InputError) as exc:

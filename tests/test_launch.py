@@ -229,6 +229,55 @@ def test_rows_not_created_are_untouched(sim: Simulator, tmp_path: Path) -> None:
     assert book.exists()
 
 
+
+def test_rows_never_created_keep_their_result_and_reason_through_prepare_start_and_status(
+        sim: Simulator, tmp_path: Path) -> None:
+    """A row validate found INVALID or the server REJECTED has no task: prepare and start do
+    nothing with it, but their workbooks still say what it is and why (they showed a blank
+    result and lost the reason), and status keeps validation's red cell, comment and Findings
+    line on it (they were lost)."""
+    import openpyxl
+    import requests
+    from test_submit import _wire_job
+
+    from bulkimport.results_book import ERROR_FILL
+    from bulkimport.status import refresh_status
+
+    requests.post(f"{sim.base_url}/v3/{PROJECT}/jobs/batch-creation", headers={"X-Auth-Token": sim.token},
+                  json={"jobs": [_wire_job("taken-name")]}, timeout=10).raise_for_status()
+    book = make_book(tmp_path / "wave.xlsx", [launch_row("made-1", 81),
+                                              launch_row("bad-port", 82, **{"source_endpoint.db_port": 70000}),
+                                              launch_row("taken-name", 83)])
+    submitted = submit_workbook(book, options(sim, tmp_path), env=env(sim))
+    assert submitted.exit_code == 1
+
+    prepared = prepare(sim, tmp_path, book)
+    started = start(sim, tmp_path, prepared.results_path)
+    for path in (prepared.results_path, started.results_path):
+        rows = rows_by_name(path)
+        assert rows["made-1"]["result"] == "CREATED"
+        bad, taken = rows["bad-port"], rows["taken-name"]
+        assert bad["result"] == "INVALID" and "range" in str(bad["error_code"]).split(","), path.name
+        assert "65535" in str(bad["error_msg"]), path.name
+        assert taken["result"] == "REJECTED" and taken["error_code"] == "DRS.M00277", path.name
+        assert "taken" in str(taken["error_msg"]).lower() or "exist" in str(taken["error_msg"]).lower(), path.name
+    assert rows_by_name(prepared.results_path)["bad-port"]["precheck"] == "NOT_CREATED"
+
+    status = refresh_status(submitted.results_path, target(sim, tmp_path), out_path=tmp_path / "status.xlsx",
+                            report_dir=tmp_path / "reports", retry=FAST)
+    for path in (status.results_path, prepared.results_path, started.results_path):
+        wb = openpyxl.load_workbook(path)
+        ws = wb["Jobs"]
+        keys = [c.value for c in ws[2]]
+        row = next(r for r in range(3, ws.max_row + 1) if ws.cell(r, keys.index("name") + 1).value == "bad-port")
+        port = ws.cell(row, keys.index("source_endpoint.db_port") + 1)
+        assert port.fill.fgColor.rgb.endswith(ERROR_FILL.lstrip("#")), path.name
+        assert port.comment is not None and "65535" in port.comment.text, path.name
+        assert ws.cell(row, keys.index("result") + 1).value == "INVALID", path.name
+        findings = [[c.value for c in line] for line in wb["Findings"].iter_rows(min_row=2)]
+        assert any(line[0] == port.coordinate and line[4] == "range" for line in findings), path.name
+
+
 # -- start --------------------------------------------------------------------------------------
 
 def test_start_starts_each_task_once_and_a_second_start_sends_nothing(sim: Simulator, tmp_path: Path) -> None:
