@@ -43,6 +43,7 @@ from bulkimport.status import (
     check_follow_up_outputs,
     follow_up_campaign,
     never_created_columns,
+    number_or_text,
     open_ledger,
     query_states,
     write_follow_up,
@@ -634,7 +635,8 @@ def _appended(tasks: Sequence[TaskRow], never: Mapping[int, Mapping[str, object]
         appended[task.excel_row] = {
             "result": task.result or "CREATED", "task_id": task.task_id, "child_ids": ",".join(task.child_ids) or None,
             "task_status": task.status, "connection": task.connection,
-            "precheck": task.precheck, "precheck_passed_rate": task.passed_rate, "error_code": task.error_code,
+            "precheck": task.precheck, "precheck_passed_rate": number_or_text(task.passed_rate, percent=True),
+            "error_code": task.error_code,
             "error_msg": task.error_msg,
         }
     for excel_row, columns in never.items():

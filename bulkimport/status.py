@@ -13,6 +13,7 @@ workbook lacks but whose name the ledger knows as created by this tool).
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -388,6 +389,22 @@ NOT_STARTED = frozenset({"CREATING", "CREATE_FAILED", "CONFIGURATION"})
 TRANSITIONAL = frozenset({"STARTJOBING", "FULL_TRANSFER_STARTED", "CHILD_TRANSFER_STARTING"})
 #: The columns `status` appends for started tasks (from batch-progress).
 PROGRESS_COLUMNS = ("progress", "transfer_status", "remaining_time", "incre_trans_delay")
+#: Of those, the ones the server gives as numbers in text (percent, seconds).
+NUMBER_COLUMNS = frozenset({"progress", "remaining_time", "incre_trans_delay"})
+_NUMBER_TEXT = re.compile(r"-?\d{1,15}(?:\.\d{1,15})?")
+
+
+def number_or_text(value: object, *, percent: bool = False) -> object:
+    """A number the server sends as text ("100", "5", "97.5"; with `percent`, "100%") as a
+    number, so a DBA can sort, filter and sum the workbook's column; anything else stays its
+    text (written as text, never a formula). None for blank."""
+    text = _cell_text(value)
+    if percent and text.endswith("%"):
+        text = text[:-1].rstrip()
+    if not _NUMBER_TEXT.fullmatch(text):
+        return _cell_text(value) or None
+    number = float(text)
+    return int(number) if number.is_integer() else number
 
 
 def is_started(status: str | None) -> bool:
@@ -416,8 +433,9 @@ def query_progress(client: DrsClient, task_ids: list[str],
         task_id = _cell_text(item.get("job_id") or item.get("id"))
         if not task_id:
             continue
-        values: dict[str, object] = {c: _cell_text(item.get(c)) or None for c in PROGRESS_COLUMNS}
-        if values["incre_trans_delay"] == "-1":
+        values: dict[str, object] = {c: number_or_text(item.get(c)) if c in NUMBER_COLUMNS
+                                     else _cell_text(item.get(c)) or None for c in PROGRESS_COLUMNS}
+        if values["incre_trans_delay"] == -1:
             values["incre_trans_delay"] = None  # not in the incremental phase yet
         if item.get("error_code") and not item.get("progress"):
             values["transfer_status"] = None

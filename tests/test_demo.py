@@ -37,6 +37,6 @@ def test_demo_runs_the_whole_workflow(repo: Path, tmp_path: Path, monkeypatch, c
     assert {r["start"] for r in rows_of("campaign-start.xlsx")} == {"STARTED"}
     running = rows_of("campaign-running.xlsx")
     assert {r["task_status"] for r in running} <= {"INCRE_TRANSFER_STARTED", "FULL_TRANSFER_COMPLETE"}
-    assert {r["progress"] for r in running} == {"100"}
+    assert {r["progress"] for r in running} == {100}  # a number, not text
     assert (tmp_path / demo.OUT / "campaign-running-report.html").exists()
     assert "demo: done" in capsys.readouterr().out

@@ -287,3 +287,16 @@ def test_follow_up_of_a_real_submit(tmp_path: Path, repo: Path) -> None:
                            standalone_mode=False)
     assert rolled.exception is None and rolled.return_value == 0, rolled.output
     assert {r["result"] for r in read_workbook(tmp_path / "camp-rollback.xlsx").cells.values()} == {"DELETED"}
+
+
+def test_numbers_the_server_sends_as_text_are_written_as_numbers() -> None:
+    """Progress percentages, seconds and pass rates become numbers; anything else stays text
+    (and results_book writes text as text, so "=1+1" never becomes a formula)."""
+    from bulkimport.status import number_or_text
+
+    assert number_or_text("100") == 100 and number_or_text(" 5 ") == 5 and number_or_text("97.5") == 97.5
+    assert number_or_text("-1") == -1 and number_or_text("100%", percent=True) == 100
+    assert number_or_text("100%") == "100%"  # a percent only where the column is a rate
+    for text in ("=1+1", "1e308", "0x10", "12 s", "9" * 40, "nan", "inf"):
+        assert number_or_text(text) == text
+    assert number_or_text("") is None and number_or_text(None) is None
