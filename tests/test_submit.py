@@ -440,3 +440,27 @@ def test_progress_lines_are_throttled_and_the_bar_redraws_in_place() -> None:
     text = stream.getvalue()
     assert "\rsubmitting [#####-----] 2/4 created 2" in text and "retrying 2 tasks\n" in text
     assert text.endswith("submitting [##########] 4/4 created 3 rejected 1\n")
+
+
+def test_a_resubmit_shows_the_task_status_the_server_reports_now(sim: Simulator, tmp_path: Path) -> None:
+    """The ledger's task_status is the one seen at creation (CREATING); a re-submit asks the
+    server (batch-status) instead of showing that stale status as current. A dry run, which
+    asks nothing, leaves it blank and says so."""
+    first = submit_workbook(make_book(tmp_path / "in.xlsx", [task_row(n) for n in names(3)]),
+                            options(sim, tmp_path), env=env(sim))
+    assert {r.task_status for r in first.rows} == {"CREATING"}
+    with Ledger(tmp_path / "ledger.sqlite") as led:
+        assert {led.get(sim.base_url, PROJECT, n).task_status for n in names(3)} == {"CREATING"}
+
+    again = submit_workbook(first.results_path, options(sim, tmp_path, out=tmp_path / "again.xlsx"), env=env(sim))
+
+    assert {r.result for r in again.rows} == {Result.ALREADY_CREATED}
+    assert {r.task_status for r in again.rows} == {"CONFIGURATION"}  # the simulator's tasks settled at once
+    asked = [r for r in sim.requests() if r["path"].endswith("/jobs/batch-status")]
+    assert sorted(asked[-1]["body"]["jobs"]) == sorted(r.task_id for r in first.rows)
+    assert {r["task_status"] for r in read_rows(again.results_path)} == {"CONFIGURATION"}
+
+    dry = submit_workbook(first.results_path, options(sim, tmp_path, out=tmp_path / "dry.xlsx", dry_run=True),
+                          env=env(sim))
+    assert {r.result for r in dry.rows} == {Result.ALREADY_CREATED}
+    assert all(r.task_status is None and "status` asks" in str(r.error_msg) for r in dry.rows)

@@ -320,6 +320,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             _announce_invalid(validation, outcomes, progress)
             progress.note("dry run: " + plan.line())
             dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, validation.language)
+            _status_not_asked(outcomes, "dry run: the server was not asked")
             rows = [outcomes[r] for r in validation.rows]
             exit_code = 1 if validation.invalid else 0
             ledger_path = target.ledger_path if ledger_exists else None
@@ -328,6 +329,10 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
                 items, target, options, env, progress, confirm, stop, timings, len(validation.invalid),
                 announce=lambda: _announce_invalid(validation, outcomes, progress))
             outcomes.update(engine_outcomes)
+            if message is None and not stop.is_set():
+                _ask_task_status(target, options, outcomes)
+            else:
+                _status_not_asked(outcomes, "the run stopped before the server was asked")
             rows = [outcomes[r] for r in validation.rows]
             exit_code = exit_code_for(r.result for r in rows)
             ledger_path = None if target.ledger_temporary else target.ledger_path
@@ -430,6 +435,54 @@ def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOu
             outcomes[old.row] = RowOutcome(old.row, old.name, Result.ALREADY_CREATED, task_id=entry.task_id,
                                            child_ids=entry.child_ids, task_status=entry.task_status,
                                            submitted_at=entry.sent_at, request_id=entry.request_id)
+
+
+#: What an ALREADY_CREATED row's error_msg says when its task_status is blank.
+STATUS_NOT_ASKED = "task_status not shown ({why}); `bulkimport status` asks for the current one"
+
+
+def _with_note(text: str | None, note: str) -> str:
+    return f"{text}; {note}" if text else note
+
+
+def _status_not_asked(outcomes: dict[int, RowOutcome], why: str) -> None:
+    """ALREADY_CREATED rows whose status was not asked now: blank, and the row says so. The
+    ledger's status is the one last seen (often CREATING, minutes or days ago); shown as
+    current it would tell a DBA a failed task is still being created."""
+    for row, o in list(outcomes.items()):
+        if o.result is Result.ALREADY_CREATED:
+            outcomes[row] = replace(o, task_status=None, error_msg=_with_note(o.error_msg, STATUS_NOT_ASKED.format(
+                why=why)))
+
+
+def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int, RowOutcome]) -> None:
+    """The current task_status of the ALREADY_CREATED rows, asked of the server with the
+    batch-status query `status` uses (100 IDs a request), instead of the ledger's last-seen
+    one. A task the server no longer knows, or a query that fails, leaves the column blank and
+    says why in error_msg."""
+    from bulkimport.errors import BulkImportError
+    from bulkimport.status import query_states
+    from bulkimport.target import make_client
+
+    already = {row: o for row, o in outcomes.items() if o.result is Result.ALREADY_CREATED and o.task_id}
+    if not already:
+        return
+    try:
+        with contextlib.closing(make_client(target, options.retry_policy(),
+                                            timeout=(options.connect_timeout, options.timeout))) as client:
+            states = query_states(client, [o.task_id for o in already.values() if o.task_id])
+    except BulkImportError as exc:
+        reason = scrubber(target.secrets)(str(exc)) or "no answer"
+        _status_not_asked(already, f"the status query failed: {reason}")
+        outcomes.update(already)
+        return
+    for row, o in already.items():
+        state = states[o.task_id]  # type: ignore[index]
+        if state.status:
+            outcomes[row] = replace(o, task_status=state.status)
+        else:
+            outcomes[row] = replace(o, task_status=None, error_msg=_with_note(o.error_msg, STATUS_NOT_ASKED.format(
+                why=f"the server does not know this task now: {state.error_msg or 'no status'}")))
 
 
 def _already(item: _Item, entry: LedgerEntry) -> RowOutcome:
