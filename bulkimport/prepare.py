@@ -626,7 +626,8 @@ def _never_created(validation: Any, ledger: L.Ledger, target: Target,
     book = validation.book
     names = {r: _text(validation.rows[r].get("name")) or _text(book.cells.value(r, "name")) for r in rows}
     entries = ledger.lookup(target.ledger_endpoint, target.project_id, [n for n in names.values() if n])
-    return {r: never_created_columns(book, r, entries.get(names[r].lower()), validation.findings) for r in rows}
+    return {r: never_created_columns(book, r, entries.get(names[r].lower()), validation.findings, validation.language)
+            for r in rows}
 
 
 def _appended(tasks: Sequence[TaskRow], never: Mapping[int, Mapping[str, object]]) -> dict[int, dict[str, object]]:

@@ -29,7 +29,7 @@ from bulkimport.drs import (
     RetryPolicy,
 )
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import Finding, language_of, row_errors
+from bulkimport.findings import EN, Finding, language_of, row_errors
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
@@ -325,13 +325,13 @@ NO_TASK_NOTE = "the ledger shows no task created for this row: nothing was done"
 
 
 def never_created_columns(book: WorkbookData, excel_row: int, entry: LedgerEntry | None,
-                          findings: Iterable[Finding] = ()) -> dict[str, object]:
+                          findings: Iterable[Finding] = (), language: str = EN) -> dict[str, object]:
     """`result`, `error_code` and `error_msg` of a row whose task was never created (prepare
     and start do nothing with it), so the row still says why: validation's errors when
     `findings` (prepare validates its input) make it INVALID; else what the workbook it starts
     from says (INVALID, REJECTED, ... with the reason); else the ledger's word (REJECTED with
     the server's reason, UNKNOWN in doubt, DELETED); else NOT_SENT: never sent."""
-    errors = row_errors(f for f in findings if f.row == excel_row)
+    errors = row_errors((f for f in findings if f.row == excel_row), language)
     if excel_row in errors:
         code, text = errors[excel_row]
         return {"result": Result.INVALID, "error_code": code, "error_msg": text}
