@@ -302,6 +302,17 @@ def pdf_margins(pdf: Path) -> list[tuple[str, str]]:
     return pages
 
 
+#: Print to PDF without Chromium's own header and footer (date, title, file URL): the report's
+#: @page margin boxes are the header and footer.
+PDF_OPTIONS = ("--no-pdf-header-footer",)
+
+
+def run_chromium(chromium: str, tmp_path: Path, html: Path, *extra: str) -> None:
+    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}"]
+    subprocess.run([*base, *extra, html.resolve().as_uri()], capture_output=True, timeout=120, check=False)
+
+
 def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromium: str) -> None:
     """Renders the first A4 page to a PNG for review (copied to docs/ when
     BULKIMPORT_UPDATE_SCREENSHOT=1) and prints it to A4 PDF: every printed page carries the
@@ -310,12 +321,8 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromiu
     results = make_results_workbook(tmp_path, random_rows(36, seed=5), replace(make_campaign(), input_sha256=digest))
     files = build_report(results, out_dir=tmp_path / "reports")
     shot, pdf = tmp_path / "report-first-page.png", tmp_path / "report.pdf"
-    base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}"]
-    url = files.html.resolve().as_uri()
-    runs = ([f"--screenshot={shot}", "--window-size=1240,1754"], [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"])
-    for extra in runs:
-        subprocess.run([*base, *extra, url], capture_output=True, timeout=120, check=False)
+    for extra in ([f"--screenshot={shot}", "--window-size=1240,1754"], [f"--print-to-pdf={pdf}", *PDF_OPTIONS]):
+        run_chromium(chromium, tmp_path, files.html, *extra)
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page compresses to a few kB
     assert pdf.is_file() and pdf.read_bytes()[:5] == b"%PDF-"
@@ -329,3 +336,17 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromiu
         assert "sign-off report" in footer and "file://" not in header + footer
     if os.environ.get("BULKIMPORT_UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(shot, repo / "docs" / "report-screenshot.png")
+
+
+def test_a_rehearsals_printed_pages_each_carry_its_banner(tmp_path: Path, chromium: str) -> None:
+    """A dry run's report printed to A4: the banner heads every page and titles its footer, so
+    no single printed page can pass for a real campaign's."""
+    results = make_results_workbook(tmp_path, random_rows(36, seed=5), replace(make_campaign(), dry_run="true"))
+    files = build_report(results, out_dir=tmp_path / "reports")
+    pdf = tmp_path / "dry-run.pdf"
+    run_chromium(chromium, tmp_path, files.html, f"--print-to-pdf={pdf}", *PDF_OPTIONS)
+    pages = pdf_margins(pdf)
+    assert len(pages) >= 2
+    for number, (header, footer) in enumerate(pages, start=1):
+        assert "DRY RUN \u2014 nothing was sent" in header and "wave7.xlsx" in header, (number, header)
+        assert f"Page {number} of {len(pages)}" in footer and "DRY RUN" in footer, (number, footer)
