@@ -44,7 +44,8 @@ def _row(i: int) -> dict[str, object]:
         "source_endpoint.db_type": "mysql", "source_endpoint.ip": f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
         "source_endpoint.db_port": 3306, "source_endpoint.db_user": "repl", "source_endpoint.db_password": "env:SRC_PW",
         "target_endpoint.db_type": "mysql", "target_endpoint.region": "eu-de",
-        "target_endpoint.inst_id": f"e05a3679efe241d8b5dee80b17c1{i:06d}in01", "target_endpoint.db_user": "root",
+        "target_endpoint.inst_id": f"e05a3679efe241d8b5dee80b17c1{i:06d}in01",
+        "target_endpoint.ip": f"10.200.{i // 256 % 256}.{i % 256}", "target_endpoint.db_user": "root",
         "target_endpoint.db_password": "env:TGT_PW", "tags": [{"key": "wave", "value": "7"}],
     }
 

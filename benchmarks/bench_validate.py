@@ -58,6 +58,7 @@ def _row(i: int, rng: random.Random) -> dict[str, object]:
         "target_endpoint.region": "eu-de",
         "target_endpoint.inst_id": f"e05a3679efe241d8b5dee80b17c1{i:06d}in01",
         "target_endpoint.project_id": "054ba152d480d55b2f5dc0069e7ddef0",
+        "target_endpoint.ip": f"10.200.{i // 256 % 256}.{i % 256}",
         "target_endpoint.db_user": "root",
         "target_endpoint.db_password": "env:TGT_PW",
         "tags": f"owner=dba-team;wave=7;app=app{i % 97}",
