@@ -112,6 +112,8 @@ class PrepareOutcome:
     #: Seconds from the first request (the status query) to the last answer: the launch phase
     #: the benchmark compares with its ideal (validation and writing the results are not in it).
     phase_seconds: float = 0.0
+    #: The language the outputs and the terminal lines are written in.
+    language: str = "en-us"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -586,7 +588,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                             findings=validation.findings)
     counts = _counts(tasks, not_created)
     return PrepareOutcome(out_path, files, tasks, not_created, exit_code_for_prepare(tasks), timed_out, counts,
-                          requests, phase_seconds)
+                          requests, phase_seconds, language=campaign.language)
 
 
 def _states_in_parallel(client: DrsClient, ids: list[str], concurrency: int) -> dict[str, TaskState]:

@@ -116,6 +116,8 @@ class RollbackOutcome:
     exit_code: int
     message: str | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    #: The language the outputs and the terminal lines are written in.
+    language: str = "en-us"
 
 
 def _action(status: str | None) -> str:
@@ -308,7 +310,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     counts = {str(r): results.count(r) for r in (Result.DELETED, Result.DELETE_FAILED)}
     counts["unfinished"] = len(unfinished)
     counts["left"] = len(left)
-    return RollbackOutcome(out_path, files, outcomes, exit_code, message, counts)
+    return RollbackOutcome(out_path, files, outcomes, exit_code, message, counts, language=campaign.language)
 
 
 def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:

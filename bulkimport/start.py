@@ -108,6 +108,8 @@ class StartOutcome:
     exit_code: int
     counts: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    #: The language the outputs and the terminal lines are written in.
+    language: str = "en-us"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -375,4 +377,4 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
         exit_code = ExitCode.SOME_FAILED
     else:
         exit_code = ExitCode.OK
-    return StartOutcome(out_path, files, plan.rows, exit_code, counts, requests)
+    return StartOutcome(out_path, files, plan.rows, exit_code, counts, requests, language=campaign.language)

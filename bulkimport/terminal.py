@@ -53,6 +53,16 @@ _ZH: dict[str, str] = {
     "  2. fix the rows in {name} (retype the passwords shown as ****** or use env:NAME)":
         "  2. 修改{name}中的行（重新输入显示为******的密码，或使用env:NAME）",
     "report: {path}": "报告：{path}",
+    # prepare, start, rollback
+    "{tasks}: {passed} pre-check passed, {failed} failed, {pending} still pending":
+        "{tasks}：{passed}个预检查通过，{failed}个失败，{pending}个仍在进行",
+    ", {unknown} unknown": "，{unknown}个结果未知",
+    "; {rows} not created (untouched)": "；{rows}未创建（未处理）",
+    "{started} started, {refused} refused, {skipped} skipped":
+        "{started}个已启动，{refused}个被拒绝，{skipped}个已跳过",
+    ", {unknown} unknown (run start again)": "，{unknown}个结果未知（请再次运行start）",
+    "{tasks} deleted, {failed} failed to delete": "{tasks}已删除，{failed}个删除失败",
+    ", {unfinished} unfinished": "，{unfinished}个未完成",
 }
 
 

@@ -202,3 +202,20 @@ def test_every_terminal_text_has_its_zh_cn_text() -> None:
         assert CJK.search(zh), en
         names = [{n for _, n, _, _ in string.Formatter().parse(t) if n} for t in (en, zh)]
         assert names[0] == names[1], en
+
+
+def test_rollback_of_a_zh_cn_campaign_speaks_zh_cn(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "zh-cn")
+    state = tmp_path / "sim.sqlite"
+    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
+                       capsys)
+    results = Path(json.loads(stdout)["results_workbook"])
+    code, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state), "--yes", "-q",
+                        "--out", str(tmp_path / "rb.xlsx"), "--report-dir", str(tmp_path / "rep")], capsys)
+    assert code == 0
+    assert "1个任务已删除，0个删除失败" in err and "报告：" in err
+    page = parse((tmp_path / "rep" / "rb-report.html").read_text(encoding="utf-8"))
+    assert "回滚报告" in page.find("h1").text
+    assert page.by_id("outcome").text.startswith("4行：1个已删除")

@@ -47,19 +47,24 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
         outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
                                    interval=interval, force=recheck, concurrency=concurrency, replace_outputs=force,
                                    progress=for_stream(sys.stderr, quiet=quiet))
+    from bulkimport.terminal import rows_word, say
+
     c = outcome.counts
-    line = (f"{len(outcome.tasks)} tasks: {c['passed']} pre-check passed, {c['failed']} failed, "
-            f"{c['pending']} still pending")
+    lang = outcome.language
+    tasks = f"{len(outcome.tasks)} tasks" if lang == "en-us" else say(lang, "{n} tasks", n=len(outcome.tasks))
+    line = say(lang, "{tasks}: {passed} pre-check passed, {failed} failed, {pending} still pending",
+               tasks=tasks, passed=c["passed"], failed=c["failed"], pending=c["pending"])
     if c["unknown"]:
-        line += f", {c['unknown']} unknown"
+        line += say(lang, ", {unknown} unknown", unknown=c["unknown"])
     if c["not_created"]:
-        line += f"; {c['not_created']} rows not created (untouched)"
+        rows = f"{c['not_created']} rows" if lang == "en-us" else rows_word(lang, c["not_created"])
+        line += say(lang, "; {rows} not created (untouched)", rows=rows)
     click.echo(line, err=True)
     for task in outcome.tasks:
         if task.verdict != "passed" and task.error_msg:
             click.echo(f"  row {task.source_row:>5}  {task.name}: {task.error_msg}", err=True)
-    click.echo(f"results: {outcome.results_path}", err=True)
-    click.echo(f"report: {outcome.report.html}", err=True)
+    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     return outcome.exit_code

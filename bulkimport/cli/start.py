@@ -67,15 +67,20 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                 return ExitCode.SOME_FAILED
         outcome = execute_start(plan, target, out_path=out, report_dir=report_dir, replace_outputs=force,
                                 progress=for_stream(sys.stderr, quiet=quiet))
+    from bulkimport.terminal import say
+
     c = outcome.counts
-    click.echo(f"{c['STARTED']} started, {c['START_FAILED']} refused, {c['SKIPPED']} skipped"
-               + (f", {c['UNKNOWN']} unknown (run start again)" if c["UNKNOWN"] else ""), err=True)
+    lang = outcome.language
+    click.echo(say(lang, "{started} started, {refused} refused, {skipped} skipped", started=c["STARTED"],
+                   refused=c["START_FAILED"], skipped=c["SKIPPED"])
+               + (say(lang, ", {unknown} unknown (run start again)", unknown=c["UNKNOWN"]) if c["UNKNOWN"] else ""),
+               err=True)
     for row in outcome.rows:
         if row.start in ("START_FAILED", "UNKNOWN"):
             click.echo(f"  row {row.source_row:>5}  {row.name}: {row.start} {row.error_code or ''} "
                        f"{row.error_msg or ''}".rstrip(), err=True)
-    click.echo(f"results: {outcome.results_path}", err=True)
-    click.echo(f"report: {outcome.report.html}", err=True)
+    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     return outcome.exit_code
