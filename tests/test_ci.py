@@ -50,7 +50,7 @@ def test_ci_installs_what_is_missing_then_runs_make_test(tmp_path: Path) -> None
     calls = run_ci(tmp_path, present=())
     assert calls[0] == "apt-get update -q"
     assert calls[1].startswith("apt-get install -y -q")
-    assert set(calls[1].split()[4:]) == {"libreoffice-calc-nogui", "chromium"}
+    assert set(calls[1].split()[4:]) == {"libreoffice-calc-nogui", "python3-uno", "chromium"}
     assert calls[-1] == "make test"
 
 

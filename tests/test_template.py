@@ -723,6 +723,41 @@ def test_libreoffice_evaluates_the_highlights_and_the_dependent_dropdown(tmp_pat
         assert column_index_from_string(letters[key]) in formatted, key
 
 
+@pytest.fixture
+def uno_python(soffice: str) -> str:
+    """A Python with LibreOffice's UNO bridge (Debian's python3-uno, which `.ci/run` installs
+    with LibreOffice): a failure under CI when there is none, a skip elsewhere."""
+    for candidate in dict.fromkeys(p for p in ("/usr/bin/python3", shutil.which("python3")) if p):
+        if Path(candidate).is_file() and subprocess.run([candidate, "-c", "import uno"], capture_output=True,
+                                                        timeout=60).returncode == 0:
+            return candidate
+    if os.environ.get("CI"):
+        pytest.fail("no python3 with LibreOffice's UNO bridge (python3-uno), but CI must run this test")
+    pytest.skip("no python3 with LibreOffice's UNO bridge (python3-uno); CI installs it and runs this test")
+
+
+def test_libreoffice_own_validation_accepts_only_the_engines_of_the_scenario(tmp_path: Path, uno_python: str,
+                                                                            soffice: str) -> None:
+    """LibreOffice's own data validation (Mark Invalid Data) on the filled template and the
+    failed-rows workbook: the one engine its scenario does not offer is invalid, the engines
+    that fit (including a scenario typed "Sync") and every other typed value are valid."""
+    filled = template.write_template(tmp_path / "filled.xlsx", rows=TYPING_ROWS)
+    fix = template.write_fix_workbook(tmp_path / "fix.xlsx", TYPING_ROWS, extra_columns=["result", "error_msg"],
+                                      extra_values=[{"result": "INVALID"}] * len(TYPING_ROWS),
+                                      notes=[{}] * len(TYPING_ROWS))
+    proc = subprocess.run(
+        [uno_python, str(REPO / "tests" / "fixtures" / "lo_invalid_cells.py"), soffice, str(tmp_path / "profile"),
+         template.JOBS_SHEET, str(filled), str(fix)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    found = json.loads(proc.stdout)
+    for path in (filled, fix):
+        ws = openpyxl.load_workbook(path)[template.JOBS_SHEET]
+        keys = [c.value for c in ws[template.KEY_ROW]]
+        assert {(row, keys[col]) for row, col in found[str(path)]} == {(9, "engine_type")}, path.name
+
+
 # --- command line ---------------------------------------------------------------------------
 
 
