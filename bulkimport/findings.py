@@ -104,9 +104,11 @@ MESSAGES: dict[str, Text] = {
     "type:boolean": Text("{value} is not true or false", "{value}不是true或false"),
     "type:integer": Text("{value} is not a whole number", "{value}不是整数"),
     "missing": Text("{label} is mandatory", "{label}为必填项"),
-    "missing:retype_secret": Text("The password is not written back ({mask}): type it again, or better write "
+    "note:retype_secret": Text("The password is not written back ({mask}): type it again, or better write "
                                   "env:NAME to read it from environment variable NAME when sending.",
                                   "密码不会写回（{mask}）：请重新输入，最好写成env:NAME，发送时从环境变量NAME读取。"),
+    "note:failed_rows_heading": Text("Failed rows of this campaign: fix them and submit this workbook again",
+                                        "本批次的失败行：修改后重新提交本工作簿"),
     "missing:masked": Text("holds {mask}: secrets are masked in results workbooks; type it again or write env:NAME",
                            "内容为{mask}：结果工作簿中的密码已被遮盖；请重新输入，或写成env:NAME"),
     "env_reference": Text("looks like an env:NAME reference but is not a valid one, so it is neither resolved nor "

@@ -766,7 +766,8 @@ def summary_sheet_rows(summary: Summary) -> SheetRows:
 
 _CSS = """
 * { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 10.5pt;
+body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, "Noto Sans CJK SC", "Source Han Sans SC",
+       "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 10.5pt;
        color: #212121; margin: 0 auto; padding: 10mm 12mm; max-width: 210mm; background: #fff; }
 h1 { font-size: 18pt; margin: 0 0 2mm 0; }
 h2 { font-size: 12.5pt; margin: 7mm 0 2mm 0; padding-bottom: 1mm; border-bottom: 1.5pt solid #1565c0;

@@ -232,7 +232,9 @@ def write_results(
 
 
 #: The note on a password cell of a failed-rows workbook that held a password (shown ******).
-RETYPE_SECRET = msg("missing:retype_secret", mask=fields.SECRET_MASK)
+RETYPE_SECRET = msg("note:retype_secret", mask=fields.SECRET_MASK)
+#: The first line of a failed-rows workbook's Summary sheet.
+FAILED_ROWS_HEADING = msg("note:failed_rows_heading")
 
 
 def write_failed_rows(
@@ -293,7 +295,7 @@ def write_failed_rows(
         if styles is None:
             summary = [list(r) for r in sheet_rows]
         else:
-            summary = [["Failed rows of this campaign: fix them and submit this workbook again"]]
+            summary = [[FAILED_ROWS_HEADING.render(language)]]
             summary += [list(r) for r, st in zip(sheet_rows, styles, strict=True) if st in ("fact", "banner")]
         break
     try:

@@ -138,6 +138,12 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
     summary = openpyxl.load_workbook(results, read_only=True)["Summary"]
     facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
     assert facts["language"] == "zh-cn"
+    # the failed-rows workbook (the three invalid rows, ready to fix) speaks zh-cn too
+    failed = openpyxl.load_workbook(document["failed_workbook"])
+    assert CJK.search(str(failed["Summary"]["A1"].value))
+    notes = [c.comment.text for row in failed["Jobs"].iter_rows(min_row=3) for c in row if c.comment]
+    assert notes and all(CJK.search(n) for n in notes)
+    assert any("密码不会写回" in n for n in notes)  # the retype-the-password note
 
     # `report` rebuilt from the workbook alone keeps the campaign's language ...
     code, _, _ = run(["report", str(results), "--out-dir", str(tmp_path / "again")], capsys)
