@@ -242,6 +242,7 @@ def test_rows_never_created_keep_their_result_and_reason_through_prepare_start_a
     from test_submit import _wire_job
 
     from bulkimport.results_book import ERROR_FILL
+    from bulkimport.rollback import execute_rollback, plan_rollback
     from bulkimport.status import refresh_status
 
     requests.post(f"{sim.base_url}/v3/{PROJECT}/jobs/batch-creation", headers={"X-Auth-Token": sim.token},
@@ -266,7 +267,11 @@ def test_rows_never_created_keep_their_result_and_reason_through_prepare_start_a
 
     status = refresh_status(submitted.results_path, target(sim, tmp_path), out_path=tmp_path / "status.xlsx",
                             report_dir=tmp_path / "reports", retry=FAST)
-    for path in (status.results_path, prepared.results_path, started.results_path):
+    rolled = execute_rollback(plan_rollback(status.results_path, target(sim, tmp_path), retry=FAST),
+                              target(sim, tmp_path), out_path=tmp_path / "rollback.xlsx",
+                              report_dir=tmp_path / "reports", release_timeout=30, interval=0.05, retry=FAST)
+    assert rows_by_name(rolled.results_path)["bad-port"]["result"] == "INVALID"
+    for path in (status.results_path, prepared.results_path, started.results_path, rolled.results_path):
         wb = openpyxl.load_workbook(path)
         ws = wb["Jobs"]
         keys = [c.value for c in ws[2]]
