@@ -320,7 +320,6 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             _announce_invalid(validation, outcomes, progress)
             progress.note("dry run: " + plan.line())
             dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, validation.language)
-            _status_not_asked(outcomes, "dry run: the server was not asked")
             rows = [outcomes[r] for r in validation.rows]
             exit_code = 1 if validation.invalid else 0
             ledger_path = target.ledger_path if ledger_exists else None
@@ -329,14 +328,18 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
                 items, target, options, env, progress, confirm, stop, timings, len(validation.invalid),
                 announce=lambda: _announce_invalid(validation, outcomes, progress))
             outcomes.update(engine_outcomes)
-            if message is None and not stop.is_set():
-                _ask_task_status(target, options, outcomes)
-            else:
-                _status_not_asked(outcomes, "the run stopped before the server was asked")
             rows = [outcomes[r] for r in validation.rows]
             exit_code = exit_code_for(r.result for r in rows)
             ledger_path = None if target.ledger_temporary else target.ledger_path
         drift = _drift(target, rows, validation, progress)
+        # After the drift warnings, which quote the rows' own notes.
+        if options.dry_run:
+            _status_not_asked(outcomes, "dry run: the server was not asked")
+        elif message is None and not stop.is_set():
+            _ask_task_status(target, options, outcomes)
+        else:
+            _status_not_asked(outcomes, "the run stopped before the server was asked")
+        rows = [outcomes[r] for r in validation.rows]
 
     campaign.finished_at = now_iso()
     timings.finished = time.monotonic()
