@@ -44,9 +44,13 @@ TAG_VALUE_MAX = 43
 TAG_TEXT_RE = re.compile(r"^[\w-]*$")  # letters (the SDK allows Chinese too), digits, _ and -
 
 #: Task name: 4-50 letters/digits/-/_; the SDK and the OTC manual add "starts with a letter".
-NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
+NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]*$"
 #: Description: characters the API refuses.
 DESCRIPTION_FORBIDDEN = "!<>'&\"\\"
+#: A UUID in its canonical 8-4-4-4-12 hex form (`customize_sutnet_id`).
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: Enterprise project IDs: a UUID, or "0" for the default project; one ID, no separators.
+ENTERPRISE_PROJECT_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 #: A password-like cell may hold `env:NAME` instead of the secret itself; it is resolved at
 #: send time and is not itself a secret.
@@ -161,6 +165,15 @@ class Field:
     secret: bool = False
     #: Pre-format the column as Text so Excel does not turn IDs into numbers or dates.
     text_format: bool = False
+    #: A regular expression every non-blank value must match (`re.match`, so anchor it with
+    #: ^...$; checked with pandera's `str_matches`). The finding code of a mismatch is the
+    #: kind's: `uuid`, `enterprise_project`, else `pattern`.
+    pattern: str | None = None
+    #: The message (an id of `findings.MESSAGES`) of a value that does not match `pattern`;
+    #: blank: the finding code's own (a UUID or an enterprise project ID says what it is).
+    pattern_message: str = ""
+    #: Characters a value must not contain (a `pattern` finding naming the ones found).
+    forbidden: str = ""
     #: Free-text rule shown on the Fields sheet (cross-field conditions live in RULES).
     rule: str = ""
     #: Which API call the column feeds; only Stage.CREATE columns are in the creation body.
@@ -247,12 +260,13 @@ def _task_fields() -> list[Field]:
     return [
         Field(
             "name", "Task name", "任务名称", Group.TASK, Kind.TEXT, mandatory=True,
-            min_length=4, max_length=50, text_format=True,
+            min_length=4, max_length=50, text_format=True, pattern=NAME_PATTERN,
+            pattern_message="pattern:name",
             help="Unique task name, 4-50 characters: letters, digits, - and _, starting with a letter. "
                  "Names are case-insensitive and must be unique in the workbook and on the server.",
             help_zh="唯一的任务名称，4-50个字符，只能包含字母、数字、中划线和下划线，且以字母开头。"
                     "名称不区分大小写，在工作簿和服务端都必须唯一。",
-            rule="4-50 chars; ^[A-Za-z][A-Za-z0-9_-]*$; unique case-insensitively",
+            rule=f"4-50 chars; {NAME_PATTERN}; unique case-insensitively",
         ),
         Field(
             "db_use_type", "Scenario", "场景", Group.TASK, Kind.ENUM, mandatory=True, allowed=DB_USE_TYPES,
@@ -306,9 +320,10 @@ def _task_fields() -> list[Field]:
         ),
         Field(
             "description", "Description", "任务描述", Group.TASK, Kind.TEXT, max_length=256,
+            forbidden=DESCRIPTION_FORBIDDEN,
             help="Free text up to 256 characters, without any of ! < > ' & \" \\",
             help_zh="最多256个字符，不能包含 ! < > ' & \" \\ 这些字符。",
-            rule="<= 256 chars; none of !<>'&\"\\",
+            rule=f"<= 256 chars; none of {DESCRIPTION_FORBIDDEN}",
         ),
     ]
 
@@ -328,7 +343,7 @@ def _network_fields() -> list[Field]:
         ),
         Field(
             "customize_sutnet_id", "DRS subnet ID", "DRS实例子网ID", Group.NETWORK, Kind.UUID, mandatory=True,
-            text_format=True,
+            text_format=True, pattern=UUID_PATTERN,
             help="UUID of the subnet the DRS instance is placed in: the network ID of a subnet in the "
                  "destination database's VPC. (The API spells this field 'sutnet'.)",
             help_zh="DRS实例所在子网的ID（UUID格式），即目标库所在VPC中子网的网络ID。",
@@ -476,7 +491,7 @@ def _tag_fields() -> list[Field]:
         ),
         Field(
             "enterprise_project_id", "Enterprise project ID", "企业项目ID", Group.TAGS, Kind.ENTERPRISE_PROJECT,
-            text_format=True,
+            text_format=True, pattern=ENTERPRISE_PROJECT_PATTERN,
             help="One enterprise project ID; sent as sys_tags _sys_enterprise_project_id. "
                  "Blank = the default project.",
             help_zh="一个企业项目ID，以sys_tags（_sys_enterprise_project_id）提交。留空为default。",

@@ -144,7 +144,7 @@ MESSAGES: dict[str, Text] = {
                  "{label}：不允许{value}；可选值：{allowed}"),
     "pattern:name": Text("{label} may contain only letters, digits, - and _, and must start with a letter",
                          "{label}只能包含字母、数字、-和_，且须以字母开头"),
-    "pattern:description": Text("{label} must not contain {bad} (none of {forbidden})",
+    "pattern:forbidden": Text("{label} must not contain {bad} (none of {forbidden})",
                                 "{label}不能包含{bad}（不能包含{forbidden}中的任何字符）"),
     "uuid": Text("{label}: {value} is not a UUID (like 352ad828-3467-4f03-987a-c55a5a9dd417)",
                  "{label}：{value}不是UUID（格式如352ad828-3467-4f03-987a-c55a5a9dd417）"),

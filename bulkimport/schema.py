@@ -2,8 +2,9 @@
 rules of `fields.RULES`, turned into findings.
 
 The schema runs on *typed* columns (see `parse.py`): running it on raw text would let a
-value that fails coercion hide every later check on its column. Field checks are
-element-wise and skip blanks (`ignore_na=True`: presence is the `missing` check's job).
+value that fails coercion hide every later check on its column. Field checks come from
+the catalogue entry's attributes (`cell_checks`) and skip blanks (`ignore_na=True`:
+presence is the `missing` check's job).
 
 Each rule of `fields.RULES` is implemented here by its code as a `CrossCheck`: a vectorised
 test (a pandera wide check, `ignore_na=False` so that conditional-mandatory rules see the
@@ -25,123 +26,59 @@ from functools import cache
 
 import pandas as pd
 import pandera.pandas as pa
+from pandera.extensions import register_check_method
 
 from bulkimport import fields, parse
 from bulkimport.fields import Field, Kind
 from bulkimport.findings import Finding, Label, Labels, Message, Severity, msg
-
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-#: Enterprise project IDs: a UUID, or "0" for the default project; one ID, no separators.
-ENTERPRISE_PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 DR = "cloudDataGuard"
 SOURCE, TARGET = fields.ENDPOINTS
 
 
 # --------------------------------------------------------------------------- field checks
+#
+# Each single-cell rule is a pandera check built from the field's catalogue attributes:
+# pandera's built-ins where they fit (`isin`, `str_length`, `in_range`/`ge`/`le`,
+# `str_matches`), and for the kinds pandera has no check for (an IP address, Base64, tags,
+# objects, forbidden characters) checks registered with `pandera.extensions.
+# register_check_method`, pandera's own extension mechanism. Registered checks are vectorised
+# and judge each distinct value once: a campaign repeats a handful of subnets, certificates
+# and tag lists over thousands of rows.
 
 
-@dataclass(frozen=True)
-class CellCheck:
-    """One rule on one cell: `ok(value)` for a non-blank typed value; `message` says why not."""
+def _each_distinct(s: pd.Series, ok: Callable[[object], bool]) -> pd.Series:
+    """`ok` per cell of a column whose blanks pandera has already dropped (`ignore_na`),
+    called once per distinct value."""
+    verdicts: dict[object, bool] = {}
 
-    code: str
-    ok: Callable[[object], bool]
-    message: Callable[[Field, object], Message]
-    #: The same test on a whole column (faster than `ok` per cell); None = use `ok`.
-    vector: Callable[[pd.Series], pd.Series] | None = None
+    def judged(value: object) -> bool:
+        verdict = verdicts.get(value)
+        if verdict is None:
+            verdict = verdicts[value] = ok(value)
+        return verdict
 
-
-def _length_check(f: Field) -> CellCheck:
-    lo, hi = f.min_length, f.max_length
-
-    def ok(v: object) -> bool:
-        n = len(str(v))
-        return (lo is None or n >= lo) and (hi is None or n <= hi)
-
-    def message(f: Field, v: object) -> Message:
-        variant = "between" if lo is not None and hi is not None else "at_most" if hi else "at_least"
-        return msg(f"length:{variant}", label=Label(f.key), lo=lo, hi=hi, n=len(str(v)))
-
-    def vector(s: pd.Series) -> pd.Series:
-        n = s.map(lambda v: len(str(v)), na_action="ignore")
-        return _true_on_na(s, n.between(lo if lo is not None else 0, hi if hi is not None else 2**31))
-
-    return CellCheck("length", ok, message, vector)
-
-
-def _range_check(f: Field) -> CellCheck:
-    lo, hi = f.minimum, f.maximum
-
-    def ok(v: object) -> bool:
-        return isinstance(v, int) and (lo is None or v >= lo) and (hi is None or v <= hi)
-
-    def vector(s: pd.Series) -> pd.Series:
-        return _true_on_na(s, s.between(lo if lo is not None else -(2**62), hi if hi is not None else 2**62))
-
-    return CellCheck("range", ok, lambda f, v: msg("range", label=Label(f.key), lo=lo, hi=hi, value=v), vector)
-
-
-def _enum_check(f: Field) -> CellCheck:
-    allowed = frozenset(f.allowed)
-    return CellCheck(
-        "enum", lambda v: v in allowed,
-        lambda f, v: msg("enum", label=Label(f.key), value=parse.shown(f, v), allowed=", ".join(f.allowed)),
-        lambda s: _true_on_na(s, s.isin(list(f.allowed))),
-    )
-
-
-def _true_on_na(s: pd.Series, ok: pd.Series) -> pd.Series:
-    """A vectorised check's verdict, with blank cells passing (presence is `missing`'s job)."""
-    return (s.isna() | ok.fillna(False).astype(bool)).astype(bool)
-
-
-def _regex_vector(pattern: re.Pattern[str]) -> Callable[[pd.Series], pd.Series]:
-    def vector(s: pd.Series) -> pd.Series:
-        return _true_on_na(s, s.map(lambda v: pattern.match(v) is not None, na_action="ignore"))
-
-    return vector
-
-
-def _name_pattern(v: object) -> bool:
-    return fields.NAME_RE.match(str(v)) is not None
-
-
-_FORBIDDEN_RE = re.compile("[" + re.escape(fields.DESCRIPTION_FORBIDDEN) + "]")
-
-
-def _description_ok(v: object) -> bool:
-    return _FORBIDDEN_RE.search(str(v)) is None
-
-
-def _description_message(f: Field, v: object) -> Message:
-    bad = sorted({ch for ch in str(v) if ch in fields.DESCRIPTION_FORBIDDEN})
-    return msg("pattern:description", label=Label(f.key), bad=" ".join(bad),
-               forbidden=" ".join(fields.DESCRIPTION_FORBIDDEN))
-
-
-def _uuid_ok(v: object) -> bool:
-    return UUID_RE.match(str(v)) is not None
+    return s.map(judged).astype(bool)
 
 
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _IPV4_RE = re.compile(rf"^{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}$")
 
 
-def _ip_ok(v: object) -> bool:
-    if _IPV4_RE.match(str(v)):  # the common case, without ipaddress' per-call cost
+def _is_ip(value: object) -> bool:
+    if _IPV4_RE.match(str(value)):  # the common case, without ipaddress' per-call cost
         return True
     try:
-        ipaddress.ip_address(str(v))
+        ipaddress.ip_address(str(value))
     except ValueError:
         return False
     return True
 
 
-def _base64_ok(v: object) -> bool:
-    if parse.is_env_reference(v):
+def _is_base64_or_env(value: object) -> bool:
+    if parse.is_env_reference(value):
         return True
-    compact = re.sub(r"\s+", "", str(v))
+    compact = re.sub(r"\s+", "", str(value))
     if not compact:
         return False
     try:
@@ -151,23 +88,54 @@ def _base64_ok(v: object) -> bool:
     return True
 
 
-def _tags_ok(tags: object) -> bool:
-    return tags_problem(tags) is None
+def _register(check_fn: Callable[..., pd.Series], statistics: Sequence[str] = ()) -> None:
+    """Register a vectorised Series check on `pa.Check` (once per process: pandera refuses a
+    second registration of a name, e.g. when this module is reloaded)."""
+    if check_fn.__name__ not in pa.Check.REGISTERED_CUSTOM_CHECKS:
+        register_check_method(check_fn, statistics=list(statistics), supported_types=pd.Series)
 
 
-def _tags_vector(s: pd.Series) -> pd.Series:
-    """`_tags_ok` per cell, judged once per distinct tags list: equal cells share one parsed
-    list (the parser memoises by cell text), so most rows of a campaign are a lookup and the
-    full check (`tags_problem`, the one statement of Table 6's limits) is cheap enough."""
+def ip_address(s: pd.Series) -> pd.Series:
+    """IPv4 or IPv6 address."""
+    return _each_distinct(s, _is_ip)
+
+
+def base64_or_env(s: pd.Series) -> pd.Series:
+    """Base64 text (whitespace between lines allowed), or an `env:NAME` reference."""
+    return _each_distinct(s, _is_base64_or_env)
+
+
+def contains_none_of(s: pd.Series, *, chars: str) -> pd.Series:
+    """No character of `chars` anywhere in the value."""
+    forbidden = re.compile("[" + re.escape(chars) + "]")
+    return _each_distinct(s, lambda v: forbidden.search(str(v)) is None)
+
+
+def tag_list(s: pd.Series) -> pd.Series:
+    """A parsed tags list within Table 6's limits (`tags_problem`). Judged once per distinct
+    list: equal cells share one parsed list (the parser memoises by cell text), so it is
+    keyed by identity, lists being unhashable."""
     verdicts: dict[int, bool] = {}
 
     def ok(tags: object) -> bool:
         verdict = verdicts.get(id(tags))
         if verdict is None:
-            verdict = verdicts[id(tags)] = _tags_ok(tags)
+            verdict = verdicts[id(tags)] = tags_problem(tags) is None
         return verdict
 
-    return _true_on_na(s, s.map(ok, na_action="ignore"))
+    return s.map(ok).astype(bool)
+
+
+def object_list(s: pd.Series) -> pd.Series:
+    """An `objects` cell whose entries are acceptable on their own (`objects_problem`)."""
+    return _each_distinct(s, lambda v: objects_problem(v) is None)
+
+
+_register(ip_address)
+_register(base64_or_env)
+_register(contains_none_of, statistics=("chars",))
+_register(tag_list)
+_register(object_list)
 
 
 def tags_problem(tags: object) -> Message | None:
@@ -220,52 +188,101 @@ def objects_problem(text: object) -> Message | None:
     return None
 
 
-def cell_checks(f: Field) -> list[CellCheck]:
-    """Every single-cell rule of a column, derived from its catalogue entry."""
+@dataclass(frozen=True)
+class CellCheck:
+    """One single-cell rule of a column: `check`, a pandera check that finds the failing
+    cells (blanks skipped: presence is the `missing` check's job), and `message`, which says
+    why one value failed. `code` is the finding code (also the check's pandera `error`)."""
+
+    code: str
+    check: pa.Check
+    message: Callable[[Field, object], Message]
+
+
+def _length_message(f: Field, v: object) -> Message:
+    lo, hi = f.min_length, f.max_length
+    variant = "between" if lo is not None and hi is not None else "at_most" if hi else "at_least"
+    return msg(f"length:{variant}", label=Label(f.key), lo=lo, hi=hi, n=len(str(v)))
+
+
+def _range_check(f: Field) -> pa.Check:
+    lo, hi = f.minimum, f.maximum
+    if lo is not None and hi is not None:
+        return pa.Check.in_range(lo, hi, error="range", ignore_na=True)
+    if lo is not None:
+        return pa.Check.ge(lo, error="range", ignore_na=True)
+    return pa.Check.le(hi, error="range", ignore_na=True)
+
+
+def _forbidden_message(f: Field, v: object) -> Message:
+    bad = sorted({ch for ch in str(v) if ch in f.forbidden})
+    return msg("pattern:forbidden", label=Label(f.key), bad=" ".join(bad), forbidden=" ".join(f.forbidden))
+
+
+#: The finding code and message of a value that does not match its field's `pattern`, by kind;
+#: any other kind: `pattern`, with the message the field names (`Field.pattern_message`).
+_PATTERN_FINDINGS: dict[Kind, tuple[str, Callable[[Field, object], Message]]] = {
+    Kind.UUID: ("uuid", lambda f, v: msg("uuid", label=Label(f.key), value=parse.shown(f, v))),
+    Kind.ENTERPRISE_PROJECT: ("enterprise_project",
+                              lambda f, v: msg("enterprise_project", label=Label(f.key), value=parse.shown(f, v))),
+}
+
+
+def _pattern_check(f: Field, pattern: str) -> CellCheck:
+    code, message = _PATTERN_FINDINGS.get(
+        f.kind, ("pattern", lambda f, v: msg(f.pattern_message, label=Label(f.key), value=parse.shown(f, v))))
+    return CellCheck(code, pa.Check.str_matches(pattern, error=code, ignore_na=True), message)
+
+
+@cache
+def cell_checks(f: Field) -> tuple[CellCheck, ...]:
+    """Every single-cell rule of a column, derived from its catalogue entry (built once)."""
     checks: list[CellCheck] = []
     if f.kind is Kind.ENUM and f.allowed:
-        checks.append(_enum_check(f))
-    if f.min_length is not None or f.max_length is not None:
-        checks.append(_length_check(f))
-    if f.minimum is not None or f.maximum is not None:
-        checks.append(_range_check(f))
-    if f.key == "name":
         checks.append(CellCheck(
-            "pattern", _name_pattern,
-            lambda f, v: msg("pattern:name", label=Label(f.key)),
-            _regex_vector(fields.NAME_RE),
+            "enum", pa.Check.isin(list(f.allowed), error="enum", ignore_na=True),
+            lambda f, v: msg("enum", label=Label(f.key), value=parse.shown(f, v), allowed=", ".join(f.allowed)),
         ))
-    if f.key == "description":
-        checks.append(CellCheck("pattern", _description_ok, _description_message))
-    if f.kind is Kind.UUID:
+    if f.min_length is not None or f.max_length is not None:
         checks.append(CellCheck(
-            "uuid", _uuid_ok,
-            lambda f, v: msg("uuid", label=Label(f.key), value=parse.shown(f, v)),
-            _regex_vector(UUID_RE),
+            "length",
+            pa.Check.str_length(min_value=f.min_length, max_value=f.max_length, error="length", ignore_na=True),
+            _length_message,
+        ))
+    if f.minimum is not None or f.maximum is not None:
+        checks.append(CellCheck(
+            "range", _range_check(f),
+            lambda f, v: msg("range", label=Label(f.key), lo=f.minimum, hi=f.maximum, value=v),
+        ))
+    if f.pattern is not None:
+        checks.append(_pattern_check(f, f.pattern))
+    if f.forbidden:
+        checks.append(CellCheck(
+            "pattern", pa.Check.contains_none_of(chars=f.forbidden, error="pattern", ignore_na=True),
+            _forbidden_message,
         ))
     if f.kind is Kind.IP:
         checks.append(CellCheck(
-            "ip", _ip_ok, lambda f, v: msg("ip", label=Label(f.key), value=parse.shown(f, v)),
+            "ip", pa.Check.ip_address(error="ip", ignore_na=True),
+            lambda f, v: msg("ip", label=Label(f.key), value=parse.shown(f, v)),
         ))
     if f.kind is Kind.BASE64:
         checks.append(CellCheck(
-            "base64", _base64_ok,
+            "base64", pa.Check.base64_or_env(error="base64", ignore_na=True),
             lambda f, v: msg("base64", label=Label(f.key)),
         ))
     if f.kind is Kind.TAGS:
-        checks.append(CellCheck("tags", _tags_ok, lambda f, v: tags_problem(v) or msg("tags:not_pairs"),
-                                _tags_vector))
-    if f.kind is Kind.OBJECTS:
-        checks.append(CellCheck("objects", lambda v: objects_problem(v) is None,
-                                lambda f, v: msg("labelled", label=Label(f.key),
-                                                 text=objects_problem(v) or msg("check_failed", label=Label(f.key),
-                                                                                code="objects"))))
-    if f.kind is Kind.ENTERPRISE_PROJECT:
         checks.append(CellCheck(
-            "enterprise_project", lambda v: ENTERPRISE_PROJECT_RE.match(str(v)) is not None,
-            lambda f, v: msg("enterprise_project", label=Label(f.key), value=parse.shown(f, v)),
+            "tags", pa.Check.tag_list(error="tags", ignore_na=True),
+            lambda f, v: tags_problem(v) or msg("tags:not_pairs"),
         ))
-    return checks
+    if f.kind is Kind.OBJECTS:
+        checks.append(CellCheck(
+            "objects", pa.Check.object_list(error="objects", ignore_na=True),
+            lambda f, v: msg("labelled", label=Label(f.key), text=objects_problem(v) or msg(
+                "check_failed", label=Label(f.key), code="objects")),
+        ))
+    return tuple(checks)
 
 
 def _dtype(f: Field) -> str:
@@ -280,19 +297,14 @@ def _dtype(f: Field) -> str:
 def build_schema() -> pa.DataFrameSchema:
     """The pandera schema of a typed frame: one column per catalogue field.
 
-    Checks are named by their finding code so failures map straight back to findings.
+    Each check's `error` is its finding code, and failures map back to their `CellCheck`
+    by the check's position in the column (pandera's `check_number`).
     """
-    columns = {}
-    for f in fields.CATALOGUE:
-        checks = [
-            pa.Check(check.vector, ignore_na=True, name=check.code, error=check.code)
-            if check.vector is not None else
-            pa.Check(check.ok, element_wise=True, ignore_na=True, name=check.code, error=check.code)
-            for check in cell_checks(f)
-        ]
-        columns[f.key] = pa.Column(
-            _dtype(f), checks=checks, nullable=not f.mandatory, required=True, coerce=False,
-        )
+    columns = {
+        f.key: pa.Column(_dtype(f), checks=[c.check for c in cell_checks(f)], nullable=not f.mandatory,
+                         required=True, coerce=False)
+        for f in fields.CATALOGUE
+    }
     return pa.DataFrameSchema(columns, strict=True, name="jobs")
 
 
@@ -729,23 +741,24 @@ def check_rows(
 
     failures = _failures(build_schema(), frame)
     if failures is not None:
-        cell_check_of = {(f.key, c.code): c for f in fields.CATALOGUE for c in cell_checks(f)}
         seen: set[tuple[int, str, str]] = set()
-        for column, check, index in failures[["column", "check", "index"]].itertuples(index=False):
+        for column, check, number, index in failures[["column", "check", "check_number", "index"]].itertuples(
+                index=False):
             if index is None or pd.isna(index) or column not in fields.FIELDS:
                 continue
+            f = fields.FIELDS[column]
+            cell: CellCheck | None = None
+            if check != "not_nullable":
+                if number is None or pd.isna(number):  # pragma: no cover - not ours (pandera's dtype check)
+                    continue
+                cell = cell_checks(f)[int(number)]
+            code = "missing" if cell is None else cell.code
             excel_row = int(index)
-            code = "missing" if check == "not_nullable" else str(check)
             if (excel_row, column) in skip or (excel_row, column, code) in seen:
                 continue
             seen.add((excel_row, column, code))
-            f = fields.FIELDS[column]
-            if code == "missing":
-                message = msg("missing", label=Label(column))
-            else:
-                cell = cell_check_of.get((column, code))
-                value = rows[excel_row].get(column)
-                message = cell.message(f, value) if cell else msg("check_failed", label=Label(column), code=code)
+            message = (msg("missing", label=Label(column)) if cell is None
+                       else cell.message(f, rows[excel_row].get(column)))
             findings.append(Finding.of(excel_row, column, code, message, Severity.ERROR))
 
     for code, check in CROSS_CHECKS.items():

@@ -29,7 +29,8 @@ def _all_codes() -> set[str]:
 
 
 def _ids_in_source() -> set[str]:
-    """Message ids the code asks for: msg("id", ...) (and f"length:{variant}" spelled out)."""
+    """Message ids the code asks for: msg("id", ...) (and f"length:{variant}" spelled out), and
+    the catalogue's `pattern_message="id"` (schema.py writes it with msg(f.pattern_message))."""
     ids: set[str] = set()
     for path in PACKAGE.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -38,6 +39,7 @@ def _ids_in_source() -> set[str]:
             ids |= {k for k in MESSAGES if k.startswith(f"{prefix}:")}
         for a, b in re.findall(r'\bmsg\(\s*"([^"]+)" if [^"]+ else "([^"]+)"', text):
             ids |= {a, b}
+        ids |= set(re.findall(r'\bpattern_message="([^"]+)"', text))  # a catalogue field's own message
     return ids
 
 
