@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from fixtures.campaign import FAST, PROJECT, create_tasks, record_created, write_results_workbook
+from fixtures.clock import ManualClock
 
 from bulkimport.book_read import read_workbook
 from bulkimport.cli import rollback as rollback_cli
@@ -30,8 +31,15 @@ QUICK = {"interval": 0.02, "max_interval": 0.05, "retry": FAST}
 
 
 @pytest.fixture
-def sim():
-    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0)) as simulator:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def sim(request: pytest.FixtureRequest):
+    """The simulator on the real clock, or on the test's `ManualClock` when the test asks for `clock`."""
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else time.time
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0), clock=clock) as simulator:
         yield simulator
     simulator.close()
 
@@ -122,12 +130,15 @@ def test_rollback_deletes_exactly_the_campaigns_tasks(sim: Simulator, campaign: 
 
 
 def test_a_release_still_running_at_the_timeout_is_unfinished_not_failed(sim: Simulator, campaign: dict,
-                                                                         tmp_path: Path) -> None:
+                                                                         tmp_path: Path, clock: ManualClock) -> None:
+    """The simulator and rollback's waits share a clock the test moves, so the release is
+    still running at the timeout and done afterwards, however loaded the machine is."""
     sim.set_faults(transition_delay=0.4)
     target = campaign["target"]
+    waits = {"sleep": clock.sleep, "clock": clock}
     plan = plan_rollback(campaign["results"], target, retry=FAST)
     first = execute_rollback(plan, target, out_path=tmp_path / "rb1.xlsx", report_dir=tmp_path,
-                             release_timeout=0.05, **QUICK)
+                             release_timeout=0.05, **QUICK, **waits)
     assert first.exit_code == 3  # not finished, not failed: run it again
     assert first.counts["unfinished"] == 2 and first.counts["DELETE_FAILED"] == 0
     rows = by_name(tmp_path / "rb1.xlsx")
@@ -138,12 +149,12 @@ def test_a_release_still_running_at_the_timeout_is_unfinished_not_failed(sim: Si
     with Ledger(target.ledger_path) as ledger:
         assert ledger.get(target.ledger_endpoint, PROJECT, "mine-ready-1").state == CREATED
 
-    time.sleep(0.45)  # the release completes on the server
+    clock.advance(0.45)  # the release completes on the server
     again = plan_rollback(tmp_path / "rb1.xlsx", target, retry=FAST)
     assert sorted(i.name for i in again.items) == ["mine-ready-1", "mine-ready-2"]
     assert {i.action for i in again.items} == {DELETE}
     second = execute_rollback(again, target, out_path=tmp_path / "rb2.xlsx", report_dir=tmp_path,
-                              release_timeout=1, **QUICK)
+                              release_timeout=1, **QUICK, **waits)
     assert second.exit_code == 0
     assert {t["deleted"] for i, t in server_tasks(sim).items() if i in campaign["mine"].values()} == {True}
 

@@ -696,15 +696,19 @@ def test_run_from_options_serves_in_the_foreground() -> None:
 
     lines: list[str] = []
     ready: list[Simulator] = []
+    is_ready = threading.Event()
     outcome: list[int] = []
     faults = faults_from_options({"transition_delay": 0.0, "next": ["429"]})
+
+    def on_ready(sim: Simulator) -> None:
+        ready.append(sim)
+        is_ready.set()
+
     thread = threading.Thread(target=lambda: outcome.append(run_from_options(
         port=0, token=None, seed=3, faults=faults, access_key="AK9", secret_key="never-printed",
-        echo=lines.append, on_ready=ready.append)))
+        echo=lines.append, on_ready=on_ready)))
     thread.start()
-    deadline = time.monotonic() + 5
-    while not ready and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert is_ready.wait(timeout=60), "the simulator did not start serving"
     (sim,) = ready
     api = Api(sim, token=sim.token)
     assert api.create(make_job("foreground")).status_code == 429
@@ -726,3 +730,13 @@ def test_verbose_logs_request_lines_only(capsys: pytest.CaptureFixture[str]) -> 
     with Simulator(token=TOKEN) as quiet:
         Api(quiet).create(make_job("quiet-one"))
     assert capsys.readouterr().err == ""
+
+
+def test_wait_idle_returns_once_every_client_connection_is_closed(sim: Simulator, api: Api) -> None:
+    """What kill tests wait on instead of sleeping through the latency: a client's
+    keep-alive connection holds the simulator busy until the client closes it."""
+    assert sim.wait_idle(timeout=60)  # nobody connected yet
+    assert api.create(make_job("idle-1")).status_code == 202
+    assert not sim.wait_idle(timeout=0)  # the session keeps its connection open
+    api.session.close()
+    assert sim.wait_idle(timeout=60)

@@ -83,7 +83,8 @@ def test_sigkill_mid_campaign_then_rerun_creates_every_task_exactly_once(sim: Si
         if process.poll() is None:
             process.kill()
     assert process.returncode == -signal.SIGKILL
-    time.sleep(0.6)  # the requests the dead client had in flight finish on the server
+    # The requests the dead client had in flight finish on the server, then their connections close.
+    assert sim.wait_idle(timeout=60), "the simulator still holds the dead client's connections"
 
     left = ledger_states(ledger)
     assert left["sending"] >= 1 and sum(left.values()) < ROWS

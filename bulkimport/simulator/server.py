@@ -41,7 +41,34 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], app: SimulatorApp, verbose: bool) -> None:
         self.app = app
         self.verbose = verbose
+        self._open_connections = 0
+        self._connections_changed = threading.Condition()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Count the connection before its thread starts, so `wait_idle` cannot miss it."""
+        with self._connections_changed:
+            self._open_connections += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._connection_closed()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._connection_closed()
+
+    def _connection_closed(self) -> None:
+        with self._connections_changed:
+            self._open_connections -= 1
+            self._connections_changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._connections_changed:
+            return self._connections_changed.wait_for(lambda: self._open_connections == 0, timeout)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -251,6 +278,17 @@ class Simulator:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until no client connection is open; False if one still is after `timeout` s.
+
+        A connection closes only after the server has answered (or dropped) every request
+        that arrived on it, so once a client process is dead this is the moment its
+        requests in flight have all reached the state: what a test waits for instead of
+        sleeping through the simulator's latency.
+        """
+        server = self._server
+        return True if server is None else server.wait_idle(timeout)
 
     # -- addresses -------------------------------------------------------------------------------
 
