@@ -23,7 +23,9 @@ def _stub(folder: Path, name: str, body: str) -> None:
 
 
 def run_ci(tmp_path: Path, present: tuple[str, ...]) -> list[str]:
-    """Run .ci/run with only `present` of soffice/chromium on PATH; return the calls logged."""
+    """Run .ci/run with only `present` of soffice/chromium/python3 on PATH; return the calls logged.
+
+    A `python3` stand-in that exits 0 plays a Python that imports LibreOffice's `uno`."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
@@ -54,13 +56,19 @@ def test_ci_installs_what_is_missing_then_runs_make_test(tmp_path: Path) -> None
     assert calls[-1] == "make test"
 
 
-def test_ci_installs_nothing_when_both_are_there(tmp_path: Path) -> None:
-    assert run_ci(tmp_path, present=("soffice", "chromium")) == ["make test"]
+def test_ci_installs_nothing_when_all_are_there(tmp_path: Path) -> None:
+    assert run_ci(tmp_path, present=("soffice", "chromium", "python3")) == ["make test"]
 
 
 def test_ci_installs_only_the_missing_one(tmp_path: Path) -> None:
-    calls = run_ci(tmp_path, present=("soffice",))
+    calls = run_ci(tmp_path, present=("soffice", "python3"))
     assert calls == ["apt-get update -q", "apt-get install -y -q chromium", "make test"]
+
+
+def test_ci_installs_the_uno_bridge_when_libreoffice_is_there_without_it(tmp_path: Path) -> None:
+    """A machine with LibreOffice but no python3-uno would fail the Mark-Invalid-Data test."""
+    calls = run_ci(tmp_path, present=("soffice", "chromium"))
+    assert calls == ["apt-get update -q", "apt-get install -y -q python3-uno", "make test"]
 
 
 def test_a_missing_program_fails_under_ci_and_skips_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -37,6 +37,9 @@ DEFAULT_PORT = 8790
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: socketserver's default backlog is 5: a burst of clients (submit's --concurrency, the
+    #: concurrency tests' 20 threads) overflowed it under load and a connection was reset.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: SimulatorApp, verbose: bool) -> None:
         self.app = app
