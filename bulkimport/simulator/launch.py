@@ -69,6 +69,12 @@ _REASONS = {
 }
 
 
+#: One item's result and its task's new launch record (None: the task is not changed).
+Stepped = tuple[dict[str, Any], dict[str, Any] | None]
+#: A launch call's treatment of one item: (item, its task in CONFIGURATION or why not, now in ms).
+Step = Callable[[Mapping[str, Any], Task | tuple[str, str], int], Stepped]
+
+
 def _failed(key: str, item_id: str | None, reason: tuple[str, str], **extra: Any) -> dict[str, Any]:
     return {key: item_id, **extra, "error_code": reason[0], "error_msg": reason[1]}
 
@@ -164,42 +170,51 @@ class LaunchService:
             return WRONG_STATUS
         return task
 
-    @staticmethod
-    def _record(task: Task, launch: dict[str, Any], changed: dict[str, dict[str, Any]]) -> None:
-        """Note a task's new launch record; later items of the same request see it too."""
-        task.launch = launch
-        changed[task.id] = launch
+    def _each_task(self, kind: str, id_key: str, project_id: str, raw: bytes, step: Step) -> list[Any] | Reply:
+        """What the four calls that change a task share: the checked items (or the 400 the
+        service answers instead), then, in one transaction, each item with its task in
+        CONFIGURATION (or the reason why not) handed to `step`, which returns the item's
+        result and the task's new launch record (None: unchanged). A new record is seen by
+        later items of the same request, and all of them are saved together."""
+        items = self._items(kind, raw)
+        if isinstance(items, Reply):
+            return items
+        results = []
+        changed: dict[str, dict[str, Any]] = {}
+        with self.store.transaction():
+            now = self.now_ms()
+            found = self.store.tasks_by_id(project_id, [i[id_key] for i in items])
+            for item in items:
+                task = self._configurable(found, item[id_key], now)
+                result, launch = step(item, task, now)
+                if launch is not None and isinstance(task, Task):
+                    task.launch = launch
+                    changed[task.id] = launch
+                results.append(result)
+            self.store.set_launches(changed)
+        return results
 
     # -- batch-connection ----------------------------------------------------------------------
 
     def test_connections(self, project_id: str, raw: bytes) -> Reply:
         """POST /v3/{project_id}/jobs/batch-connection: one CheckJobResp per endpoint, in request order."""
-        items = self._items("connect", raw)
-        if isinstance(items, Reply):
-            return items
         config = self.plan.config
-        results = []
-        changed: dict[str, dict[str, Any]] = {}
-        with self.store.transaction():
-            now = self.now_ms()
-            found = self.store.tasks_by_id(project_id, [i["id"] for i in items])
-            for item in items:
-                task = self._configurable(found, item["id"], now)
-                if not isinstance(task, Task):
-                    results.append(_failed("id", item["id"], task, status="failed", success=False))
-                    continue
-                reason = self._connection_problem(task, item, config)
-                side = item["end_point_type"]
-                launch = dict(task.launch)
-                launch.setdefault("conn", {})[side] = {"ok": reason is None, "at_ms": now,
-                                                       "error_code": reason[0] if reason else None}
-                launch.pop("precheck", None)
-                self._record(task, launch, changed)
-                if reason is None:
-                    results.append({"id": task.id, "status": "success", "success": True})
-                else:
-                    results.append(_failed("id", task.id, reason, status="failed", success=False))
-            self.store.set_launches(changed)
+
+        def step(item: Mapping[str, Any], task: Task | tuple[str, str], now: int) -> Stepped:
+            if not isinstance(task, Task):
+                return _failed("id", item["id"], task, status="failed", success=False), None
+            reason = self._connection_problem(task, item, config)
+            launch = dict(task.launch)
+            launch.setdefault("conn", {})[item["end_point_type"]] = {
+                "ok": reason is None, "at_ms": now, "error_code": reason[0] if reason else None}
+            launch.pop("precheck", None)
+            if reason is None:
+                return {"id": task.id, "status": "success", "success": True}, launch
+            return _failed("id", task.id, reason, status="failed", success=False), launch
+
+        results = self._each_task("connect", "id", project_id, raw, step)
+        if isinstance(results, Reply):
+            return results
         return Reply(200, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -237,58 +252,42 @@ class LaunchService:
 
     def select_objects(self, project_id: str, raw: bytes) -> Reply:
         """PUT /v3/{project_id}/jobs/batch-select-objects: 202 with DatabaseObjectResp items (boolean status)."""
-        items = self._items("objects", raw)
-        if isinstance(items, Reply):
-            return items
-        results = []
-        changed: dict[str, dict[str, Any]] = {}
-        with self.store.transaction():
-            now = self.now_ms()
-            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
-            for item in items:
-                task = self._configurable(found, item["job_id"], now)
-                if isinstance(task, Task) and task.job.get("db_use_type") == "cloudDataGuard":
-                    task = NO_OBJECTS_FOR_DR
-                elif isinstance(task, Task) and not self._connected(task):
-                    task = NOT_CONNECTED
-                if not isinstance(task, Task):
-                    results.append(_failed("job_id", item["job_id"], task, status=False))
-                    continue
-                launch = dict(task.launch)
-                launch["objects"] = {"selected": item.get("selected", False),
-                                     "sync_database": item.get("sync_database"),
-                                     "job": item.get("job") or [], "at_ms": now}
-                launch.pop("precheck", None)
-                self._record(task, launch, changed)
-                results.append({"job_id": task.id, "status": True})
-            self.store.set_launches(changed)
+        def step(item: Mapping[str, Any], task: Task | tuple[str, str], now: int) -> Stepped:
+            if isinstance(task, Task) and task.job.get("db_use_type") == "cloudDataGuard":
+                task = NO_OBJECTS_FOR_DR
+            elif isinstance(task, Task) and not self._connected(task):
+                task = NOT_CONNECTED
+            if not isinstance(task, Task):
+                return _failed("job_id", item["job_id"], task, status=False), None
+            launch = dict(task.launch)
+            launch["objects"] = {"selected": item.get("selected", False), "sync_database": item.get("sync_database"),
+                                 "job": item.get("job") or [], "at_ms": now}
+            launch.pop("precheck", None)
+            return {"job_id": task.id, "status": True}, launch
+
+        results = self._each_task("objects", "job_id", project_id, raw, step)
+        if isinstance(results, Reply):
+            return results
         return Reply(202, {"all_counts": len(results), "results": results})
 
     # -- batch-precheck and batch-precheck-result --------------------------------------------------
 
     def precheck(self, project_id: str, raw: bytes) -> Reply:
         """POST /v3/{project_id}/jobs/batch-precheck: starts a pre-check (precheck_id = task ID)."""
-        items = self._items("precheck", raw)
-        if isinstance(items, Reply):
-            return items
         config = self.plan.config
-        results = []
-        changed: dict[str, dict[str, Any]] = {}
-        with self.store.transaction():
-            now = self.now_ms()
-            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
-            for item in items:
-                task = self._configurable(found, item["job_id"], now)
-                if isinstance(task, Task) and not self._connected(task):
-                    task = NOT_CONNECTED
-                if not isinstance(task, Task):
-                    results.append(_failed("id", item["job_id"], task, status="failed"))
-                    continue
-                launch = dict(task.launch)
-                launch["precheck"] = self._new_precheck(task, item["precheck_mode"], config, now)
-                self._record(task, launch, changed)
-                results.append({"id": task.id, "precheck_id": task.id, "status": "success"})
-            self.store.set_launches(changed)
+
+        def step(item: Mapping[str, Any], task: Task | tuple[str, str], now: int) -> Stepped:
+            if isinstance(task, Task) and not self._connected(task):
+                task = NOT_CONNECTED
+            if not isinstance(task, Task):
+                return _failed("id", item["job_id"], task, status="failed"), None
+            launch = dict(task.launch)
+            launch["precheck"] = self._new_precheck(task, item["precheck_mode"], config, now)
+            return {"id": task.id, "precheck_id": task.id, "status": "success"}, launch
+
+        results = self._each_task("precheck", "job_id", project_id, raw, step)
+        if isinstance(results, Reply):
+            return results
         return Reply(200, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -356,29 +355,22 @@ class LaunchService:
 
     def start(self, project_id: str, raw: bytes) -> Reply:
         """POST /v3/{project_id}/jobs/batch-starting: 202 with StartJobResp items."""
-        items = self._items("start", raw)
-        if isinstance(items, Reply):
-            return items
         config = self.plan.config
-        results = []
-        changed: dict[str, dict[str, Any]] = {}
-        with self.store.transaction():
-            now = self.now_ms()
-            found = self.store.tasks_by_id(project_id, [i["job_id"] for i in items])
-            for item in items:
-                task = self._configurable(found, item["job_id"], now)
-                if isinstance(task, Task) and not self._precheck_passed(task, now):
-                    task = NOT_PRECHECKED
-                elif isinstance(task, Task) and config.names_task("start_refuse", task.name):
-                    task = START_REFUSED
-                if not isinstance(task, Task):
-                    results.append(_failed("id", item["job_id"], task, status="failed"))
-                    continue
-                launch = dict(task.launch)
-                launch["start"] = self._new_start(task, item.get("start_time") or "", config, now)
-                self._record(task, launch, changed)
-                results.append({"id": task.id, "status": "success"})
-            self.store.set_launches(changed)
+
+        def step(item: Mapping[str, Any], task: Task | tuple[str, str], now: int) -> Stepped:
+            if isinstance(task, Task) and not self._precheck_passed(task, now):
+                task = NOT_PRECHECKED
+            elif isinstance(task, Task) and config.names_task("start_refuse", task.name):
+                task = START_REFUSED
+            if not isinstance(task, Task):
+                return _failed("id", item["job_id"], task, status="failed"), None
+            launch = dict(task.launch)
+            launch["start"] = self._new_start(task, item.get("start_time") or "", config, now)
+            return {"id": task.id, "status": "success"}, launch
+
+        results = self._each_task("start", "job_id", project_id, raw, step)
+        if isinstance(results, Reply):
+            return results
         return Reply(202, {"results": results, "count": len(results)})
 
     @staticmethod
