@@ -503,6 +503,31 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
 FINDINGS_SHEET = "Findings"
 
 
+def findings_sheet_lines(path: Path) -> tuple[dict[str, int], Sequence[Sequence[object]]] | None:
+    """The `Findings` sheet of a workbook the tool wrote: its header (name -> column index) and
+    its lines, or None when there is no usable sheet (an operator's workbook, a damaged one).
+
+    The one reader of that sheet: follow-up commands carry its findings over, the report
+    quotes its `drift` lines."""
+    import python_calamine
+
+    try:
+        with python_calamine.CalamineWorkbook.from_path(str(path)) as wb:
+            name = next((n for n in wb.sheet_names if n.casefold() == FINDINGS_SHEET.casefold()), None)
+            if name is None:
+                return None
+            grid = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    except Exception:  # a damaged extra sheet must not stop the command; the cells were read already
+        return None
+    if not grid:
+        return None
+    header = [_cell_text(h) for h in grid[0]]
+    at = {h: i for i, h in enumerate(header) if h}
+    if not {"code", "message"} <= at.keys():
+        return None
+    return at, grid[1:]
+
+
 def read_findings_sheet(book: WorkbookData) -> list[Finding]:
     """The findings a results workbook carries on its `Findings` sheet, placed on `book`'s rows.
 
@@ -511,22 +536,10 @@ def read_findings_sheet(book: WorkbookData) -> list[Finding]:
     so the new copy keeps them. A finding is placed by its `source_row` (the operator's row,
     which every copy keeps), else by its `row`; one on a row the book does not hold is left
     out. A workbook without the sheet (an operator's) carries none."""
-    import python_calamine
-
-    try:
-        with python_calamine.CalamineWorkbook.from_path(str(book.path)) as wb:
-            name = next((n for n in wb.sheet_names if n.casefold() == FINDINGS_SHEET.casefold()), None)
-            if name is None:
-                return []
-            grid = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    except Exception:  # a damaged extra sheet must not stop the command; the cells were read already
+    read = findings_sheet_lines(book.path)
+    if read is None:
         return []
-    if not grid:
-        return []
-    header = [_cell_text(h) for h in grid[0]]
-    at = {h: i for i, h in enumerate(header) if h}
-    if not {"code", "message"} <= at.keys():
-        return []
+    at, lines = read
     by_source = {source: excel_row for excel_row, source in book.source_rows.items()}
 
     def cell(values: Sequence[object], key: str) -> object:
@@ -534,7 +547,7 @@ def read_findings_sheet(book: WorkbookData) -> list[Finding]:
         return values[i] if i is not None and i < len(values) else ""
 
     found: list[Finding] = []
-    for values in grid[1:]:
+    for values in lines:
         code = _cell_text(cell(values, "code"))
         if not code:
             continue

@@ -1388,25 +1388,16 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports"), languag
 def drift_from_results(results_path: Path) -> list[str]:
     """The `drift` warnings of a results workbook's Findings sheet, as the report shows them,
     so a rebuilt report says what drifted just as submit's own report did."""
-    from python_calamine import CalamineWorkbook
+    from bulkimport.book_read import findings_sheet_lines
 
-    try:
-        book = CalamineWorkbook.from_path(str(results_path))
-        if "Findings" not in book.sheet_names:
-            return []
-        rows = book.get_sheet_by_name("Findings").to_python(skip_empty_area=False)
-    except Exception:  # the report is still worth writing without this section
+    read = findings_sheet_lines(results_path)
+    if read is None or "source_row" not in read[0]:
         return []
-    if not rows:
-        return []
-    header = [str(c) for c in rows[0]]
-    if not {"code", "message", "source_row"} <= set(header):
-        return []
-    at = {name: header.index(name) for name in ("code", "message", "source_row")}
+    at, lines = read
     found = []
-    for row in rows[1:]:
+    for row in lines:
         if len(row) > at["code"] and str(row[at["code"]]) == "drift":
-            source = row[at["source_row"]]
+            source = row[at["source_row"]] if len(row) > at["source_row"] else None
             where = f"row {int(source) if isinstance(source, float) else source}: " if source not in (None, "") \
                 else ""
             found.append(f"{where}{row[at['message']]}")
