@@ -32,13 +32,14 @@ from bulkimport.status import (
     campaign_tasks,
     check_follow_up_outputs,
     follow_up_campaign,
+    follow_up_language,
     open_ledger,
     query_states,
     watch_states,
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.terminal import MIN_WIDTH, clip, plural
+from bulkimport.terminal import MIN_WIDTH, clip, plural, rows_word, say, tasks_word
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
@@ -84,6 +85,8 @@ class RollbackPlan:
     #: The workbook is a failed-rows workbook: it lists some of the campaign's rows on purpose,
     #: so the campaign's other tasks staying on the server is expected, not a failure.
     failed_rows: bool = False
+    #: The language the plan and the prompt are written in (`status.follow_up_language`).
+    language: str = "en-us"
 
 
 def is_failed_rows_workbook(path: Path) -> bool:
@@ -183,7 +186,8 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
                           _action(states[t.task_id].status)) for t in eligible]
     skipped.sort(key=lambda s: s.source_row)
-    return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(results_path))
+    return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(results_path),
+                        language=follow_up_language(results_path, book, target))
 
 
 def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[bool, str | None, str | None]]:
@@ -319,7 +323,8 @@ def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
     below 110 each task takes two lines (row and name; then ID and status)."""
     width = max(MIN_WIDTH, width)
     if plan.items:
-        yield f"{plural(len(plan.items), 'task')} created by this campaign will be DELETED:"
+        yield say(plan.language, "{tasks} created by this campaign will be DELETED:",
+                  tasks=tasks_word(plan.language, len(plan.items)))
         by_action: dict[str, list[RollbackItem]] = {}
         for item in plan.items:
             by_action.setdefault(item.action, []).append(item)
@@ -335,7 +340,7 @@ def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
                     yield f"  row {item.source_row:>5}  {clip(item.name, width - 13)}"
                     yield f"             {item.task_id}  {clip(item.status or '?', width - 15 - len(item.task_id))}"
     if plan.skipped:
-        yield f"{plural(len(plan.skipped), 'row')} with a task ID left alone:"
+        yield say(plan.language, "{rows} with a task ID left alone:", rows=rows_word(plan.language, len(plan.skipped)))
         for skip in plan.skipped:
             yield f"  row {skip.source_row:>5}  {clip(skip.name, width - 13)}"
             yield f"             {clip(skip.task_id + '  (' + skip.reason + ')', width - 13)}"
@@ -343,5 +348,5 @@ def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
 
 def confirm_question(plan: RollbackPlan, target: Target) -> str:
     """The prompt repeats where the tasks will be deleted: the endpoint and the project."""
-    return (f"Delete these {plural(len(plan.items), 'task')} in project {target.project_id} "
-            f"at {target.display}?")
+    return say(plan.language, "Delete these {tasks} in project {project} at {endpoint}?",
+               tasks=tasks_word(plan.language, len(plan.items)), project=target.project_id, endpoint=target.display)

@@ -37,13 +37,14 @@ from bulkimport.report import ReportFiles
 from bulkimport.status import (
     check_follow_up_outputs,
     follow_up_campaign,
+    follow_up_language,
     never_created_columns,
     open_ledger,
     query_states,
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.terminal import plural
+from bulkimport.terminal import say, tasks_word
 
 STARTED = "STARTED"
 START_FAILED = "START_FAILED"
@@ -94,6 +95,8 @@ class StartPlan:
     start_time: str | None = None
     #: `--at` as the operator reads it (ISO 8601 UTC).
     at_text: str | None = None
+    #: The language the plan and the prompt are written in (`status.follow_up_language`).
+    language: str = "en-us"
 
     @property
     def to_start(self) -> list[StartRow]:
@@ -214,7 +217,7 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
                 row.error_msg = (f"a start request was sent {age:.0f}s ago and the task is still CONFIGURATION: "
                                  f"its outcome is not known yet; run start again after {doubt_grace:g}s "
                                  "(it is never sent twice meanwhile)")
-    return StartPlan(path, book, rows, start_time, at_text)
+    return StartPlan(path, book, rows, start_time, at_text, follow_up_language(path, book, target))
 
 
 def _age(at: str | None, now: datetime | None) -> float | None:
@@ -230,17 +233,24 @@ def _age(at: str | None, now: datetime | None) -> float | None:
 
 def plan_lines(plan: StartPlan) -> Iterable[str]:
     """The plan as the operator reads it before confirming."""
-    when = f"at {plan.at_text} (UTC)" if plan.at_text else "now"
+    lang = plan.language
+    when = say(lang, "at {at} (UTC)", at=plan.at_text) if plan.at_text else say(lang, "now")
     todo = plan.to_start
     if todo:
-        yield f"{plural(len(todo), 'task')} whose pre-check passed will be STARTED {when}:"
+        yield say(lang, "{tasks} whose pre-check passed will be STARTED {when}:", tasks=tasks_word(lang, len(todo)),
+                  when=when)
         for row in todo:
             yield f"  row {row.source_row:>5}  {row.name:<50}  {row.task_id}"
     others = [r for r in plan.rows if r.start is not None]
     if others:
-        yield f"{len(others)} row(s) are not sent:"
+        yield say(lang, "{n} row(s) are not sent:", n=len(others))
         for row in others:
             yield f"  row {row.source_row:>5}  {row.name:<50}  {row.start}: {row.error_msg}"
+
+
+def confirm_question(plan: StartPlan) -> str:
+    """The prompt before anything is started."""
+    return say(plan.language, "Start these {tasks}?", tasks=tasks_word(plan.language, len(plan.to_start)))
 
 
 def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[StartRow], start_time: str | None,

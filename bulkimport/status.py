@@ -278,6 +278,13 @@ def target_identity(target: Target) -> str:
     return cloud_identity(target.auth)
 
 
+def follow_up_language(results_path: Path, book: WorkbookData, target: Target) -> str:
+    """The language a follow-up writes and prompts in: --language, else the campaign's, else
+    the template's."""
+    facts = read_summary_facts(results_path)
+    return language_of(target.language or (facts.language if facts is not None else "") or book.language)
+
+
 def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target) -> Campaign:
     """The campaign facts to carry forward: the original ones from the Summary sheet, with the
     follow-up command noted; made up from the workbook itself when it has no Summary sheet."""

@@ -63,6 +63,26 @@ _ZH: dict[str, str] = {
     ", {unknown} unknown (run start again)": "，{unknown}个结果未知（请再次运行start）",
     "{tasks} deleted, {failed} failed to delete": "{tasks}已删除，{failed}个删除失败",
     ", {unfinished} unfinished": "，{unfinished}个未完成",
+    # plans and confirmation prompts
+    "{n} requests": "{n}个请求",
+    "{tasks} to create in project {project} at endpoint {endpoint}, {requests} "
+    "(batch size {size}, concurrency {concurrency})":
+        "在端点{endpoint}的项目{project}中创建{tasks}，{requests}（批大小{size}，并发{concurrency}）",
+    "{n} already created": "{n}行已创建",
+    "{n} found on the server after an earlier interrupted run": "{n}行在先前中断的运行之后已在服务端找到",
+    "{n} in doubt and not checkable now": "{n}行结果存疑且目前无法核实",
+    "{n} invalid": "{n}行无效",
+    "plan: ": "计划：",
+    "dry run: ": "演练：",
+    "Send these requests?": "发送这些请求？",
+    "now": "立即",
+    "at {at} (UTC)": "于{at}（UTC）",
+    "{tasks} whose pre-check passed will be STARTED {when}:": "预检查已通过的{tasks}将{when}启动：",
+    "{n} row(s) are not sent:": "{n}行不发送：",
+    "Start these {tasks}?": "启动这{tasks}？",
+    "{tasks} created by this campaign will be DELETED:": "本次活动创建的{tasks}将被删除：",
+    "{rows} with a task ID left alone:": "{rows}有任务ID但不处理：",
+    "Delete these {tasks} in project {project} at {endpoint}?": "删除{endpoint}上项目{project}中的这{tasks}？",
 }
 
 
@@ -80,6 +100,11 @@ def rows_word(language: str, n: int) -> str:
 def tasks_word(language: str, n: int) -> str:
     """`1 task` / `2 tasks` in en-us, `2个任务` in zh-cn."""
     return plural(n, "task") if language != "zh-cn" else say(language, "{n} tasks", n=n)
+
+
+def requests_word(language: str, n: int) -> str:
+    """`1 request` / `2 requests` in en-us, `2个请求` in zh-cn."""
+    return plural(n, "request") if language != "zh-cn" else say(language, "{n} requests", n=n)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:

@@ -124,6 +124,7 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
                              "--json"], capsys)
     assert code == 1  # three invalid rows
     assert "3行无效，不会发送" in err
+    assert "中创建1个任务，1个请求（批大小10，并发" in err and "；3行无效" in err  # the plan line
     assert "结果工作簿: " in err and "签核报告: " in err  # the closing lines, paths as they are
     document = json.loads(stdout)
     results = Path(document["results_workbook"])
@@ -221,7 +222,24 @@ def test_rollback_of_a_zh_cn_campaign_speaks_zh_cn(tmp_path: Path, capsys: pytes
     code, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state), "--yes", "-q",
                         "--out", str(tmp_path / "rb.xlsx"), "--report-dir", str(tmp_path / "rep")], capsys)
     assert code == 0
+    assert "本次活动创建的1个任务将被删除：" in err  # the plan, before the prompt
     assert "1个任务已删除，0个删除失败" in err and "报告：" in err
     page = parse((tmp_path / "rep" / "rb-report.html").read_text(encoding="utf-8"))
     assert "回滚报告" in page.find("h1").text
     assert page.by_id("outcome").text.startswith("4行：1个已删除")
+
+
+def test_start_plan_and_prompt_speak_the_campaigns_language(tmp_path: Path) -> None:
+    """The list and the question before tasks are started are read by the same DBA as the rest."""
+    from bulkimport.start import SKIPPED, StartPlan, StartRow, confirm_question, plan_lines
+
+    rows = [StartRow(3, 3, "task-one", "id-1"), StartRow(4, 4, "task-two", "id-2", start=SKIPPED,
+                                                         error_msg="pre-check not passed")]
+    en = StartPlan(tmp_path / "p.xlsx", None, rows)  # type: ignore[arg-type]
+    assert list(plan_lines(en))[0] == "1 task whose pre-check passed will be STARTED now:"
+    assert confirm_question(en) == "Start these 1 task?"
+    zh = StartPlan(tmp_path / "p.xlsx", None, rows, at_text="2026-12-01T02:00:00Z", language="zh-cn")  # type: ignore[arg-type]
+    lines = list(plan_lines(zh))
+    assert lines[0] == "预检查已通过的1个任务将于2026-12-01T02:00:00Z（UTC）启动："
+    assert any(line == "1行不发送：" for line in lines)
+    assert confirm_question(zh) == "启动这1个任务？"

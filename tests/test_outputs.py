@@ -336,6 +336,9 @@ def test_rollback_plan_fits_the_terminal_and_the_prompt_names_the_target(tmp_pat
     assert question == "Delete these 3 tasks in project p-123 at https://drs.eu-de.otc.t-systems.com?"
     one = RollbackPlan(tmp_path / "r.xlsx", None, items[:1], [])
     assert "these 1 task in" in confirm_question(one, target)
+    zh = RollbackPlan(tmp_path / "r.xlsx", None, items, [], language="zh-cn")
+    assert next(iter(plan_lines(zh, 80))) == "本次活动创建的3个任务将被删除："
+    assert confirm_question(zh, target) == "删除https://drs.eu-de.otc.t-systems.com上项目p-123中的这3个任务？"
 
 
 # -- 5. the failed-rows workbook is a template, ready to fix ------------------------------------------

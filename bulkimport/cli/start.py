@@ -11,7 +11,6 @@ import click
 from bulkimport.cli.options import target_options
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
-from bulkimport.terminal import plural
 
 
 def stdin_is_terminal() -> bool:
@@ -46,7 +45,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     the input cannot be used.
     """
     from bulkimport.progress import for_stream
-    from bulkimport.start import execute_start, plan_lines, plan_start
+    from bulkimport.start import confirm_question, execute_start, plan_lines, plan_start
     from bulkimport.status import check_follow_up_outputs, follow_up_target
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
@@ -62,7 +61,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
             if not stdin_is_terminal():
                 raise InputError("start starts replication: nothing was started; confirm with --yes when stdin "
                                  "is not a terminal")
-            if not click.confirm(f"Start these {plural(len(plan.to_start), 'task')}?", default=False, err=True):
+            if not click.confirm(confirm_question(plan), default=False, err=True):
                 click.echo("start cancelled: nothing was started", err=True)
                 return ExitCode.SOME_FAILED
         outcome = execute_start(plan, target, out_path=out, report_dir=report_dir, replace_outputs=force,

@@ -36,7 +36,7 @@ def _confirm(plan) -> bool:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        return click.confirm("Send these requests?", default=False, err=True)
+        return click.confirm(plan.question(), default=False, err=True)
     finally:
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, previous)

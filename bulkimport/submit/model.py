@@ -15,7 +15,7 @@ from bulkimport.campaign import Campaign
 from bulkimport.errors import InputError
 from bulkimport.fields import LANGUAGES, MAX_CONCURRENCY
 from bulkimport.outcomes import Result
-from bulkimport.terminal import plural
+from bulkimport.terminal import requests_word, say, tasks_word
 
 if TYPE_CHECKING:
     from bulkimport.drs import RetryPolicy
@@ -143,16 +143,25 @@ class Plan:
     invalid: int = 0
     batch_size: int = fields.MAX_JOBS_PER_REQUEST
     concurrency: int = 1
+    #: The run's language: the plan line and the confirmation prompt are written in it.
+    language: str = "en-us"
 
     def line(self) -> str:
-        text = (f"{plural(self.to_create, 'task')} to create in project {self.project_id} at endpoint "
-                f"{self.endpoint}, {plural(self.requests, 'request')} (batch size {self.batch_size}, "
-                f"concurrency {self.concurrency})")
-        extras = [f"{n} {what}" for n, what in (
-            (self.already_created, "already created"), (self.found_in_doubt, "found on the server after an "
-                                                        "earlier interrupted run"),
-            (self.unknown, "in doubt and not checkable now"), (self.invalid, "invalid")) if n]
-        return text + (f"; {', '.join(extras)}" if extras else "")
+        lang = self.language
+        text = say(lang, "{tasks} to create in project {project} at endpoint {endpoint}, {requests} "
+                   "(batch size {size}, concurrency {concurrency})", tasks=tasks_word(lang, self.to_create),
+                   project=self.project_id, endpoint=self.endpoint, requests=requests_word(lang, self.requests),
+                   size=self.batch_size, concurrency=self.concurrency)
+        extras = [say(lang, what, n=n) for n, what in (
+            (self.already_created, "{n} already created"),
+            (self.found_in_doubt, "{n} found on the server after an earlier interrupted run"),
+            (self.unknown, "{n} in doubt and not checkable now"), (self.invalid, "{n} invalid")) if n]
+        then, also = ("；", "，") if lang == "zh-cn" else ("; ", ", ")
+        return text + (then + also.join(extras) if extras else "")
+
+    def question(self) -> str:
+        """The confirmation prompt."""
+        return say(self.language, "Send these requests?")
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import Finding, Severity, msg, row_errors
+from bulkimport.findings import EN, Finding, Severity, msg, row_errors
 from bulkimport.ledger import (
     Ledger,
     LedgerEntry,
@@ -316,9 +316,10 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             batches = list(payload.chunk(to_send, options.batch_size))
             plan = Plan(target.display, target.project_id, len(to_send), len(batches),
                         already_created=len(items) - len(to_send), invalid=len(validation.invalid),
-                        batch_size=options.batch_size, concurrency=options.concurrency)
+                        batch_size=options.batch_size, concurrency=options.concurrency,
+                        language=validation.language)
             _announce_invalid(validation, outcomes, progress)
-            progress.note("dry run: " + plan.line())
+            progress.note(say(validation.language, "dry run: ") + plan.line())
             dry_run_path = _write_dry_run(dry_run_path_for(out), target, batches, validation.language)
             rows = [outcomes[r] for r in validation.rows]
             exit_code = 1 if validation.invalid else 0
@@ -587,9 +588,10 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
                         already_created=len(outcomes) + sum(1 for r in reconciled
                                                             if engine.outcomes[r].result is Result.ALREADY_CREATED),
                         unknown=sum(1 for r in reconciled if engine.outcomes[r].result is Result.UNKNOWN),
-                        invalid=invalid, batch_size=options.batch_size, concurrency=options.concurrency)
+                        invalid=invalid, batch_size=options.batch_size, concurrency=options.concurrency,
+                        language=options.language or EN)
             announce()
-            progress.note("plan: " + plan.line())
+            progress.note(say(plan.language, "plan: ") + plan.line())
             if fresh and confirm is not None and not confirm(plan):
                 for item in fresh:
                     engine.outcomes[item.row] = RowOutcome(item.row, item.name, Result.NOT_SENT,
