@@ -281,7 +281,10 @@ def target_identity(target: Target) -> str:
 def follow_up_language(results_path: Path, book: WorkbookData, target: Target) -> str:
     """The language a follow-up writes and prompts in: --language, else the campaign's, else
     the template's."""
-    facts = read_summary_facts(results_path)
+    return _language(read_summary_facts(results_path), book, target)
+
+
+def _language(facts: Campaign | None, book: WorkbookData, target: Target) -> str:
     return language_of(target.language or (facts.language if facts is not None else "") or book.language)
 
 
@@ -293,7 +296,7 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
         else str(target.ledger_path.resolve())
     step = {"step": command, "step_at": now_iso(), "step_by": operator_name(), "cloud_user": target_identity(target)}
     # The language this follow-up writes in: --language, else the campaign's, else the template's.
-    language = language_of(target.language or (facts.language if facts is not None else "") or book.language)
+    language = _language(facts, book, target)
     if facts is None:
         return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
                         template_version=book.template_version or "", endpoint=target.ledger_endpoint,
