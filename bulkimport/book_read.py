@@ -151,6 +151,8 @@ class WorkbookData:
     #: The `_meta` sheet's language (en-us / zh-cn: the template's, or the language a copy's
     #: messages were written in); None for a workbook without one (then en-us).
     language: str | None = None
+    #: Every sheet of the workbook, in order (a failed-rows workbook is told by its Instructions).
+    sheet_names: tuple[str, ...] = ()
 
     @property
     def field_keys(self) -> list[str]:
@@ -432,6 +434,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         meta = _template_meta(book)
         version, catalogue_sha256 = meta.get(META_VERSION_KEY), meta.get(META_CATALOGUE_KEY)
         language = meta.get(META_LANGUAGE_KEY)
+        sheet_names = tuple(book.sheet_names)
     finally:
         book.close()
 
@@ -496,6 +499,7 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         source_rows=source_rows,
         formula_cells=formula_cells,
         error_columns={by_col[col].key for _, col in marks.errors if col in by_col},
+        sheet_names=sheet_names,
     )
 
 

@@ -89,18 +89,13 @@ class RollbackPlan:
     language: str = "en-us"
 
 
-def is_failed_rows_workbook(path: Path) -> bool:
+def is_failed_rows_workbook(book: WorkbookData) -> bool:
     """A failed-rows workbook (`submit`'s or `status`'s `...-failed.xlsx`) is a template with
     result columns: it has the template's Instructions sheet, which results workbooks lack.
     Rolling one back is the documented way to free the names of failed tasks."""
-    from python_calamine import CalamineWorkbook
-
     from bulkimport.template import INSTRUCTIONS_SHEET
 
-    try:
-        return INSTRUCTIONS_SHEET in CalamineWorkbook.from_path(str(path)).sheet_names
-    except Exception:  # read_workbook has already read it; a failure here means "not one"
-        return False
+    return INSTRUCTIONS_SHEET in book.sheet_names
 
 
 @dataclass
@@ -186,7 +181,7 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
                           _action(states[t.task_id].status)) for t in eligible]
     skipped.sort(key=lambda s: s.source_row)
-    return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(results_path),
+    return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(book),
                         language=follow_up_language(results_path, book, target))
 
 
