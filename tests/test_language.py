@@ -159,14 +159,19 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
     assert [r[3] for r in english.by_id("not-created").rows()] == [r[3] for r in again.by_id("not-created").rows()]
 
 
+def _submitted_zh_campaign(tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A zh-cn workbook submitted on the simulator (state in `state`); its results workbook."""
+    book = _book(tmp_path, "zh-cn")
+    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
+                       capsys)
+    return Path(json.loads(stdout)["results_workbook"])
+
+
 def test_status_of_a_zh_cn_campaign_goes_on_in_zh_cn_unless_told_otherwise(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    book = _book(tmp_path, "zh-cn")
     state = tmp_path / "sim.sqlite"
-    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
-                       capsys)
-    results = Path(json.loads(stdout)["results_workbook"])
+    results = _submitted_zh_campaign(tmp_path, state, capsys)
     common = ["--simulate", "--simulator-state", str(state), "--json", "-q"]
     code, stdout, _ = run(["status", str(results), "--out", str(tmp_path / "st.xlsx"), *common], capsys)
     assert code in (0, 3)  # 3 while the simulator's task is still CREATING
@@ -214,11 +219,8 @@ def test_every_terminal_text_has_its_zh_cn_text() -> None:
 def test_rollback_of_a_zh_cn_campaign_speaks_zh_cn(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    book = _book(tmp_path, "zh-cn")
     state = tmp_path / "sim.sqlite"
-    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
-                       capsys)
-    results = Path(json.loads(stdout)["results_workbook"])
+    results = _submitted_zh_campaign(tmp_path, state, capsys)
     code, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state), "--yes", "-q",
                         "--out", str(tmp_path / "rb.xlsx"), "--report-dir", str(tmp_path / "rep")], capsys)
     assert code == 0
