@@ -36,7 +36,7 @@ from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.errors import InputError
 from bulkimport.findings import Severity
 from bulkimport.outcomes import ExitCode
-from bulkimport.progress import NullProgress, Progress
+from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
@@ -49,6 +49,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
+from bulkimport.terminal import say, tasks_word
 
 #: Values of the appended `connection` and `precheck` columns.
 OK = "OK"
@@ -477,6 +478,8 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
     if not 1 <= concurrency <= 32:
         raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
     validation = validate_workbook(path, language=target.language or None)
+    language = validation.language  # --language, else the campaign's (target.language), else the template's
+    progress = in_language(progress, language)
     timed_out = False
     with open_ledger(target) as ledger:
         if ledger is None:
@@ -527,8 +530,8 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                     secrets += [str(item[k]) for k in ("db_password", "ssl_cert_key", "ssl_cert_password")
                                 if item.get(k)]
             if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
-                progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
-                              "the simulator gets a placeholder instead")
+                progress.note(say(language, "simulate: {names} not set; the simulator gets a placeholder instead",
+                                  names=", ".join(sorted(resolve_env.missing))))
             scrub = scrubber([*secrets, *target.secrets])
             del secrets
             stages = _Stages(client, ledger, target, resolve_env, scrub)
@@ -554,8 +557,9 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 running = [t for chunk in pool.map(run_chunk, _chunks(to_run)) for t in chunk]
                 pending = to_poll + running
                 if pending:
-                    progress.note(f"{len(pending)} pre-check(s) running; results every {interval:g}s "
-                                  f"for up to {timeout:g}s")
+                    progress.note(say(language, "pre-check running for {tasks}; results every {interval}s for up "
+                                      "to {timeout}s", tasks=tasks_word(language, len(pending)),
+                                      interval=f"{interval:g}", timeout=f"{timeout:g}"))
                 deadline = clock() + max(0.0, timeout)
                 first = True
                 while pending:

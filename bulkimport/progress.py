@@ -154,6 +154,41 @@ class BarProgress:
             self._label = ""
 
 
+class _InLanguage:
+    """A reporter that speaks `language`: the label, a note that is one of the terminal's
+    fixed texts (terminal._ZH) and the count names (`created`, `passed`) are translated; a
+    note with figures in it comes already said by the library (terminal.say)."""
+
+    def __init__(self, inner: Progress, language: str) -> None:
+        self.inner = inner
+        self.language = language
+
+    def start(self, total: int, label: str) -> None:
+        from bulkimport.terminal import translate
+
+        self.inner.start(total, translate(self.language, label))
+
+    def update(self, done: int, counts: Mapping[str, int]) -> None:
+        from bulkimport.terminal import count_word
+
+        self.inner.update(done, {count_word(self.language, name): n for name, n in counts.items()})
+
+    def note(self, text: str) -> None:
+        from bulkimport.terminal import translate
+
+        self.inner.note(translate(self.language, text))
+
+    def finish(self) -> None:
+        self.inner.finish()
+
+
+def in_language(progress: Progress, language: str) -> Progress:
+    """`progress` speaking `language`. The CLI makes the reporter before the workbook is read;
+    the library, once it knows the campaign's language, wraps it (en-us: as it is)."""
+    return progress if language == "en-us" or isinstance(progress, NullProgress | _InLanguage) \
+        else _InLanguage(progress, language)
+
+
 def for_stream(stream: TextIO | None = None, *, quiet: bool = False) -> Progress:
     """The right reporter for a stream: a bar on a terminal (unless TERM=dumb), lines elsewhere."""
     stream = stream if stream is not None else sys.stderr

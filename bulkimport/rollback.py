@@ -25,7 +25,7 @@ from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.drs.client import MAX_DELETE
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode, Result, exit_code_for
-from bulkimport.progress import NullProgress, Progress
+from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
@@ -39,7 +39,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.terminal import MIN_WIDTH, clip, plural, rows_word, say, tasks_word
+from bulkimport.terminal import MIN_WIDTH, clip, plural, row_label, rows_word, say, tasks_word
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
 DELETABLE = frozenset({"CREATE_FAILED", "RELEASE_RESOURCE_COMPLETE", "RELEASE_CHILD_TRANSFER_COMPLETE"})
@@ -212,7 +212,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     """
     out_path = check_follow_up_outputs(plan.results_path, "rollback", out_path, report_dir, target.ledger_path,
                                        force=force)  # checked before anything is deleted
-    progress = progress or NullProgress()
+    progress = in_language(progress or NullProgress(), plan.language)
     scrub = scrubber(target.secrets)
     outcomes: dict[int, RowOutcome] = {}
     by_id = {item.task_id: item for item in plan.items}
@@ -234,7 +234,8 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
             waiting = [i.task_id for i in plan.items if i.action == WAIT_THEN_DELETE]
             refused: dict[str, tuple[object, object]] = {}
             if to_stop:
-                progress.note(f"force-terminating {plural(len(to_stop), 'task')}")
+                progress.note(say(plan.language, "force-terminating {tasks}",
+                                  tasks=tasks_word(plan.language, len(to_stop))))
                 for task_id, (ok, code, msg) in _delete(client, to_stop, "force_terminate").items():
                     if not ok:
                         refused[task_id] = (code, msg)
@@ -263,7 +264,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                             state.status, f"still {state.status} after waiting {release_timeout:g}s for the "
                             "release; run rollback again later")
             if ready:
-                progress.note(f"deleting {plural(len(ready), 'task')}")
+                progress.note(say(plan.language, "deleting {tasks}", tasks=tasks_word(plan.language, len(ready))))
                 for task_id, (ok, code, msg) in _delete(client, ready, "delete").items():
                     done(task_id, ok, GONE if ok else None, code, msg)
                 failed = [i for i in ready if outcomes[by_id[i].excel_row].result == Result.DELETE_FAILED]
@@ -330,14 +331,15 @@ def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
                 if width >= 110:
                     name_w = width - 2 - 9 - 2 - 36 - 2 - 26 - 2
                     name = clip(item.name, name_w)
-                    yield f"  row {item.source_row:>5}  {name:<{name_w}}  {item.task_id:<36}  {status}"
+                    row = row_label(plan.language, item.source_row)
+                    yield f"  {row}  {name:<{name_w}}  {item.task_id:<36}  {status}"
                 else:
-                    yield f"  row {item.source_row:>5}  {clip(item.name, width - 13)}"
+                    yield f"  {row_label(plan.language, item.source_row)}  {clip(item.name, width - 13)}"
                     yield f"             {item.task_id}  {clip(item.status or '?', width - 15 - len(item.task_id))}"
     if plan.skipped:
         yield say(plan.language, "{rows} with a task ID left alone:", rows=rows_word(plan.language, len(plan.skipped)))
         for skip in plan.skipped:
-            yield f"  row {skip.source_row:>5}  {clip(skip.name, width - 13)}"
+            yield f"  {row_label(plan.language, skip.source_row)}  {clip(skip.name, width - 13)}"
             yield f"             {clip(skip.task_id + '  (' + skip.reason + ')', width - 13)}"
 
 

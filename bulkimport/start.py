@@ -32,7 +32,7 @@ from bulkimport.book_read import WorkbookData, read_workbook
 from bulkimport.drs import DrsClient, ReplyKind, RetryPolicy
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
-from bulkimport.progress import NullProgress, Progress
+from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles
 from bulkimport.status import (
     check_follow_up_outputs,
@@ -44,7 +44,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.terminal import say, tasks_word
+from bulkimport.terminal import row_label, say, tasks_word
 
 STARTED = "STARTED"
 START_FAILED = "START_FAILED"
@@ -240,12 +240,12 @@ def plan_lines(plan: StartPlan) -> Iterable[str]:
         yield say(lang, "{tasks} whose pre-check passed will be STARTED {when}:", tasks=tasks_word(lang, len(todo)),
                   when=when)
         for row in todo:
-            yield f"  row {row.source_row:>5}  {row.name:<50}  {row.task_id}"
+            yield f"  {row_label(lang, row.source_row)}  {row.name:<50}  {row.task_id}"
     others = [r for r in plan.rows if r.start is not None]
     if others:
         yield say(lang, "{n} row(s) are not sent:", n=len(others))
         for row in others:
-            yield f"  row {row.source_row:>5}  {row.name:<50}  {row.start}: {row.error_msg}"
+            yield f"  {row_label(lang, row.source_row)}  {row.name:<50}  {row.start}: {row.error_msg}"
 
 
 def confirm_question(plan: StartPlan) -> str:
@@ -348,7 +348,7 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
 
     out_path = check_follow_up_outputs(plan.path, "start", out_path, report_dir, target.ledger_path,
                                        force=replace_outputs)
-    progress = progress or NullProgress()
+    progress = in_language(progress or NullProgress(), plan.language)
     policy = retry or RetryPolicy()
     scrub = scrubber(target.secrets)
     todo = plan.to_start

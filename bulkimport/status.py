@@ -33,7 +33,7 @@ from bulkimport.findings import EN, Finding, language_of, row_errors
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
-from bulkimport.progress import NullProgress, Progress
+from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import (
     FAILED,
     GONE,
@@ -484,6 +484,8 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     results_path = Path(results_path)
     out_path = check_follow_up_outputs(results_path, "status", out_path, report_dir, target.ledger_path, force=force)
     book = read_workbook(results_path)
+    # The campaign's language: target.language holds --language, else the campaign's.
+    progress = in_language(progress or NullProgress(), language_of(target.language or book.language))
     scrub = scrubber(target.secrets)
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
         tasks = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
@@ -537,7 +539,7 @@ def failed_lines(outcome: StatusOutcome, width: int = 100) -> list[str]:
     lines = [say(language, "{tasks} failed after creation:", tasks=tasks_word(language, len(failed)))]
     lines += screenful(row_lines(((t.source_row, t.name, " ".join(x for x in (s.status or "NOT_FOUND", s.error_code,
                                                                               s.error_msg) if x))
-                                  for t, s in failed), width))
+                                  for t, s in failed), width, language), language=language)
     if outcome.failed_path is not None:
         lines += [
             say(language, "failed rows: {path}", path=outcome.failed_path),

@@ -23,6 +23,7 @@ _ZH: dict[str, str] = {
     "{n} rows": "{n}行",
     "findings by code: {counts}": "按代码统计的问题：{counts}",
     "row {row}": "第{row}行",
+    "... and {n} more": "……另有{n}行",
     "workbook": "工作簿",
     "{code}, warning": "{code}，警告",
     "... and {n} more (see the Findings sheet)": "……另有{n}条（见Findings工作表）",
@@ -83,6 +84,42 @@ _ZH: dict[str, str] = {
     "{tasks} created by this campaign will be DELETED:": "本次活动创建的{tasks}将被删除：",
     "{rows} with a task ID left alone:": "{rows}有任务ID但不处理：",
     "Delete these {tasks} in project {project} at {endpoint}?": "删除{endpoint}上项目{project}中的这{tasks}？",
+    "start cancelled: nothing was started": "已取消启动：没有启动任何任务",
+    "rollback cancelled: nothing was deleted": "已取消回滚：没有删除任何任务",
+    "nothing to roll back: no task this tool created is listed in the workbook":
+        "没有可回滚的内容：工作簿中没有列出本工具创建的任务",
+    "not confirmed: nothing was sent": "未确认：没有发送任何请求",
+    "interrupted: requests in flight were finished and recorded; the rest was not sent":
+        "已中断：正在发送的请求已完成并记录；其余未发送",
+    # progress (progress.in_language translates the labels and count words; notes are said here)
+    "submitting": "正在提交",
+    "preparing": "正在准备",
+    "starting": "正在启动",
+    "task status": "任务状态",
+    "retrying {tasks}: {reason}": "重试{tasks}：{reason}",
+    "simulate: {names} not set; the simulator gets a placeholder instead": "模拟：{names}未设置；模拟器收到占位值",
+    "looking up {tasks} left in doubt by an earlier run": "正在查找先前运行中结果存疑的{tasks}",
+    "drift: {message}": "漂移：{message}",
+    "drift: {row}: {message}": "漂移：{row}：{message}",
+    "pre-check running for {tasks}; results every {interval}s for up to {timeout}s":
+        "{tasks}的预检查正在进行；每{interval}秒查看一次结果，最多{timeout}秒",
+    "interrupted: keeping the statuses received so far": "已中断：保留目前收到的状态",
+    "force-terminating {tasks}": "正在强制结束{tasks}",
+    "deleting {tasks}": "正在删除{tasks}",
+}
+
+#: The words of progress counts (`progress.in_language`), by the lower-cased count name: the
+#: rows' results and prepare's verdicts. DRS task statuses are the server's codes: never translated.
+_COUNT_WORDS_ZH: dict[str, str] = {
+    "created": "已创建",
+    "already_created": "已存在",
+    "rejected": "被拒绝",
+    "unknown": "结果未知",
+    "not_sent": "未发送",
+    "invalid": "无效",
+    "passed": "通过",
+    "failed": "失败",
+    "pending": "进行中",
 }
 
 
@@ -90,6 +127,32 @@ def say(language: str, text: str, **args: object) -> str:
     """`text` (en-us, a `str.format` template) in `language`, filled in with `args`."""
     template = _ZH.get(text, text) if language == "zh-cn" else text
     return template.format(**args)
+
+
+def translate(language: str, text: str) -> str:
+    """`text` in `language` when it is one of the terminal's own texts, taken as it is (no
+    placeholders filled): for a line already made (a progress label, a run's closing message)."""
+    return _ZH.get(text, text) if language == "zh-cn" else text
+
+
+def count_word(language: str, name: str) -> str:
+    """A progress count's name (`created`, `passed`) in `language`; others (codes) as they are."""
+    return _COUNT_WORDS_ZH.get(name.lower(), name) if language == "zh-cn" else name
+
+
+def row_label(language: str, row: object) -> str:
+    """`row     7` (en-us) / `第7行` (zh-cn), nine columns wide (a CJK character takes two), so
+    the names after it line up."""
+    if language != "zh-cn":
+        return f"row {row!s:>5}"
+    label = say(language, "row {row}", row=row)
+    return label + " " * max(0, 9 - display_width(label))
+
+
+def display_width(text: str) -> int:
+    """Terminal columns `text` takes: a CJK character (or full-width punctuation) takes two."""
+    return len(text) + sum(1 for c in text if "\u2e80" <= c <= "\ua4cf" or "\uac00" <= c <= "\ud7a3"
+                           or "\uf900" <= c <= "\ufaff" or "\ufe30" <= c <= "\ufe4f" or "\uff00" <= c <= "\uff60")
 
 
 def rows_word(language: str, n: int) -> str:
@@ -118,18 +181,21 @@ def clip(text: object, width: int) -> str:
     return value if len(value) <= width else value[: max(width - 1, 0)] + "\u2026"
 
 
-def screenful(lines: Sequence[str], limit: int = SCREENFUL, *, indent: str = "  ") -> list[str]:
+def screenful(lines: Sequence[str], limit: int = SCREENFUL, *, indent: str = "  ",
+              language: str = "en-us") -> list[str]:
     """At most `limit` lines, then one line saying how many more there are."""
     shown = [indent + line for line in lines[:limit]]
     if len(lines) > limit:
-        shown.append(f"{indent}... and {len(lines) - limit} more")
+        shown.append(indent + say(language, "... and {n} more", n=len(lines) - limit))
     return shown
 
 
-def row_lines(rows: Iterable[tuple[object, object, object]], width: int = MIN_WIDTH) -> list[str]:
-    """`row  NAME  reason` lines of a list of (source row, name, reason), within `width`."""
+def row_lines(rows: Iterable[tuple[object, object, object]], width: int = MIN_WIDTH,
+              language: str = "en-us") -> list[str]:
+    """`row  NAME  reason` lines of a list of (source row, name, reason), within `width`;
+    "row N" in `language` (`第N行`), names and reasons as they are."""
     out = []
     for row, name, reason in rows:
-        head = f"row {row!s:>5}  {clip(name, 30):<30}  "
-        out.append(head + clip(reason, max(width - len(head) - 2, 20)))
+        head = f"{row_label(language, row)}  {clip(name, 30):<30}  "
+        out.append(head + clip(reason, max(width - display_width(head) - 2, 20)))
     return out

@@ -207,6 +207,9 @@ def test_every_terminal_text_has_its_zh_cn_text() -> None:
         texts |= set(re.findall(r'\(\("([a-z -]+)", outcome\.', source))
         texts |= set(re.findall(r'\("([a-z -]+)", outcome\.(?:failed_path|dry_run_path|ledger_path|report_html)',
                                 source))
+        # progress labels and fixed notes, which progress.in_language translates as they are
+        texts |= set(re.findall(r'progress\.start\([^,()]+(?:\([^()]*\))?,\s*"([^"]+)"\)', source))
+        texts |= set(re.findall(r'progress\.note\("([^"{}]+)"\)', source))
     assert len(texts) > 15
     missing = sorted(t for t in texts if t not in terminal._ZH)
     assert missing == []
@@ -245,3 +248,59 @@ def test_start_plan_and_prompt_speak_the_campaigns_language(tmp_path: Path) -> N
     assert lines[0] == "预检查已通过的1个任务将于2026-12-01T02:00:00Z（UTC）启动："
     assert any(line == "1行不发送：" for line in lines)
     assert confirm_question(zh) == "启动这1个任务？"
+
+
+def test_progress_and_row_lists_of_a_zh_cn_campaign_are_in_zh_cn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lines a DBA watches while the run goes (progress on stderr, plain lines when stderr is
+    not a terminal) and the row lists say 第N行 for a zh-cn campaign; names and codes stay."""
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "zh-cn")
+    state = tmp_path / "sim.sqlite"
+    code, stdout, err = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes",
+                             "--json"], capsys)
+    assert code == 1
+    assert "正在提交: 1/1 (已创建 1)" in err  # the progress line: label and count words
+    invalid = err[err.index("3行无效，不会发送"):].splitlines()[1:4]
+    assert [line.split()[:2] for line in invalid] == [["第3行", "wave-zh-01"], ["第4行", "wave-zh-02"],
+                                                       ["第5行", "WAVE-zh-02"]]
+    assert not re.search(r"\brow\b", err)
+    results = Path(json.loads(stdout)["results_workbook"])
+    code, _, err = run(["status", str(results), "--simulate", "--simulator-state", str(state),
+                        "--out", str(tmp_path / "st.xlsx")], capsys)
+    assert re.search(r"^任务状态: [01]/1 \([a-z_]+ 1\)$", err, re.M)  # the server's status code stays
+    code, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state), "--yes",
+                        "--out", str(tmp_path / "rb.xlsx")], capsys)
+    assert code == 0
+    assert re.search(r"^  第6行 +wave-zh-04$", err, re.M)  # the plan's list
+    assert "正在强制结束1个任务" in err and "正在删除1个任务" in err
+    assert not re.search(r"\brow\b", err)
+
+
+def test_progress_and_row_lists_of_an_en_us_campaign_are_unchanged(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "en-us")
+    state = tmp_path / "sim.sqlite"
+    code, stdout, err = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes",
+                             "--json"], capsys)
+    assert code == 1
+    assert "\nsubmitting: 1/1 (created 1)\n" in err
+    assert re.search(r"^  row     3  wave-zh-01 +Source Port must be from 1 to 65535; got 70000$", err, re.M)
+    assert not CJK.search(err)
+    results = Path(json.loads(stdout)["results_workbook"])
+    _, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state), "--yes",
+                     "--out", str(tmp_path / "rb.xlsx")], capsys)
+    assert re.search(r"^  row     6  wave-zh-04$", err, re.M)
+    assert "\nforce-terminating 1 task\n" in err and "\ndeleting 1 task\n" in err
+    assert not CJK.search(err)
+
+
+def test_a_zh_cn_row_label_keeps_names_in_line() -> None:
+    """第N行 takes the nine columns of `row     N`, a CJK character counting two."""
+    from bulkimport.terminal import display_width, row_label, row_lines
+
+    assert row_label("en-us", 7) == "row     7"
+    assert [display_width(row_label("zh-cn", n)) for n in (7, 12345)] == [9, 9]
+    lines = row_lines([(7, "a", "x"), (12345, "b", "y")], 80, "zh-cn")
+    assert [display_width(line[:line.index(n)]) for line, n in zip(lines, "ab", strict=True)] == [11, 11]

@@ -44,6 +44,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     from bulkimport.progress import for_stream
     from bulkimport.rollback import confirm_question, execute_rollback, plan_lines, plan_rollback
     from bulkimport.status import check_follow_up_outputs, follow_up_target
+    from bulkimport.terminal import say, tasks_word
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -55,21 +56,20 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
         for line in plan_lines(plan, width):
             click.echo(line, err=True)
         if not plan.items:
-            click.echo("nothing to roll back: no task this tool created is listed in the workbook", err=True)
+            click.echo(say(plan.language, "nothing to roll back: no task this tool created is listed in the workbook"),
+                       err=True)
             return ExitCode.OK
         if not yes:
             if not stdin_is_terminal():
                 raise InputError("rollback deletes tasks: confirm with --yes when stdin is not a terminal")
             if not click.confirm(confirm_question(plan, target), default=False, err=True):
-                click.echo("rollback cancelled: nothing was deleted", err=True)
+                click.echo(say(plan.language, "rollback cancelled: nothing was deleted"), err=True)
                 return ExitCode.SOME_FAILED
         outcome = execute_rollback(plan, target, out_path=out, report_dir=report_dir,
                                    release_timeout=release_timeout, interval=interval, max_interval=max_interval,
                                    progress=for_stream(sys.stderr, quiet=quiet), force=force)
     if outcome.message:
         click.echo(outcome.message, err=True)
-    from bulkimport.terminal import say, tasks_word
-
     counts = outcome.counts
     lang = outcome.language
     click.echo(say(lang, "{tasks} deleted, {failed} failed to delete", tasks=tasks_word(lang, counts["DELETED"]),

@@ -47,6 +47,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     from bulkimport.progress import for_stream
     from bulkimport.start import confirm_question, execute_start, plan_lines, plan_start
     from bulkimport.status import check_follow_up_outputs, follow_up_target
+    from bulkimport.terminal import row_label, say
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -62,12 +63,10 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                 raise InputError("start starts replication: nothing was started; confirm with --yes when stdin "
                                  "is not a terminal")
             if not click.confirm(confirm_question(plan), default=False, err=True):
-                click.echo("start cancelled: nothing was started", err=True)
+                click.echo(say(plan.language, "start cancelled: nothing was started"), err=True)
                 return ExitCode.SOME_FAILED
         outcome = execute_start(plan, target, out_path=out, report_dir=report_dir, replace_outputs=force,
                                 progress=for_stream(sys.stderr, quiet=quiet))
-    from bulkimport.terminal import say
-
     c = outcome.counts
     lang = outcome.language
     click.echo(say(lang, "{started} started, {refused} refused, {skipped} skipped", started=c["STARTED"],
@@ -76,7 +75,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                err=True)
     for row in outcome.rows:
         if row.start in ("START_FAILED", "UNKNOWN"):
-            click.echo(f"  row {row.source_row:>5}  {row.name}: {row.start} {row.error_code or ''} "
+            click.echo(f"  {row_label(lang, row.source_row)}  {row.name}: {row.start} {row.error_code or ''} "
                        f"{row.error_msg or ''}".rstrip(), err=True)
     click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
     click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)

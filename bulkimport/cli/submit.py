@@ -102,7 +102,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     with stop_on_interrupt(announce) as stop:
         outcome = submit_workbook(workbook, options, progress=progress, confirm=confirm, stop=stop)
 
-    from bulkimport.terminal import say
+    from bulkimport.terminal import say, translate
 
     language = outcome.campaign.language
     counts = ", ".join(f"{name} {n}" for name, n in outcome.counts().items()) or say(language, "no rows")
@@ -110,7 +110,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     for line in not_created_lines(outcome):
         click.echo(f"bulkimport: {line}" if not line.startswith(" ") else line, err=True)
     if outcome.message:
-        click.echo(f"bulkimport: {outcome.message}", err=True)
+        click.echo(f"bulkimport: {translate(language, outcome.message)}", err=True)
     for label, path in (("results", outcome.results_path), ("failed rows", outcome.failed_path),
                         ("request bodies", outcome.dry_run_path), ("ledger", outcome.ledger_path),
                         ("sign-off report", outcome.report_html)):

@@ -32,6 +32,7 @@ from bulkimport.submit.model import RowOutcome, SubmitOptions, Timings
 from bulkimport.target import (
     Target,
 )
+from bulkimport.terminal import say, tasks_word
 
 # -- the engine ------------------------------------------------------------------------------
 
@@ -377,8 +378,9 @@ class Engine:
                                   f"not created: still refused after {attempt} attempts in "
                                   f"{time.monotonic() - started:.0f}s ({message or code})", submitted_at, request_id)
                     return
-                self.progress.note(f"retrying {len(pending)} tasks: {code or reply.http_status or ''} "
-                                   f"{message or ''}".strip())
+                language = self.options.language or "en-us"
+                self.progress.note(say(language, "retrying {tasks}: {reason}", tasks=tasks_word(language, len(pending)),
+                                       reason=f"{code or reply.http_status or ''} {message or ''}".strip()))
             elif reply.kind is ReplyKind.IN_DOUBT:
                 for item in pending:
                     item.maybe_ours = True

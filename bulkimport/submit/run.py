@@ -27,7 +27,7 @@ from bulkimport.ledger import (
 )
 from bulkimport.outcomes import Result, exit_code_for
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
-from bulkimport.progress import NullProgress, Progress
+from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.submit.engine import Engine, _Item
 from bulkimport.submit.model import DRIFT, FAILED_RESULTS, Plan, RowOutcome, SubmitOptions, SubmitOutcome, Timings
 from bulkimport.target import (
@@ -42,7 +42,7 @@ from bulkimport.target import (
     simulated_target,
     simulator_ledger_path,
 )
-from bulkimport.terminal import row_lines, rows_word, say, screenful
+from bulkimport.terminal import row_lines, rows_word, say, screenful, tasks_word
 
 if TYPE_CHECKING:  # the report module is imported when a report is written (start-up time)
     from bulkimport.report import Summary
@@ -170,7 +170,7 @@ def _announce_invalid(validation: Any, outcomes: Mapping[int, RowOutcome], progr
     progress.note(say(validation.language, "{rows} invalid, not sent (see the results workbook's Findings sheet):",
                       rows=rows_word(validation.language, len(first))))
     listed = [(book.source_row(r), validation.rows[r].get("name") or "(no name)", first[r]) for r in sorted(first)]
-    for line in screenful(row_lines(listed, 110)):
+    for line in screenful(row_lines(listed, 110, validation.language), language=validation.language):
         progress.note(line)
 
 
@@ -185,7 +185,7 @@ def not_created_lines(outcome: SubmitOutcome, width: int = 110) -> list[str]:
                  rows=rows_word(language, len(rows)))]
     lines += screenful(row_lines(((r.row, r.name or "(no name)",
                                    f"{r.result}: {r.error_msg or r.error_code or ''}".rstrip(": "))
-                                  for r in rows), width))
+                                  for r in rows), width, language), language=language)
     return lines
 
 
@@ -267,6 +267,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
     book = validation.book
     # One language for the run: --language, else the workbook's template language.
     options = replace(options, language=validation.language)
+    progress = in_language(progress, validation.language)
     campaign = Campaign(command="submit", input_file=str(path), input_sha256=book.sha256,
                         template_version=book.template_version or "", batch_size=str(options.batch_size),
                         concurrency=str(options.concurrency), dry_run="true" if options.dry_run else "false",
@@ -398,8 +399,12 @@ def _drift(target: Target, rows: Sequence[RowOutcome], validation: Any, progress
     names = [str(t.get("name")) for t in validation.rows.values() if t.get("name")]
     found = drift_findings(rows, entries, names)
     for finding in found:
-        where = f"row {validation.book.source_row(finding.row)}: " if finding.row else ""
-        progress.note(f"drift: {where}{finding.message}")
+        language, message = validation.language, finding.sentence_for(validation.language)
+        if finding.row:
+            row = say(language, "row {row}", row=validation.book.source_row(finding.row))
+            progress.note(say(language, "drift: {row}: {message}", row=row, message=message))
+        else:
+            progress.note(say(language, "drift: {message}", message=message))
     return found
 
 
@@ -567,8 +572,8 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         secrets = _resolve_secrets([*doubtful, *fresh], resolve_env)
         if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
-            progress.note(f"simulate: {', '.join(sorted(resolve_env.missing))} not set; "
-                          "the simulator gets a placeholder instead")
+            progress.note(say(options.language or EN, "simulate: {names} not set; the simulator gets a placeholder "
+                                                      "instead", names=", ".join(sorted(resolve_env.missing))))
         scrub = scrubber([*secrets, *target.secrets])
         client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language or "en-us",
                            verify=target.verify, timeout=(options.connect_timeout, options.timeout),
@@ -579,7 +584,8 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             engine.outcomes.update(outcomes)
             engine.count(outcomes.values())
             if doubtful:
-                progress.note(f"looking up {len(doubtful)} tasks left in doubt by an earlier run")
+                progress.note(say(options.language or EN, "looking up {tasks} left in doubt by an earlier run",
+                                  tasks=tasks_word(options.language or EN, len(doubtful))))
                 fresh = engine.reconcile(doubtful, earlier_run=True) + fresh
                 fresh.sort(key=lambda i: i.row)
             reconciled = {o.row for o in engine.outcomes.values()} - set(outcomes)
