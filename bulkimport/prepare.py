@@ -37,7 +37,7 @@ from bulkimport.errors import InputError
 from bulkimport.findings import Severity
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles
+from bulkimport.report import ReportFiles, read_summary_facts
 from bulkimport.status import (
     TaskState,
     check_follow_up_outputs,
@@ -587,7 +587,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
             requests = stages.requests
             phase_seconds = time.monotonic() - phase_started
     appended = _appended(tasks, never)
-    campaign = follow_up_campaign(path, "prepare", validation.book, target)
+    campaign = follow_up_campaign(path, "prepare", validation.book, target, read_summary_facts(path))
     files = write_follow_up(validation.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path,
                             findings=validation.findings)
     counts = _counts(tasks, not_created)

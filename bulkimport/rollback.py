@@ -21,12 +21,13 @@ from pathlib import Path
 
 from bulkimport import ledger as ledger_states
 from bulkimport.book_read import WorkbookData, read_workbook, require_results_workbook
+from bulkimport.campaign import Campaign
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.drs.client import MAX_DELETE
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode, Result, exit_code_for
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles
+from bulkimport.report import ReportFiles, read_summary_facts
 from bulkimport.status import (
     TaskState,
     campaign_tasks,
@@ -87,6 +88,9 @@ class RollbackPlan:
     failed_rows: bool = False
     #: The language the plan and the prompt are written in (`status.follow_up_language`).
     language: str = "en-us"
+    #: The campaign facts of the workbook's Summary sheet (None: it has none), read once with
+    #: the plan and carried into the rollback workbook and report.
+    facts: Campaign | None = None
 
 
 def is_failed_rows_workbook(book: WorkbookData) -> bool:
@@ -181,8 +185,9 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
                           _action(states[t.task_id].status)) for t in eligible]
     skipped.sort(key=lambda s: s.source_row)
+    facts = read_summary_facts(results_path)
     return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(book),
-                        language=follow_up_language(results_path, book, target))
+                        language=follow_up_language(facts, book, target), facts=facts)
 
 
 def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[bool, str | None, str | None]]:
@@ -290,7 +295,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     for item in unfinished:
         status, text = releasing.get(item.excel_row, (None, message))
         appended[item.excel_row] = {"error_msg": text, **({"task_status": status} if status else {})}
-    campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target)
+    campaign = follow_up_campaign(plan.results_path, "rollback", plan.book, target, plan.facts)
     files = write_follow_up(plan.book, appended, campaign, out_path, report_dir,
                             ledger_path=None if ledger is None else target.ledger_path,
                             rebuild="run rollback again to write them (deleted tasks are found deleted)")

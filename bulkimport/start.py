@@ -29,11 +29,12 @@ from typing import Any
 from bulkimport import fields
 from bulkimport import ledger as L
 from bulkimport.book_read import WorkbookData, read_workbook
+from bulkimport.campaign import Campaign
 from bulkimport.drs import DrsClient, ReplyKind, RetryPolicy
 from bulkimport.errors import InputError
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles
+from bulkimport.report import ReportFiles, read_summary_facts
 from bulkimport.status import (
     check_follow_up_outputs,
     follow_up_campaign,
@@ -97,6 +98,9 @@ class StartPlan:
     at_text: str | None = None
     #: The language the plan and the prompt are written in (`status.follow_up_language`).
     language: str = "en-us"
+    #: The campaign facts of the workbook's Summary sheet (None: it has none), read once with
+    #: the plan and carried into the start workbook and report.
+    facts: Campaign | None = None
 
     @property
     def to_start(self) -> list[StartRow]:
@@ -217,7 +221,8 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
                 row.error_msg = (f"a start request was sent {age:.0f}s ago and the task is still CONFIGURATION: "
                                  f"its outcome is not known yet; run start again after {doubt_grace:g}s "
                                  "(it is never sent twice meanwhile)")
-    return StartPlan(path, book, rows, start_time, at_text, follow_up_language(path, book, target))
+    facts = read_summary_facts(path)
+    return StartPlan(path, book, rows, start_time, at_text, follow_up_language(facts, book, target), facts)
 
 
 def _age(at: str | None, now: datetime | None) -> float | None:
@@ -377,7 +382,7 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
                         if row.task_id == task_id and state.status:
                             row.status = state.status
     appended = {r.excel_row: r.columns(plan.at_text) for r in plan.rows}
-    campaign = follow_up_campaign(plan.path, "start", plan.book, target)
+    campaign = follow_up_campaign(plan.path, "start", plan.book, target, plan.facts)
     files = write_follow_up(plan.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path)
     outcomes = [r.start for r in plan.rows]
     counts = {k: outcomes.count(k) for k in (STARTED, START_FAILED, SKIPPED, UNKNOWN)}

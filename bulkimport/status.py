@@ -278,25 +278,23 @@ def target_identity(target: Target) -> str:
     return cloud_identity(target.auth)
 
 
-def follow_up_language(results_path: Path, book: WorkbookData, target: Target) -> str:
-    """The language a follow-up writes and prompts in: --language, else the campaign's, else
-    the template's."""
-    return _language(read_summary_facts(results_path), book, target)
-
-
-def _language(facts: Campaign | None, book: WorkbookData, target: Target) -> str:
+def follow_up_language(facts: Campaign | None, book: WorkbookData, target: Target) -> str:
+    """The language a follow-up writes and prompts in: --language, else the campaign's
+    (`facts`, the Summary sheet's, from `read_summary_facts`), else the template's."""
     return language_of(target.language or (facts.language if facts is not None else "") or book.language)
 
 
-def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target) -> Campaign:
-    """The campaign facts to carry forward: the original ones from the Summary sheet, with the
-    follow-up command noted; made up from the workbook itself when it has no Summary sheet."""
-    facts = read_summary_facts(results_path)
+def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target,
+                       facts: Campaign | None) -> Campaign:
+    """The campaign facts to carry forward: the original ones from the Summary sheet (`facts`,
+    from `read_summary_facts(results_path)`; start and rollback read them once, with their
+    plan), with the follow-up command noted; made up from the workbook itself when it has no
+    Summary sheet (None)."""
     ledger = "" if target.ledger_temporary or target.ledger_path is None or not target.ledger_path.exists() \
         else str(target.ledger_path.resolve())
     step = {"step": command, "step_at": now_iso(), "step_by": operator_name(), "cloud_user": target_identity(target)}
     # The language this follow-up writes in: --language, else the campaign's, else the template's.
-    language = _language(facts, book, target)
+    language = follow_up_language(facts, book, target)
     if facts is None:
         return Campaign(command=command, input_file=results_path.name, input_sha256=book.sha256,
                         template_version=book.template_version or "", endpoint=target.ledger_endpoint,
@@ -512,7 +510,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
                 ledger.record_status(target.ledger_endpoint, target.project_id, task.name, state.status or "",
                                      state.error_code, state.error_msg)
         ledger_path = target.ledger_path if ledger is not None else None
-    campaign = follow_up_campaign(results_path, "status", book, target)
+    campaign = follow_up_campaign(results_path, "status", book, target, read_summary_facts(results_path))
     failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]
     failed_path = failed_path_for(out_path) if failed_rows else None
     files = write_follow_up(book, appended, campaign, out_path, report_dir, failed_rows=failed_rows,
