@@ -19,7 +19,7 @@ from bulkimport.simulator.faults import FaultConfig, FaultPlan
 from bulkimport.simulator.launch import password_digests
 from bulkimport.simulator.redaction import redact_body, strip_endpoint_secrets
 from bulkimport.simulator.replies import BadBody, Reply, error, parse_json
-from bulkimport.simulator.state import DELETABLE, Store, Task
+from bulkimport.simulator.state import DELETABLE, Service, Store, Task
 
 DB_USE_TYPES = ("migration", "sync", "cloudDataGuard")
 DELETE_TYPES = ("terminate", "force_terminate", "delete")
@@ -76,21 +76,15 @@ def _list_time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class DrsService:
+class DrsService(Service):
     """Batch creation, list, batch-status, batch-detail and batch delete over one Store."""
 
     def __init__(self, store: Store, plan: FaultPlan, max_jobs: int = wire_schema.DEFAULT_MAX_JOBS,
                  clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.plan = plan
-        self.max_jobs = max_jobs
-        self.clock = clock
+        super().__init__(store, plan, max_jobs, clock)
         # Compile both schema checkers now: left to the first requests, concurrent ones would
         # each compile them at once (the caches are not locks) and stall a rehearsal's start.
         wire_schema.warm(max_jobs)
-
-    def now_ms(self) -> int:
-        return int(self.clock() * 1000)
 
     def _new_id(self) -> str:
         raw = uuid.UUID(int=self.plan.random_bits(128), version=4)

@@ -23,7 +23,7 @@ from bulkimport.simulator import timeline, wire_schema
 from bulkimport.simulator.faults import FaultConfig, FaultPlan, parse_host_port
 from bulkimport.simulator.redaction import secret_digest, secret_matches
 from bulkimport.simulator.replies import BadBody, Reply, error, parse_json
-from bulkimport.simulator.state import Store, Task
+from bulkimport.simulator.state import Service, Store, Task
 
 NOT_FOUND = ("DRS.M00289", "The task does not exist.")
 TASK_GONE = ("DRS.M05004", "The task has been deleted or the resource has been released.")
@@ -73,6 +73,8 @@ _REASONS = {
 Stepped = tuple[dict[str, Any], dict[str, Any] | None]
 #: A launch call's treatment of one item: (item, its task in CONFIGURATION or why not, now in ms).
 Step = Callable[[Mapping[str, Any], Task | tuple[str, str], int], Stepped]
+#: A query's answer for one ID: (the ID, its live task or why there is none, now in ms) -> result.
+Answer = Callable[[str, Task | tuple[str, str], int], dict[str, Any]]
 
 
 def _failed(key: str, item_id: str | None, reason: tuple[str, str], **extra: Any) -> dict[str, Any]:
@@ -104,19 +106,13 @@ def password_digests(job: Mapping[str, Any]) -> dict[str, str]:
     return digests
 
 
-class LaunchService:
+class LaunchService(Service):
     """The six launch calls over one Store (see the module docstring)."""
 
     def __init__(self, store: Store, plan: FaultPlan, max_jobs: int = wire_schema.DEFAULT_MAX_JOBS,
                  clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.plan = plan
-        self.max_jobs = max_jobs
-        self.clock = clock
-        wire_schema.warm_launch(max_jobs)
-
-    def now_ms(self) -> int:
-        return int(self.clock() * 1000)
+        super().__init__(store, plan, max_jobs, clock)
+        wire_schema.warm_launch(max_jobs)  # as DrsService does: compiled before concurrent requests
 
     # -- body checks ----------------------------------------------------------------------------
 
@@ -193,6 +189,18 @@ class LaunchService:
                 results.append(result)
             self.store.set_launches(changed)
         return results
+
+    def _each_id(self, kind: str, project_id: str, raw: bytes, answer: Answer) -> list[Any] | Reply:
+        """What the two read-only queries (pre-check results, progress) share: the checked IDs
+        (or the 400 the service answers instead), their tasks fetched at once, and each ID with
+        its live task (or the reason it has none, `_task`) handed to `answer` for its result.
+        Unlike `_each_task` nothing is written, so no transaction and no CONFIGURATION check."""
+        ids = self._items(kind, raw)
+        if isinstance(ids, Reply):
+            return ids
+        now = self.now_ms()
+        found = self.store.tasks_by_id(project_id, ids)
+        return [answer(task_id, self._task(found, task_id), now) for task_id in ids]
 
     # -- batch-connection ----------------------------------------------------------------------
 
@@ -311,22 +319,18 @@ class LaunchService:
 
     def precheck_results(self, project_id: str, raw: bytes) -> Reply:
         """POST /v3/{project_id}/jobs/batch-precheck-result: one QueryPreCheckResp per ID, in request order."""
-        ids = self._items("precheck_result", raw)
-        if isinstance(ids, Reply):
-            return ids
-        now = self.now_ms()
-        found = self.store.tasks_by_id(project_id, ids)
-        results = []
-        for task_id in ids:
-            task = self._task(found, task_id)
+
+        def answer(task_id: str, task: Task | tuple[str, str], now: int) -> dict[str, Any]:
             if not isinstance(task, Task):
-                results.append(_failed("precheck_id", task_id, task))
-                continue
+                return _failed("precheck_id", task_id, task)
             check = task.launch.get("precheck")
             if check is None:
-                results.append(_failed("precheck_id", task_id, NEVER_PRECHECKED))
-                continue
-            results.append(self._precheck_view(task, check, now))
+                return _failed("precheck_id", task_id, NEVER_PRECHECKED)
+            return self._precheck_view(task, check, now)
+
+        results = self._each_id("precheck_result", project_id, raw, answer)
+        if isinstance(results, Reply):
+            return results
         return Reply(200, {"results": results, "count": len(results)})
 
     @staticmethod
@@ -390,20 +394,11 @@ class LaunchService:
 
     def progress(self, project_id: str, raw: bytes) -> Reply:
         """POST /v3/{project_id}/jobs/batch-progress: 202 with one QueryProgressResp per ID."""
-        ids = self._items("progress", raw)
-        if isinstance(ids, Reply):
-            return ids
-        now = self.now_ms()
-        found = self.store.tasks_by_id(project_id, ids)
-        results = []
-        for task_id in ids:
-            task = found.get(task_id)
-            if task is None:
-                results.append(_failed("job_id", task_id, NOT_FOUND))
-                continue
-            if task.deleted:
-                results.append(_failed("job_id", task_id, TASK_GONE, transfer_status="DELETED"))
-                continue
+
+        def answer(task_id: str, task: Task | tuple[str, str], now: int) -> dict[str, Any]:
+            if not isinstance(task, Task):
+                extra = {"transfer_status": "DELETED"} if task == TASK_GONE else {}
+                return _failed("job_id", task_id, task, **extra)
             status = task.status(now)
             start = task.launch.get("start")
             at, phase = now, status
@@ -415,7 +410,11 @@ class LaunchService:
             code, message = task.failure(now)
             if code:
                 item.update(error_code=code, error_msg=message)
-            results.append(item)
+            return item
+
+        results = self._each_id("progress", project_id, raw, answer)
+        if isinstance(results, Reply):
+            return results
         return Reply(202, {"count": len(results), "results": results})
 
 

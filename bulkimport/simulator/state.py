@@ -14,13 +14,17 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bulkimport.simulator import timeline
+from bulkimport.simulator import timeline, wire_schema
+
+if TYPE_CHECKING:
+    from bulkimport.simulator.faults import FaultPlan
 
 #: Bumped whenever _SCHEMA changes; a state file of another version is refused, not half-used.
 SCHEMA_VERSION = 1
@@ -317,3 +321,19 @@ class Store:
         """Forget every task, token and logged request (the start counter is kept)."""
         with self.lock:
             self._conn.executescript("DELETE FROM tasks; DELETE FROM requests; DELETE FROM tokens;")
+
+
+class Service:
+    """What each simulated API (batch creation and its companions, the launch calls) holds:
+    the one Store they share, the fault plan, the batch limit and the clock (a test moves it).
+    A subclass compiles its own schema checkers in its constructor."""
+
+    def __init__(self, store: Store, plan: FaultPlan, max_jobs: int = wire_schema.DEFAULT_MAX_JOBS,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.plan = plan
+        self.max_jobs = max_jobs
+        self.clock = clock
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
