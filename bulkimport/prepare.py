@@ -71,7 +71,11 @@ CONNECTION_NEEDS = fields.CONNECTION_FIELDS
 
 @dataclass
 class TaskRow:
-    """One created task of the workbook and what prepare learnt about it."""
+    """One created task of the workbook and what prepare learnt about it.
+
+    Its first fields look like `start.StartRow`'s, but the two are kept apart on purpose: a
+    TaskRow always has a task (`task_id` is required) and carries the stage results, a
+    StartRow is any row of the workbook, with or without a task."""
 
     excel_row: int
     source_row: int
@@ -251,7 +255,12 @@ def precheck_verdict(item: Mapping[str, Any]) -> tuple[str, str | None, str | No
 
 
 class _Stages:
-    """Runs the stages for chunks of tasks, recording each in the ledger."""
+    """Runs the stages for chunks of tasks, recording each in the ledger.
+
+    Its constructor holds what `submit.engine.Engine`'s does (client, ledger, the target's
+    endpoint and project, scrubber, a lock); no common base: the engine is the exactly-once
+    creation loop (retry policy, stop, outcomes), this the launch stages, and a base for six
+    assignments would tie the two together."""
 
     def __init__(self, client: DrsClient, ledger: L.Ledger, target: Target, env: Mapping[str, str],
                  scrub: Callable[[str | None], str | None]) -> None:

@@ -61,7 +61,8 @@ NOT_STARTED = frozenset({"CREATING", "CREATE_FAILED", CONFIGURATION})
 
 @dataclass
 class StartRow:
-    """One row of the workbook and what `start` does (or did) with it."""
+    """One row of the workbook and what `start` does (or did) with it: any row, with or
+    without a task (unlike `prepare.TaskRow`, which is always a created task)."""
 
     excel_row: int
     source_row: int
