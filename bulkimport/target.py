@@ -16,10 +16,17 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkimport import fields
 from bulkimport.errors import InputError
+
+if TYPE_CHECKING:  # imported where used: a follow-up that never talks to a server need not load them
+    from bulkimport.campaign import Campaign
+    from bulkimport.drs import DrsClient
+    from bulkimport.drs.auth import Auth
+    from bulkimport.drs.client import RetryPolicy
+    from bulkimport.simulator import FaultConfig, Simulator
 
 #: Default output directory and ledger, relative to the current directory (docs/decisions.md "Outputs").
 REPORTS_DIR = Path("reports")
@@ -40,12 +47,13 @@ class Target:
     endpoint: str
     ledger_endpoint: str
     project_id: str
-    auth: Any
+    #: None only for a dry run, which never sends (`cloud_target(need_auth=False)`).
+    auth: Auth | None
     verify: bool | str = True
     #: None: no ledger at all (a simulated dry run with no state to sit beside).
     ledger_path: Path | None = DEFAULT_LEDGER
     region: str = ""
-    simulator: Any = None
+    simulator: Simulator | None = None
     secrets: tuple[str, ...] = ()
     #: The ledger is a temporary file that disappears with the run (`--simulate` without state).
     ledger_temporary: bool = False
@@ -62,6 +70,14 @@ class Target:
             return f"{self.endpoint} (simulator)"
         return self.endpoint
 
+    @property
+    def sending_auth(self) -> Auth:
+        """The credentials of a run that sends: only a dry run has none, and it never sends,
+        so None here is a bug in the caller (an exception with a traceback, not an exit 2)."""
+        if self.auth is None:
+            raise RuntimeError("a Target without credentials (a dry run) must not send")
+        return self.auth
+
 
 def simulator_ledger_path(state_path: str | Path) -> Path:
     """The ledger of a simulated campaign sits beside the simulator's state, never in reports/."""
@@ -71,7 +87,7 @@ def simulator_ledger_path(state_path: str | Path) -> Path:
 
 @contextlib.contextmanager
 def simulated_target(state_path: str | Path | None = None, *, project_id: str | None = None,
-                     ledger_path: str | Path | None = None, faults: Any = None) -> Iterator[Target]:
+                     ledger_path: str | Path | None = None, faults: FaultConfig | None = None) -> Iterator[Target]:
     """The in-process simulator as a Target, for `--simulate` in submit, status, report and rollback.
 
     It listens on a free loopback port with a generated token and no faults. Its state is
@@ -202,7 +218,7 @@ def check_transport(url: str, insecure: bool, what: str) -> None:
                          "unencrypted; use https:// (or --insecure for a test endpoint you trust)")
 
 
-def _facts(results_path: Path) -> Any:
+def _facts(results_path: Path) -> Campaign | None:
     from bulkimport.report import read_summary_facts
 
     return read_summary_facts(results_path)
@@ -303,7 +319,7 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
 
 
 def _cloud_follow_up(results_path: Path, *, endpoint: str | None, region: str | None, project_id: str | None,
-                     recorded_endpoint: str, recorded_project: str, known: Any, ledger_path: Path,
+                     recorded_endpoint: str, recorded_project: str, known: _LedgerFacts, ledger_path: Path,
                      ca_bundle: str | None, insecure: bool, force: bool, env: Mapping[str, str]) -> Target:
     from bulkimport.drs.endpoints import normalise_endpoint, resolve_endpoint
 
@@ -334,13 +350,14 @@ def _cloud_follow_up(results_path: Path, *, endpoint: str | None, region: str | 
                         ca_bundle=ca_bundle, insecure=insecure)
 
 
-def make_client(target: Target, retry: Any = None, sleep: Callable[[float], None] = time.sleep, **options: Any) -> Any:
+def make_client(target: Target, retry: RetryPolicy | None = None, sleep: Callable[[float], None] = time.sleep,
+                **options: Any) -> DrsClient:
     """A DrsClient for the target (extra options, e.g. timeout or pool_size, pass through)."""
     from bulkimport.drs import DrsClient
 
     if target.language and "language" not in options:
         options["language"] = target.language
-    return DrsClient(target.endpoint, target.project_id, target.auth, verify=target.verify, retry=retry,
+    return DrsClient(target.endpoint, target.project_id, target.sending_auth, verify=target.verify, retry=retry,
                      sleep=sleep, **options)
 
 

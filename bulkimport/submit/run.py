@@ -45,7 +45,10 @@ from bulkimport.target import (
 from bulkimport.terminal import row_lines, rows_word, say, screenful, tasks_word
 
 if TYPE_CHECKING:  # the report module is imported when a report is written (start-up time)
+    from bulkimport.book_read import WorkbookData
+    from bulkimport.drs.auth import Auth
     from bulkimport.report import Summary
+    from bulkimport.validate import Validation
 
 # -- where the requests go -------------------------------------------------------------------
 
@@ -139,7 +142,7 @@ def dry_run_path_for(out: Path) -> Path:
     return out.with_name(f"{out.stem}-requests.json")
 
 
-def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
+def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: WorkbookData,
              typed: Mapping[int, Mapping[str, object]], drift: Sequence[Finding]) -> Summary:
     """The sign-off summary: the report's content, and (through `summary_sheet_rows`) the
     Summary sheet in the report's own layout, so `bulkimport report` reads it back."""
@@ -154,7 +157,7 @@ def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: Any,
     return summarise(campaign, rows, drift=lines)
 
 
-def _announce_invalid(validation: Any, outcomes: Mapping[int, RowOutcome], progress: Progress) -> None:
+def _announce_invalid(validation: Validation, outcomes: Mapping[int, RowOutcome], progress: Progress) -> None:
     """With the plan, before the confirmation: the rows still invalid (a row this tool
     already created is not), which will not be sent, each with its first problem (a
     screenful, then how many more). Printed only once the target and secrets are settled, so
@@ -375,7 +378,7 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
                          interrupted=interrupted, message=message)
 
 
-def _login(auth: Any) -> None:
+def _login(auth: Auth | None) -> None:
     """Log in before planning, so refused credentials end the run with nothing sent (exit 2).
     An IAM that cannot be reached now is left to the requests, which then count as not sent."""
     from bulkimport.drs import AuthUnavailable
@@ -386,7 +389,7 @@ def _login(auth: Any) -> None:
             login()
 
 
-def _drift(target: Target, rows: Sequence[RowOutcome], validation: Any, progress: Progress) -> list[Finding]:
+def _drift(target: Target, rows: Sequence[RowOutcome], validation: Validation, progress: Progress) -> list[Finding]:
     """Drift warnings for this run, also shown on the terminal (see drift_findings)."""
     path = target.ledger_path
     if path is None or not path.exists():
@@ -575,9 +578,9 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             progress.note(say(options.language or EN, "simulate: {names} not set; the simulator gets a placeholder "
                                                       "instead", names=", ".join(sorted(resolve_env.missing))))
         scrub = scrubber([*secrets, *target.secrets])
-        client = DrsClient(target.endpoint, target.project_id, target.auth, language=options.language or "en-us",
-                           verify=target.verify, timeout=(options.connect_timeout, options.timeout),
-                           pool_size=options.concurrency + 2,
+        client = DrsClient(target.endpoint, target.project_id, target.sending_auth,
+                           language=options.language or "en-us", verify=target.verify,
+                           timeout=(options.connect_timeout, options.timeout), pool_size=options.concurrency + 2,
                            retry=options.retry_policy())
         with client:
             engine = Engine(client, ledger, target, options, stop, progress, scrub, timings)
