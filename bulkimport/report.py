@@ -764,17 +764,24 @@ def summary_sheet_rows(summary: Summary) -> SheetRows:
 
 # --------------------------------------------------------------------------------- HTML
 
+#: The report's fonts: Latin first (IDs, codes and digits look the same in both languages), then
+#: a Simplified Chinese font of each platform for the zh-cn report - Linux (Noto Sans CJK SC /
+#: Source Han Sans SC, WenQuanYi Micro Hei, which CI installs), Windows (Microsoft YaHei,
+#: DengXian, SimHei), macOS (PingFang SC, Hiragino Sans GB). Unquoted, so the same list serves
+#: the CSS, the @page margin boxes (which do not inherit the body's font) and SVG attributes.
+FONT_STACK = ("DejaVu Sans, Liberation Sans, Arial, Helvetica, Noto Sans CJK SC, Source Han Sans SC, "
+              "WenQuanYi Micro Hei, Microsoft YaHei, DengXian, SimHei, PingFang SC, Hiragino Sans GB, sans-serif")
+
 _CSS = """
 * { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", "Liberation Sans", Arial, Helvetica, "Noto Sans CJK SC", "Source Han Sans SC",
-       "Microsoft YaHei", "PingFang SC", sans-serif; font-size: 10.5pt;
+body { font-family: FONTS; font-variant-ligatures: none; font-size: 10.5pt;
        color: #212121; margin: 0 auto; padding: 10mm 12mm; max-width: 210mm; background: #fff; }
 h1 { font-size: 18pt; margin: 0 0 2mm 0; }
 h2 { font-size: 12.5pt; margin: 7mm 0 2mm 0; padding-bottom: 1mm; border-bottom: 1.5pt solid #1565c0;
      color: #0d47a1; break-after: avoid; page-break-after: avoid; }
 h2.bad { color: #b71c1c; border-bottom-color: #c62828; }
 .sub { color: #616161; margin: 0 0 3mm 0; }
-.outcome { font-size: 12pt; font-weight: 600; margin: 2mm 0 3mm 0; padding: 2mm 3mm; background: #eceff1;
+.outcome { font-size: 12pt; font-weight: 700; margin: 2mm 0 3mm 0; padding: 2mm 3mm; background: #eceff1;
            border-left: 2mm solid #1565c0; }
 .outcome.bad { border-left-color: #c62828; }
 .banner { border: 1.2mm solid #c62828; color: #b71c1c; background: repeating-linear-gradient(45deg, #fff,
@@ -782,7 +789,7 @@ h2.bad { color: #b71c1c; border-bottom-color: #c62828; }
 .banner .big { font-size: 20pt; font-weight: 800; letter-spacing: 0.5pt; }
 table { border-collapse: collapse; width: 100%; margin: 1mm 0 3mm 0; }
 th, td { border: 0.6pt solid #bdbdbd; padding: 0.9mm 1.6mm; font-size: 9.5pt; text-align: left; vertical-align: top; }
-th { background: #eceff1; font-weight: 600; }
+th { background: #eceff1; font-weight: 700; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; width: 1%; white-space: nowrap; }
 td.name { min-width: 36mm; overflow-wrap: anywhere; }
 td.mono { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 9pt; word-break: break-all; }
@@ -790,6 +797,7 @@ table.facts th { width: 19%; }
 table.facts td { width: 31%; }
 td.mono.id { font-size: 7pt; word-break: normal; overflow-wrap: normal; white-space: nowrap; }
 td.msg { overflow-wrap: anywhere; }
+:lang(zh) table.facts th { word-break: keep-all; }
 td.mono.code { white-space: nowrap; word-break: normal; font-size: 8pt; }
 .tiles { display: flex; gap: 3mm; margin: 3mm 0; }
 .tile { flex: 1; border: 0.8pt solid #bdbdbd; border-radius: 2mm; padding: 2.5mm 3mm; }
@@ -822,7 +830,7 @@ footer { margin-top: 6mm; color: #757575; font-size: 8.5pt; }
   .banner { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .tile.bad, .tile.warn, .badge, .outcome { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
-"""
+""".replace("FONTS", FONT_STACK)
 
 
 def _e(value: object) -> str:
@@ -852,13 +860,16 @@ def _page_css(summary: Summary) -> str:
     shown_digest = _t(language, "input SHA-256 {digest}").format(digest=digest) if digest else ""
     page = ('"Page " counter(page) " of " counter(pages)' if language == EN else
             f"{css_string('第')} counter(page) {css_string('页，共')} counter(pages) {css_string('页')}")
+    # No ligatures: "sign-off" printed with an "ff" ligature is not found by a search in the PDF.
+    # Chromium's margin boxes ignore font-variant-ligatures; any letter-spacing turns them off.
+    box = f"font-size: 8pt; color: #616161; font-family: {FONT_STACK}; letter-spacing: 0.01pt;"
     return (
         "@page { size: A4; margin: 16mm 12mm 16mm 12mm;\n"
-        f"  @top-left {{ content: {css_string(name)}; font-size: 8pt; color: #616161; }}\n"
+        f"  @top-left {{ content: {css_string(name)}; {box} }}\n"
         f"  @top-right {{ content: {css_string(shown_digest)}; font-size: 6.5pt; "
-        "color: #616161; font-family: monospace; }\n"
-        f"  @bottom-right {{ content: {page}; font-size: 8pt; color: #616161; }}\n"
-        f"  @bottom-left {{ content: {css_string(report_title(summary))}; font-size: 8pt; color: #616161; }}\n"
+        f"color: #616161; font-family: DejaVu Sans Mono, Liberation Mono, Consolas, Menlo, {FONT_STACK}; }}\n"
+        f"  @bottom-right {{ content: {page}; {box} }}\n"
+        f"  @bottom-left {{ content: {css_string(report_title(summary))}; {box} }}\n"
         "}\n"
     )
 
@@ -873,7 +884,7 @@ def _bar_chart(title: str, counts: Mapping[str, int], colours: Mapping[str, str]
     height = top + len(counts) * (bar_h + gap)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, Arial, sans-serif" font-size="10">',
+        f'viewBox="0 0 {width} {height}" font-family="{FONT_STACK}" font-size="10">',
         f"<title>{_e(title)}</title>",
         f'<text x="0" y="12" font-weight="bold">{_e(title)}</text>',
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import random
@@ -307,10 +308,10 @@ def pdf_margins(pdf: Path) -> list[tuple[str, str]]:
 PDF_OPTIONS = ("--no-pdf-header-footer",)
 
 
-def run_chromium(chromium: str, tmp_path: Path, html: Path, *extra: str) -> None:
+def run_chromium(chromium: str, tmp_path: Path, page: Path, *extra: str, env: dict[str, str] | None = None) -> None:
     base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'ud'}"]
-    subprocess.run([*base, *extra, html.resolve().as_uri()], capture_output=True, timeout=120, check=False)
+    subprocess.run([*base, *extra, page.resolve().as_uri()], capture_output=True, timeout=120, check=False, env=env)
 
 
 def test_report_renders_in_headless_chromium(tmp_path: Path, repo: Path, chromium: str) -> None:
@@ -350,3 +351,76 @@ def test_a_rehearsals_printed_pages_each_carry_its_banner(tmp_path: Path, chromi
     for number, (header, footer) in enumerate(pages, start=1):
         assert "DRY RUN \u2014 nothing was sent" in header and "wave7.xlsx" in header, (number, header)
         assert f"Page {number} of {len(pages)}" in footer and "DRY RUN" in footer, (number, footer)
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _block_fonts_config(tmp_path: Path, files: list[str]) -> Path:
+    """A fontconfig file that offers every font but `files`: a machine with no font for Chinese."""
+    rejected = "".join(f"<glob>{html.escape(f)}</glob>" for f in files)
+    conf = tmp_path / "no-cjk-fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n<fontconfig>'
+                    '<include ignore_missing="yes">/etc/fonts/fonts.conf</include>'
+                    f"<selectfont><rejectfont>{rejected}</rejectfont></selectfont></fontconfig>\n")
+    return conf
+
+
+def cjk_drawn_by(pdf: Path) -> tuple[Counter[str], str]:
+    """Per font of the PDF, how many Chinese characters it draws, and the PDF's whole text.
+
+    A character drawn by a font that has no glyph for it (a box, "tofu") is drawn with that
+    font's .notdef glyph, which carries no text: pypdf extracts nothing for it."""
+    import pypdf
+
+    drawn: Counter[str] = Counter()
+    text: list[str] = []
+    for page in pypdf.PdfReader(pdf).pages:
+        def visit(piece: str, _cm: object, _tm: object, font: dict | None, _size: object) -> None:
+            text.append(piece)
+            if CJK.search(piece):
+                name = str((font or {}).get("/BaseFont") or (font or {}).get("/Subtype"))
+                drawn[name.split("+", 1)[-1]] += len(CJK.findall(piece))
+
+        page.extract_text(visitor_text=visit)
+    return drawn, "".join(text)
+
+
+def test_a_zh_cn_report_in_chromium_prints_chinese_glyphs_not_boxes(tmp_path: Path, repo: Path, chromium: str,
+                                                                     cjk_fonts: list[str]) -> None:
+    """The zh-cn report in Chromium: its A4 PDF holds the Chinese title and headings as text,
+    drawn by an embedded font for Chinese (not boxes), and its screenshot differs from the same
+    page rendered on a machine without such a font (where every character is a box)."""
+    from fixtures.html_tree import parse
+
+    results = make_results_workbook(tmp_path, random_rows(36, seed=5), replace(make_campaign(), language="zh-cn"))
+    files = build_report(results, out_dir=tmp_path / "reports")
+    page = parse(files.html.read_text(encoding="utf-8"))
+    headings = [page.find("h1").text, *(h.text for h in page.find_all("h2"))]
+    assert all(CJK.search(h) for h in headings)
+    renders = {}
+    for case, env in (("fonts", None), ("no-cjk-font", {**os.environ, "FONTCONFIG_FILE": str(
+            _block_fonts_config(tmp_path, cjk_fonts))})):
+        shot, pdf = tmp_path / f"{case}.png", tmp_path / f"{case}.pdf"
+        for extra in ([f"--screenshot={shot}", "--window-size=1240,1754"], [f"--print-to-pdf={pdf}", *PDF_OPTIONS]):
+            run_chromium(chromium, tmp_path / case, files.html, *extra, env=env)
+        renders[case] = (shot.read_bytes(), *cjk_drawn_by(pdf))
+
+    shot, drawn, text = renders["fonts"]
+    squeezed = re.sub(r"\s+", "", text)
+    for heading in headings:
+        assert re.sub(r"\s+", "", heading) in squeezed, heading
+    families = {line.split(":", 1)[-1].split(",")[0].replace(" ", "")
+                for line in subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
+                                           timeout=60).stdout.splitlines()}
+    # Regular text is drawn by the font for Chinese itself; bold text by Type3 copies of its
+    # glyphs that Chromium makes when it thickens a font that has no bold face.
+    assert set(drawn) <= families | {"/Type3"} and set(drawn) & families, drawn
+    assert sum(drawn.values()) > 200  # headings, labels, tiles, sign-off: not a stray character
+    assert shot[:8] == b"\x89PNG\r\n\x1a\n" and len(shot) > 20_000
+
+    blocked_shot, blocked_drawn, _ = renders["no-cjk-font"]
+    assert not blocked_drawn, "without a font for Chinese the PDF should hold boxes: the check above would miss them"
+    assert blocked_shot != shot
+    if os.environ.get("BULKIMPORT_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(tmp_path / "fonts.png", repo / "docs" / "report-screenshot-zh-cn.png")
