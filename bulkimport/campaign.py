@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bulkimport import __version__
+from bulkimport.findings import EN, note, retold
 
 
 def now_iso() -> str:
@@ -30,19 +31,27 @@ def file_sha256(path: str | Path) -> str:
 
 def cloud_identity(auth: object) -> str:
     """Who the cloud sees acting, without any secret: the IAM user name of a password login,
-    the kind of credential otherwise (a token does not name its user without an extra call)."""
+    the kind of credential otherwise (a token does not name its user without an extra call).
+    Recorded in en-us (one of `IDENTITY_NOTES`); the report shows it in its own language."""
     if auth is None:
         return ""
     username = getattr(auth, "username", None)
     if username:
         domain = getattr(auth, "domain", None)
-        return f"IAM user {username}" + (f" (domain {domain})" if domain else "")
+        if domain:
+            return note(EN, "note:identity_iam_user_domain", user=username, domain=domain)
+        return note(EN, "note:identity_iam_user", user=username)
     kind = type(auth).__name__
     if kind == "AkSkAuth":
-        return "AK/SK credentials"
+        return note(EN, "note:identity_aksk")
     if kind == "TokenAuth":
-        return "IAM token (OS_AUTH_TOKEN)"
+        return note(EN, "note:identity_token")
     return kind
+
+
+#: The texts of the `cloud_user` fact, most specific first (the report retells them, see findings.retold).
+IDENTITY_NOTES: tuple[str, ...] = ("note:identity_iam_user_domain", "note:identity_iam_user",
+                                   "note:identity_aksk", "note:identity_token", "note:identity_simulator")
 
 
 def operator_name() -> str:
@@ -93,4 +102,6 @@ class Campaign:
         """Inverse of `rows`, tolerant of extra rows (counts follow the facts on the sheet)."""
         names = {f.name for f in fields(cls)}
         values = {str(r[0]): "" if r[1] is None else str(r[1]) for r in rows if len(r) >= 2 and r[0] in names}
+        if values.get("cloud_user"):  # a zh-cn Summary sheet shows it in zh-cn; the fact is kept in en-us
+            values["cloud_user"] = retold(values["cloud_user"], IDENTITY_NOTES, EN)
         return cls(**values)

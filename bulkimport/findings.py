@@ -13,14 +13,17 @@ Findings sheet, terminal); `Finding.message` is its en-us text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from string import Formatter
 
 from bulkimport import fields
 
 EN = "en-us"
 ZH = "zh-cn"
+_formatter = Formatter()
 
 
 class Severity(StrEnum):
@@ -256,6 +259,34 @@ MESSAGES: dict[str, Text] = {
                        "本批次创建的任务{name}（{task_id}）已不在工作簿中（行被改名或删除？）；该任务仍然存在"),
     # how findings are listed
     "warning": Text("Warning: {text}", "警告：{text}"),
+    # Notes the tool writes itself into result columns (error_msg) and reports, by `note(...)`:
+    # the reasons of submit, status, prepare, start and rollback. A server's message inside
+    # one is an argument, never translated; codes and task IDs are arguments too.
+    "note:sheet_changed": Text("the sheet no longer matches what was sent: {fields} differ (the task was not "
+                               "changed)",
+                               "工作表与已发送的内容不再一致：{fields}不同（任务本身未改动）"),
+    "note:status_not_asked": Text("task_status not shown ({why}); `bulkimport status` asks for the current one",
+                                  "未显示task_status（{why}）；`bulkimport status`会查询当前状态"),
+    "note:why_dry_run": Text("dry run: the server was not asked", "试运行：未询问服务端"),
+    "note:why_stopped": Text("the run stopped before the server was asked", "运行在询问服务端之前已停止"),
+    "note:why_query_failed": Text("the status query failed: {reason}", "状态查询失败：{reason}"),
+    "note:why_task_unknown": Text("the server does not know this task now: {reason}",
+                                  "服务端目前不知道此任务：{reason}"),
+    "note:no_answer": Text("no answer", "无应答"),
+    "note:no_status": Text("no status", "无状态"),
+    "note:doubt_looked_up": Text("in doubt from an earlier run: it is looked up before sending",
+                                 "先前运行的结果存疑：发送前会先查询该任务"),
+    "note:not_confirmed": Text("not confirmed: nothing was sent", "未确认：未发送任何请求"),
+    "note:no_task": Text("the ledger shows no task created for this row: nothing was done",
+                         "台账显示此行没有创建任务：未做任何操作"),
+    "note:status_not_in_answer": Text("the server's status answer did not include this task",
+                                      "服务端的状态应答中没有此任务"),
+    # the cloud identity fact of a campaign (who acted in the cloud), shown in the report
+    "note:identity_simulator": Text("simulator (generated token)", "模拟器（生成的令牌）"),
+    "note:identity_iam_user": Text("IAM user {user}", "IAM用户{user}"),
+    "note:identity_iam_user_domain": Text("IAM user {user} (domain {domain})", "IAM用户{user}（帐号{domain}）"),
+    "note:identity_aksk": Text("AK/SK credentials", "AK/SK访问密钥"),
+    "note:identity_token": Text("IAM token (OS_AUTH_TOKEN)", "IAM令牌（OS_AUTH_TOKEN）"),
 }
 
 
@@ -313,6 +344,34 @@ def msg(message_id: str, **args: object) -> Message:
     if message_id not in MESSAGES:
         raise KeyError(f"no message {message_id!r} in findings.MESSAGES")
     return Message(message_id, tuple(args.items()))
+
+
+def note(language: str, message_id: str, **args: object) -> str:
+    """A note the tool writes itself (a reason in `error_msg`, a fact the report shows), in
+    `language`: `msg(message_id, **args)` rendered. Its arguments (server messages, codes,
+    task IDs) are written as they are."""
+    return msg(message_id, **args).render(language)
+
+
+def joined(language: str, texts: Iterable[str | None]) -> str | None:
+    """Sentences of one cell joined the way `row_errors` joins them ("; ", in zh-cn "；"); None
+    when there is none."""
+    parts = [t for t in texts if t]
+    return ("；" if language == ZH else "; ").join(parts) or None
+
+
+def retold(text: str, message_ids: Iterable[str], language: str) -> str:
+    """`text`, written by one of `message_ids` in any language, told again in `language`; any
+    other text as it is. For facts stored once and shown in the report's language (the cloud
+    identity of the Summary sheet), which a report rebuilt with `--language` reads back."""
+    for message_id in message_ids:
+        for template in (MESSAGES[message_id].en, MESSAGES[message_id].zh):
+            pattern = "".join(re.escape(literal) + (f"(?P<{name}>.+?)" if name else "")
+                              for literal, name, _, _ in _formatter.parse(template))
+            found = re.fullmatch(pattern, text)
+            if found:
+                return note(language, message_id, **found.groupdict())
+    return text
 
 
 def language_of(value: str | None) -> str:

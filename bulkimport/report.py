@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from bulkimport import fields as catalogue
-from bulkimport.campaign import Campaign, file_sha256, now_iso
+from bulkimport.campaign import IDENTITY_NOTES, Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
-from bulkimport.findings import EN, ZH, language_of
+from bulkimport.findings import EN, ZH, language_of, retold
 from bulkimport.outcomes import Result
 from bulkimport.outputs import FILE, FOLDER, Output, check_outputs
 from bulkimport.results_book import SheetRows
@@ -267,6 +267,9 @@ _ZH: dict[str, str] = {
     "meaning": "含义",
     "count": "统计项",
     "rows": "行数",
+    "row {row}: {text}": "第{row}行：{text}",
+    "(invalid value)": "（无效值）",
+    "(blank)": "（空）",
     # page, header, footer, sign-off
     "{when} by {who}": "{when}，{who}",
     "report generated {when}": "报告生成于{when}",
@@ -374,6 +377,15 @@ def _reason(row: Mapping[str, Any], language: str = EN) -> str:
 
 
 INVALID_VALUE = "(invalid value)"
+#: The count key of a blank result, scenario or engine.
+BLANK = "(blank)"
+#: Count keys that are the report's own words: shown in the report's language, kept as keys in the JSON.
+_OWN_KEYS = (INVALID_VALUE, BLANK)
+
+
+def _shown_key(name: str, language: str) -> str:
+    """A count key as a table or chart shows it: the report's own keys in its language, values as they are."""
+    return _t(language, name) if name in _OWN_KEYS else name
 
 
 def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, Breakdown]:
@@ -386,7 +398,7 @@ def _breakdown(rows: list[dict[str, Any]], key: str) -> dict[str, Breakdown]:
     groups: dict[str, dict[str, int]] = {}
     for row in rows:
         value = row.get(key)
-        name = allowed.get(str(value).casefold(), INVALID_VALUE) if value else "(blank)"
+        name = allowed.get(str(value).casefold(), INVALID_VALUE) if value else BLANK
         group = groups.setdefault(name, {"rows": 0, "created": 0, "not_created": 0})
         group["rows"] += 1
         group["created" if row.get("result") in CREATED_RESULTS else "not_created"] += 1
@@ -633,7 +645,7 @@ def summarise(campaign: Campaign, rows: Iterable[Mapping[str, object]], *,
     language = language_of(language or campaign.language)
     clean = [normalise_row(r) for r in rows]
     clean.sort(key=lambda r: (r["source_row"] is None, r["source_row"] or 0))
-    by_result = Counter(r["result"] or "(blank)" for r in clean)
+    by_result = Counter(r["result"] or BLANK for r in clean)
     by_status = Counter(r["task_status"] for r in clean if r["task_status"])
     by_health = Counter(task_health(r["task_status"]) for r in clean if r["task_status"])
     created = [r for r in clean if r["result"] in CREATED_RESULTS]
@@ -742,7 +754,7 @@ def summary_sheet_rows(summary: Summary) -> SheetRows:
     sheet.add([_t(language, "Campaign facts")], "section")
     sheet.add([_t(language, "key"), _t(language, "value"), _t(language, "meaning")], "head")
     for key, value in summary.campaign.rows():
-        sheet.add([key, value, _t(language, _FACT_LABELS.get(key, ""))], "fact")
+        sheet.add([key, _fact_value(key, value, language), _t(language, _FACT_LABELS.get(key, ""))], "fact")
     counts = summary.counts.to_dict()
     sheet.add([], None)
     sheet.add([_t(language, "Counts")], "section")
@@ -892,7 +904,7 @@ def _bar_chart(title: str, counts: Mapping[str, int], colours: Mapping[str, str]
         y = top + i * (bar_h + gap)
         length = max(1.0, bar_w * n / most) if n else 0
         colour = colours.get(name, "#1565c0")
-        parts.append(f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end">{_e(name)}</text>')
+        parts.append(f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end">{_e(_shown_key(name, language))}</text>')
         parts.append(f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="{bar_h}" fill="{_e(colour)}"/>')
         parts.append(f'<text x="{label_w + length + 4:.1f}" y="{y + 12}">{n}</text>')
     parts.append("</svg>")
@@ -922,7 +934,8 @@ def _count_table(title: str, counts: Mapping[str, int], kind: str, language: str
         what = title.lower() if language == EN else title
         return f'<p class="empty">{_e(_t(language, "No {what}.").format(what=what))}</p>'
     body = "".join(
-        f'<tr><td>{_e(name)}</td><td class="num" data-kind="{kind}" data-key="{_e(name)}">{n}</td></tr>'
+        f'<tr><td>{_e(_shown_key(name, language))}</td><td class="num" data-kind="{kind}" data-key="{_e(name)}">{n}'
+        "</td></tr>"
         for name, n in counts.items()
     )
     return (f'<table><thead><tr><th>{_e(title)}</th><th class="num">{_e(_t(language, "Rows"))}</th></tr></thead>'
@@ -931,7 +944,7 @@ def _count_table(title: str, counts: Mapping[str, int], kind: str, language: str
 
 def _breakdown_table(title: str, groups: Mapping[str, Breakdown], kind: str, language: str = EN) -> str:
     body = "".join(
-        f"<tr><td>{_e(name)}</td>"
+        f"<tr><td>{_e(_shown_key(name, language))}</td>"
         f'<td class="num" data-kind="{kind}" data-key="{_e(name)}">{g.rows}</td>'
         f'<td class="num">{g.created}</td><td class="num">{g.not_created}</td></tr>'
         for name, g in groups.items()
@@ -981,6 +994,13 @@ _WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file
                          "ledger", "campaign_id"})
 
 
+def _fact_value(key: str, value: object, language: str) -> str:
+    """A fact as the report shows it: the cloud identity in the report's language (it is
+    recorded in en-us, or read back in zh-cn from a Summary sheet); the others as they are."""
+    text = "" if value is None else str(value)
+    return retold(text, IDENTITY_NOTES, language) if key == "cloud_user" and text else text
+
+
 def display_facts(summary: Summary) -> list[tuple[str, str, str]]:
     """(key, label, shown value) of the facts table: times readable, the duration added, and
     the results workbook's name and SHA-256 when the report knows them. Unknown keys (from a
@@ -989,7 +1009,7 @@ def display_facts(summary: Summary) -> list[tuple[str, str, str]]:
     language = summary.language
     out: list[tuple[str, str, str]] = []
     for key, value in campaign.items():
-        shown = readable_time(value) if key in _TIME_FACTS else ("" if value is None else str(value))
+        shown = readable_time(value) if key in _TIME_FACTS else _fact_value(key, value, language)
         if not shown and key in _OPTIONAL_FACTS:
             continue
         out.append((key, _t(language, _FACT_LABELS.get(key, key)), shown))
@@ -1392,13 +1412,23 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports"), languag
         campaign = Campaign(command="", input_file=results_path.name, operator="", started_at="")
     rows, recorded = _results_rows(results_path)
     chosen = language or (campaign.language if campaign.language in catalogue.LANGUAGES else None) or recorded
-    summary = summarise(campaign, rows, drift=drift_from_results(results_path), language=chosen)
+    chosen = language_of(chosen)
+    summary = summarise(campaign, rows, drift=drift_from_results(results_path, chosen), language=chosen)
     return write_report(summary, results_path.stem, out_dir, results_path=results_path)
 
 
-def drift_from_results(results_path: Path) -> list[str]:
-    """The `drift` warnings of a results workbook's Findings sheet, as the report shows them,
-    so a rebuilt report says what drifted just as submit's own report did."""
+def drift_line(source_row: object, text: str, language: str = EN) -> str:
+    """One line of the drift section: the operator's row first (when the drift is a row's), then what moved."""
+    if source_row in (None, ""):
+        return text
+    row = int(source_row) if isinstance(source_row, float) else source_row
+    return _t(language, "row {row}: {text}").format(row=row, text=text)
+
+
+def drift_from_results(results_path: Path, language: str = EN) -> list[str]:
+    """The `drift` warnings of a results workbook's Findings sheet, as the report shows them
+    (in `language`; their messages as the sheet holds them), so a rebuilt report and a
+    follow-up's report say what drifted just as submit's own report did."""
     from bulkimport.book_read import findings_sheet_lines
 
     read = findings_sheet_lines(results_path)
@@ -1409,7 +1439,5 @@ def drift_from_results(results_path: Path) -> list[str]:
     for row in lines:
         if len(row) > at["code"] and str(row[at["code"]]) == "drift":
             source = row[at["source_row"]] if len(row) > at["source_row"] else None
-            where = f"row {int(source) if isinstance(source, float) else source}: " if source not in (None, "") \
-                else ""
-            found.append(f"{where}{row[at['message']]}")
+            found.append(drift_line(source, str(row[at["message"]]), language))
     return found

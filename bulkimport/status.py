@@ -29,7 +29,7 @@ from bulkimport.drs import (
     RetryPolicy,
 )
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import EN, Finding, language_of, row_errors
+from bulkimport.findings import EN, Finding, language_of, note, row_errors
 from bulkimport.ledger import Ledger, LedgerEntry
 from bulkimport.outcomes import ExitCode, Result
 from bulkimport.outputs import FILE, FOLDER, LEDGER, WORKBOOK, Output, check_outputs, write_failed
@@ -40,6 +40,7 @@ from bulkimport.report import (
     HEALTHY,
     PENDING,
     ReportFiles,
+    drift_from_results,
     read_summary_facts,
     summarise,
     summary_sheet_rows,
@@ -168,9 +169,10 @@ def campaign_tasks(book: WorkbookData, ledger: Ledger | None, endpoint: str, pro
 
 # -- asking the server ---------------------------------------------------------------------------
 
-def query_states(client: DrsClient, task_ids: Iterable[str]) -> dict[str, TaskState]:
+def query_states(client: DrsClient, task_ids: Iterable[str], language: str = EN) -> dict[str, TaskState]:
     """One batch-status sweep (the client pages by 100). An ID the server leaves out of its
-    answer gets a state without status, so it counts as failed rather than vanishing."""
+    answer gets a state without status, so it counts as failed rather than vanishing (its note
+    in `language`)."""
     ids = list(dict.fromkeys(task_ids))
     states: dict[str, TaskState] = {}
     for item in client.batch_status(ids):
@@ -182,7 +184,7 @@ def query_states(client: DrsClient, task_ids: Iterable[str]) -> dict[str, TaskSt
                                     _cell_text(item.get("error_message") or item.get("error_msg")) or None)
     for task_id in ids:
         if task_id not in states:
-            states[task_id] = TaskState(task_id, None, None, "the server's status answer did not include this task")
+            states[task_id] = TaskState(task_id, None, None, note(language, "note:status_not_in_answer"))
     return states
 
 
@@ -221,7 +223,7 @@ def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interva
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic,
                  settled: Callable[[TaskState], bool] = lambda s: s.health != PENDING,
-                 interruptible: bool = False) -> Watch:
+                 interruptible: bool = False, language: str = EN) -> Watch:
     """Query until every task is settled (by default: not CREATING) or `timeout` seconds pass.
 
     Only unsettled tasks are asked again, and the wait between rounds grows by `backoff` up
@@ -231,7 +233,7 @@ def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interva
     """
     progress = progress or NullProgress()
     deadline = clock() + max(0.0, timeout)
-    states = query_states(client, task_ids)
+    states = query_states(client, task_ids, language)
     rounds = 1
     progress.start(len(task_ids), "task status")
     wait = max(0.0, interval)
@@ -246,7 +248,7 @@ def watch_states(client: DrsClient, task_ids: list[str], *, watch: bool, interva
                 return Watch(states, rounds, timed_out=True)
             try:
                 sleep(min(wait, remaining))
-                answers = query_states(client, waiting)
+                answers = query_states(client, waiting, language)
             except KeyboardInterrupt:
                 if not interruptible:
                     raise
@@ -274,7 +276,7 @@ def report_rows(book: WorkbookData, appended: Mapping[int, Mapping[str, object]]
 def target_identity(target: Target) -> str:
     """Who acts in the cloud for this target (the simulator says so)."""
     if target.simulator is not None or target.ledger_endpoint == SIMULATOR_ENDPOINT:
-        return "simulator (generated token)"
+        return note(EN, "note:identity_simulator")
     return cloud_identity(target.auth)
 
 
@@ -329,7 +331,6 @@ _CREATED_RESULTS = frozenset({Result.CREATED, Result.ALREADY_CREATED})
 _LEDGER_RESULTS = {ledger_states.REJECTED: Result.REJECTED, ledger_states.SENDING: Result.UNKNOWN,
                    ledger_states.IN_DOUBT: Result.UNKNOWN, ledger_states.NOT_CREATED: Result.NOT_SENT,
                    ledger_states.DELETED: Result.DELETED}
-NO_TASK_NOTE = "the ledger shows no task created for this row: nothing was done"
 
 
 def never_created_columns(book: WorkbookData, excel_row: int, entry: LedgerEntry | None,
@@ -346,11 +347,11 @@ def never_created_columns(book: WorkbookData, excel_row: int, entry: LedgerEntry
     result = _cell_text(book.cells.value(excel_row, "result")).upper()
     if result and result not in _CREATED_RESULTS:
         return {"result": result, "error_code": book.cells.value(excel_row, "error_code"),
-                "error_msg": book.cells.value(excel_row, "error_msg") or NO_TASK_NOTE}
+                "error_msg": book.cells.value(excel_row, "error_msg") or note(language, "note:no_task")}
     if entry is not None and entry.state in _LEDGER_RESULTS:
         return {"result": _LEDGER_RESULTS[entry.state], "error_code": entry.error_code,
-                "error_msg": entry.error_msg or NO_TASK_NOTE}
-    return {"result": Result.NOT_SENT, "error_code": None, "error_msg": NO_TASK_NOTE}
+                "error_msg": entry.error_msg or note(language, "note:no_task")}
+    return {"result": Result.NOT_SENT, "error_code": None, "error_msg": note(language, "note:no_task")}
 
 
 def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, object]], campaign: Campaign,
@@ -364,7 +365,8 @@ def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, obje
 
     Called after the server was asked: a write that fails now (a full disk) is exit 3 with
     one line saying what the ledger holds, never exit 2 ("nothing was sent")."""
-    summary = summarise(campaign, report_rows(book, appended))
+    summary = summarise(campaign, report_rows(book, appended),
+                        drift=drift_from_results(book.path, language_of(campaign.language)))
     sheet = summary_sheet_rows(summary)
     marks = carried_findings(book) if findings is None else findings
     try:
@@ -482,8 +484,9 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     results_path = Path(results_path)
     out_path = check_follow_up_outputs(results_path, "status", out_path, report_dir, target.ledger_path, force=force)
     book = read_workbook(results_path)
-    # The campaign's language: target.language holds --language, else the campaign's.
-    progress = in_language(progress or NullProgress(), language_of(target.language or book.language))
+    # The campaign's language (--language, else the campaign's, else the template's): notes and progress.
+    language = follow_up_language(results_path, book, target)
+    progress = in_language(progress or NullProgress(), language)
     scrub = scrubber(target.secrets)
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
         tasks = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
@@ -492,7 +495,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
         ids = list(dict.fromkeys(t.task_id for t in tasks))
         watched = watch_states(client, ids, watch=watch, interval=interval, max_interval=max_interval,
                                timeout=timeout, progress=progress, sleep=sleep, clock=clock, interruptible=True,
-                               settled=settled_for_watch)
+                               settled=settled_for_watch, language=language)
         states = {i: replace(s, error_code=scrub(s.error_code), error_msg=scrub(s.error_msg))
                   for i, s in watched.states.items()}
         running = [i for i in ids if is_started(states[i].status)]

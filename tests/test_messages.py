@@ -40,6 +40,7 @@ def _ids_in_source() -> set[str]:
         for a, b in re.findall(r'\bmsg\(\s*"([^"]+)" if [^"]+ else "([^"]+)"', text):
             ids |= {a, b}
         ids |= set(re.findall(r'\bpattern_message="([^"]+)"', text))  # a catalogue field's own message
+        ids |= set(re.findall(r'"(note:[a-z_]+)"', text))  # the tool's own notes: note(language, "note:...")
     return ids
 
 

@@ -32,6 +32,7 @@ def _report_texts() -> set[str]:
     for table in tables:
         texts |= set(table.values())
     texts.add(report._CANNOT_SIGN)
+    texts |= set(report._OWN_KEYS)  # count keys shown in the report's language
     texts |= {title for title, _, _ in (*report._COUNT_GROUPS, *report._BREAKDOWN_GROUPS)}
     for summary in _all_kinds():
         texts |= {label for label, _, _ in report._tiles(summary)}

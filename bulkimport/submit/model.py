@@ -111,6 +111,8 @@ class RowOutcome:
     error_msg: str | None = None
     submitted_at: str | None = None
     request_id: str | None = None
+    #: The fields whose cells no longer match what was sent (an ALREADY_CREATED row): the drift warning.
+    drifted: tuple[str, ...] = ()
 
     def columns(self) -> dict[str, object]:
         """The appended result columns (`source_row` is added by the workbook writer)."""

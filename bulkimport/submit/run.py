@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bulkimport import fields, payload
 from bulkimport.campaign import Campaign, now_iso
 from bulkimport.errors import InputError, OutputWriteError
-from bulkimport.findings import EN, Finding, Severity, msg, row_errors
+from bulkimport.findings import EN, Finding, Message, Severity, joined, language_of, msg, note, row_errors
 from bulkimport.ledger import (
     Ledger,
     LedgerEntry,
@@ -146,14 +146,15 @@ def _summary(campaign: Campaign, outcomes: Sequence[RowOutcome], book: WorkbookD
              typed: Mapping[int, Mapping[str, object]], drift: Sequence[Finding]) -> Summary:
     """The sign-off summary: the report's content, and (through `summary_sheet_rows`) the
     Summary sheet in the report's own layout, so `bulkimport report` reads it back."""
-    from bulkimport.report import summarise
+    from bulkimport.report import drift_line, summarise
 
     rows = []
     for outcome in outcomes:
         row = typed.get(outcome.row, {})
         rows.append({**outcome.columns(), "name": outcome.name, "db_use_type": row.get("db_use_type"),
                      "engine_type": row.get("engine_type"), "source_row": book.source_row(outcome.row)})
-    lines = [(f"row {book.source_row(f.row)}: " if f.row else "") + f.message for f in drift]
+    language = language_of(campaign.language)
+    lines = [drift_line(book.source_row(f.row) if f.row else None, f.sentence_for(language), language) for f in drift]
     return summarise(campaign, rows, drift=lines)
 
 
@@ -311,12 +312,12 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
             for item in items:
                 entry = entries.get(item.key)
                 if entry is not None and entry.exists:
-                    outcomes[item.row] = _already(item, entry)
+                    outcomes[item.row] = _already(item, entry, validation.language)
                 else:
                     to_send.append(item)
-                    note = "in doubt from an earlier run: it is looked up before sending" if (
+                    doubt = note(validation.language, "note:doubt_looked_up") if (
                         entry is not None and entry.doubtful) else None
-                    outcomes[item.row] = RowOutcome(item.row, item.name, Result.DRY_RUN, error_msg=note)
+                    outcomes[item.row] = RowOutcome(item.row, item.name, Result.DRY_RUN, error_msg=doubt)
             batches = list(payload.chunk(to_send, options.batch_size))
             plan = Plan(target.display, target.project_id, len(to_send), len(batches),
                         already_created=len(items) - len(to_send), invalid=len(validation.invalid),
@@ -339,11 +340,11 @@ def submit_workbook(path: str | Path, options: SubmitOptions, *, progress: Progr
         drift = _drift(target, rows, validation, progress)
         # After the drift warnings, which quote the rows' own notes.
         if options.dry_run:
-            _status_not_asked(outcomes, "dry run: the server was not asked")
+            _status_not_asked(outcomes, msg("note:why_dry_run"), validation.language)
         elif message is None and not stop.is_set():
             _ask_task_status(target, options, outcomes)
         else:
-            _status_not_asked(outcomes, "the run stopped before the server was asked")
+            _status_not_asked(outcomes, msg("note:why_stopped"), validation.language)
         rows = [outcomes[r] for r in validation.rows]
 
     campaign.finished_at = now_iso()
@@ -449,22 +450,14 @@ def _already_created_wins_over_invalid(target: Target, outcomes: dict[int, RowOu
                                            submitted_at=entry.sent_at, request_id=entry.request_id)
 
 
-#: What an ALREADY_CREATED row's error_msg says when its task_status is blank.
-STATUS_NOT_ASKED = "task_status not shown ({why}); `bulkimport status` asks for the current one"
-
-
-def _with_note(text: str | None, note: str) -> str:
-    return f"{text}; {note}" if text else note
-
-
-def _status_not_asked(outcomes: dict[int, RowOutcome], why: str) -> None:
-    """ALREADY_CREATED rows whose status was not asked now: blank, and the row says so. The
-    ledger's status is the one last seen (often CREATING, minutes or days ago); shown as
-    current it would tell a DBA a failed task is still being created."""
+def _status_not_asked(outcomes: dict[int, RowOutcome], why: Message, language: str) -> None:
+    """ALREADY_CREATED rows whose status was not asked now: blank, and the row says so (in
+    `language`). The ledger's status is the one last seen (often CREATING, minutes or days
+    ago); shown as current it would tell a DBA a failed task is still being created."""
     for row, o in list(outcomes.items()):
         if o.result is Result.ALREADY_CREATED:
-            outcomes[row] = replace(o, task_status=None, error_msg=_with_note(o.error_msg, STATUS_NOT_ASKED.format(
-                why=why)))
+            outcomes[row] = replace(o, task_status=None, error_msg=joined(language, (
+                o.error_msg, note(language, "note:status_not_asked", why=why))))
 
 
 def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int, RowOutcome]) -> None:
@@ -479,13 +472,14 @@ def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int,
     already = {row: o for row, o in outcomes.items() if o.result is Result.ALREADY_CREATED and o.task_id}
     if not already:
         return
+    language = options.language or EN
     try:
         with contextlib.closing(make_client(target, options.retry_policy(),
                                             timeout=(options.connect_timeout, options.timeout))) as client:
-            states = query_states(client, [o.task_id for o in already.values() if o.task_id])
+            states = query_states(client, [o.task_id for o in already.values() if o.task_id], language)
     except BulkImportError as exc:
-        reason = scrubber(target.secrets)(str(exc)) or "no answer"
-        _status_not_asked(already, f"the status query failed: {reason}")
+        reason = scrubber(target.secrets)(str(exc)) or msg("note:no_answer")
+        _status_not_asked(already, msg("note:why_query_failed", reason=reason), language)
         outcomes.update(already)
         return
     for row, o in already.items():
@@ -493,17 +487,18 @@ def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int,
         if state.status:
             outcomes[row] = replace(o, task_status=state.status)
         else:
-            outcomes[row] = replace(o, task_status=None, error_msg=_with_note(o.error_msg, STATUS_NOT_ASKED.format(
-                why=f"the server does not know this task now: {state.error_msg or 'no status'}")))
+            why = msg("note:why_task_unknown", reason=state.error_msg or msg("note:no_status"))
+            outcomes[row] = replace(o, task_status=None, error_msg=joined(language, (
+                o.error_msg, note(language, "note:status_not_asked", why=why))))
 
 
-def _already(item: _Item, entry: LedgerEntry) -> RowOutcome:
-    drifted = _drifted_fields(item.masked, entry.payload_masked)
-    note = (f"the sheet no longer matches what was sent: {', '.join(drifted)} differ (the task was not changed)"
-            if drifted else None)
+def _already(item: _Item, entry: LedgerEntry, language: str) -> RowOutcome:
+    """A row whose task the ledger shows created; its note (in `language`) says when the sheet drifted."""
+    drifted = tuple(_drifted_fields(item.masked, entry.payload_masked))
     return RowOutcome(item.row, item.name, Result.ALREADY_CREATED, task_id=entry.task_id, child_ids=entry.child_ids,
                       task_status=entry.task_status, submitted_at=entry.sent_at, request_id=entry.request_id,
-                      error_msg=note)
+                      error_msg=note(language, "note:sheet_changed", fields=", ".join(drifted)) if drifted else None,
+                      drifted=drifted)
 
 
 def _flatten(job: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -531,10 +526,10 @@ def drift_findings(outcomes: Iterable[RowOutcome], ledger_entries: Iterable[Ledg
     """Warnings (terminal, Findings sheet, report) about what drifted since the tasks were
     created: created rows whose cells changed, and tasks of the campaign whose names left
     the workbook (renamed or removed rows: a renamed row creates a second task)."""
-    found = [Finding.of(o.row, None, DRIFT, msg("drift:row", name=o.name, task_id=o.task_id, detail=o.error_msg),
+    found = [Finding.of(o.row, None, DRIFT, msg("drift:row", name=o.name, task_id=o.task_id,
+                                                detail=msg("note:sheet_changed", fields=", ".join(o.drifted))),
                         Severity.WARNING)
-             for o in outcomes if o.result is Result.ALREADY_CREATED and o.error_msg
-             and o.error_msg.startswith("the sheet no longer matches")]
+             for o in outcomes if o.result is Result.ALREADY_CREATED and o.drifted]
     present = {n.strip().lower() for n in workbook_names}
     for entry in ledger_entries:
         if entry.exists and entry.name.strip().lower() not in present:
@@ -559,7 +554,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
         for item in items:
             entry = entries.get(item.key)
             if entry is not None and entry.exists:
-                outcomes[item.row] = _already(item, entry)
+                outcomes[item.row] = _already(item, entry, options.language or EN)
             elif entry is not None and entry.doubtful:
                 item.maybe_ours = True
                 sent_type = (entry.payload_masked or {}).get("db_use_type")
@@ -604,7 +599,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             if fresh and confirm is not None and not confirm(plan):
                 for item in fresh:
                     engine.outcomes[item.row] = RowOutcome(item.row, item.name, Result.NOT_SENT,
-                                                           error_msg="not confirmed: nothing was sent")
+                                                           error_msg=note(plan.language, "note:not_confirmed"))
                 return engine.outcomes, plan, "not confirmed: nothing was sent", False
             if fresh:
                 progress.start(len(items), "submitting")

@@ -1,0 +1,198 @@
+"""The notes the tool writes itself, in the campaign's language (issue 11.9).
+
+A zh-cn campaign gets its reasons in zh-cn wherever the tool wrote them: the `error_msg` notes
+of submit, status, prepare, start and rollback, the drift note and the drift lines, the cloud
+identity fact, and the report's own count keys. Server messages, codes, keys, task IDs and the
+result column names are never translated.
+
+Every such note is a `note:` entry of findings.MESSAGES (both languages, one place). The list
+of texts checked here is derived from the source: a reason written as a plain English literal
+in a module that writes result columns fails `test_no_note_is_written_as_a_bare_english_literal`.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from fixtures.html_tree import parse
+from test_language import _book, _jobs, _submitted_zh_campaign, run
+
+from bulkimport import campaign as campaign_module
+from bulkimport.findings import EN, MESSAGES, ZH, note, retold
+
+PACKAGE = Path(campaign_module.__file__).resolve().parent
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+#: The modules whose texts go into result columns (error_msg) and reports.
+NOTE_MODULES = ("submit/run.py", "status.py")
+
+#: Calls whose text arguments are not written into a workbook: errors and terminal lines (the
+#: terminal's own words are terminal.say's, see test_language), output labels, the notes' own table.
+_NOT_A_NOTE_CALLS = frozenset({"InputError", "OutputWriteError", "write_failed", "say", "msg", "note", "Output",
+                               "DrsError", "BulkImportError", "ValueError", "TypeError", "KeyError",
+                               "RuntimeError", "AssertionError"})
+#: Literals of these modules that the terminal prints and no workbook holds, by module.
+_TERMINAL_ONLY: dict[str, frozenset[str]] = {
+    "submit/run.py": frozenset({
+        "not confirmed: nothing was sent",  # the run's message (the rows get note:not_confirmed)
+        "interrupted: requests in flight were finished and recorded; the rest was not sent",
+    }),
+    "status.py": frozenset({
+        "run the same command again to write them",  # the `rebuild` hint of a failed write
+        "run the same status command again to write them",
+    }),
+}
+#: Three or more words: a sentence someone reads (a key, code or single word is not one).
+_SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[ (`]+[A-Za-z]+){2,}")
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def bare_english_literals(source: str) -> list[tuple[int, str]]:
+    """(line, text) of every string literal or f-string of `source` that reads as an English
+    sentence and is neither a docstring nor an argument of a call that is no note."""
+    tree = ast.parse(source)
+    parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    docstrings = {node.body[0].value for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if node in docstrings or isinstance(parents.get(node), ast.JoinedStr):
+                continue
+            text = node.value
+        elif isinstance(node, ast.JoinedStr):
+            text = "".join(str(v.value) for v in node.values if isinstance(v, ast.Constant))
+        else:
+            continue
+        if not _SENTENCE.search(text):
+            continue
+        up = parents.get(node)
+        while up is not None and not isinstance(up, ast.FunctionDef | ast.Module):
+            if isinstance(up, ast.Raise) or (isinstance(up, ast.Call) and _callee(up) in _NOT_A_NOTE_CALLS):
+                break
+            up = parents.get(up)
+        else:
+            found.append((node.lineno, text))
+    return found
+
+
+@pytest.mark.parametrize("module", NOTE_MODULES)
+def test_no_note_is_written_as_a_bare_english_literal(module: str) -> None:
+    """Every reason these modules write comes from findings.MESSAGES (note(...) / msg(...)),
+    so it has its zh-cn text; an English literal is allowed only for the terminal."""
+    source = (PACKAGE / module).read_text(encoding="utf-8")
+    bare = [(line, text) for line, text in bare_english_literals(source)
+            if text not in _TERMINAL_ONLY.get(module, frozenset())]
+    assert bare == [], f"{module}: write these through findings.note(language, 'note:...')"
+
+
+def test_the_scan_finds_a_bare_note() -> None:
+    """The scan above can fail: a reason written as a literal, even inside an f-string, is found."""
+    source = ('def f(row, status, language):\n'
+              '    """A docstring is not a note at all."""\n'
+              '    row.error_msg = f"the task is {status}: it cannot be prepared"\n'
+              '    row.skip = note(language, "note:no_task")\n'
+              '    raise InputError("a message on the terminal, for zh-terminal")\n')
+    assert bare_english_literals(source) == [(3, "the task is : it cannot be prepared")]
+
+
+def test_every_note_has_a_zh_cn_text_with_the_same_placeholders() -> None:
+    notes = [k for k in MESSAGES if k.startswith("note:")]
+    assert len(notes) > 15
+    for key in notes:
+        assert CJK.search(MESSAGES[key].zh), key
+
+
+def test_the_cloud_identity_is_recorded_in_en_us_and_told_in_either_language() -> None:
+    class TokenAuth:
+        pass
+
+    class PasswordAuth:
+        username, domain = "dba-zhang", "acme"
+
+    token = campaign_module.cloud_identity(TokenAuth())
+    assert token == "IAM token (OS_AUTH_TOKEN)"
+    assert retold(token, campaign_module.IDENTITY_NOTES, ZH) == "IAM令牌（OS_AUTH_TOKEN）"
+    user = campaign_module.cloud_identity(PasswordAuth())
+    assert user == "IAM user dba-zhang (domain acme)"
+    zh = retold(user, campaign_module.IDENTITY_NOTES, ZH)
+    assert zh == "IAM用户dba-zhang（帐号acme）"
+    # read back from a zh-cn Summary sheet, told again in en-us; anything else stays as it is
+    assert retold(zh, campaign_module.IDENTITY_NOTES, EN) == user
+    assert retold("someone else", campaign_module.IDENTITY_NOTES, ZH) == "someone else"
+
+
+def _report(document: dict[str, object]) -> dict[str, object]:
+    path = document["report"]["json"] if "report" in document else document["report_json"]  # type: ignore[index]
+    return json.loads(Path(str(path)).read_text(encoding="utf-8"))
+
+
+def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zh-cn workbook submitted, one created row changed, submitted again: the drift note,
+    the task_status note, the drift lines of the report, the Findings sheet, and the cloud
+    identity fact are zh-cn; the status of that campaign carries the drift lines on in zh-cn."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "sim.sqlite"
+    first = _submitted_zh_campaign(tmp_path, state, capsys)
+    book = _book(tmp_path, "zh-cn")  # the same four rows ...
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Jobs"]
+    keys = [c.value for c in ws[2]]
+    ws.cell(row=6, column=keys.index("description") + 1, value="changed after creation")  # ... row 6 edited
+    wb.save(book)
+    code, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json",
+                           "--out", str(tmp_path / "again.xlsx")], capsys)
+    document = json.loads(stdout)
+    keys, rows, _ = _jobs(tmp_path / "again.xlsx")
+    at = {k: i for i, k in enumerate(keys)}
+    again = rows[3]
+    assert again[at["result"]] == "ALREADY_CREATED"
+    assert again[at["error_msg"]] == "工作表与已发送的内容不再一致：description不同（任务本身未改动）"
+    assert again[at["task_status"]]  # asked of the server, so no "not shown" note
+    findings = openpyxl.load_workbook(tmp_path / "again.xlsx", read_only=True)["Findings"]
+    drift = [r for r in findings.iter_rows(values_only=True) if r[4] == "drift"]
+    assert drift and drift[0][5] == "warning"  # code and severity stay
+    assert drift[0][6].startswith("任务wave-zh-04（") and "description不同" in drift[0][6]
+    report = _report(document)
+    assert report["drift"] == [f"第6行：{drift[0][6]}"]
+    assert report["campaign"]["cloud_user"] == "simulator (generated token)"  # the fact as recorded ...
+    page = parse(Path(document["report_html"]).read_text(encoding="utf-8"))
+    shown = {td.attrs.get("data-fact"): td.text for td in page.find_all("td") if td.attrs.get("data-fact")}
+    assert shown["cloud_user"] == "模拟器（生成的令牌）"  # ... and as the zh-cn report shows it
+    assert "第6行：任务wave-zh-04" in page.by_id("drift").text
+    summary = openpyxl.load_workbook(tmp_path / "again.xlsx", read_only=True)["Summary"]
+    facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
+    assert facts["cloud_user"] == "模拟器（生成的令牌）"
+
+    # status of the re-submitted campaign: the drift lines and the carried findings, in zh-cn
+    code, stdout, _ = run(["status", str(tmp_path / "again.xlsx"), "--out", str(tmp_path / "st.xlsx"),
+                           "--simulate", "--simulator-state", str(state), "--json", "-q"], capsys)
+    report = _report(json.loads(stdout))
+    assert report["drift"] == [f"第6行：{drift[0][6]}"]
+    carried = [r for r in openpyxl.load_workbook(tmp_path / "st.xlsx", read_only=True)["Findings"]
+               .iter_rows(values_only=True)][1:]
+    assert [r[6] for r in carried if r[4] == "drift"] == [drift[0][6]]  # once, not twice
+    assert [r[6] for r in carried if r[4] == "range"] == ["源库端口须在1到65535之间；当前为70000"]
+    # ... and `report --language en-us` of it: the report's own words in en-us, the sheet's as written
+    code, _, _ = run(["report", str(tmp_path / "st.xlsx"), "--out-dir", str(tmp_path / "en"), "--language", "en-us"],
+                     capsys)
+    english = json.loads((tmp_path / "en" / "st-report.json").read_text(encoding="utf-8"))
+    assert english["drift"] == [f"row 6: {drift[0][6]}"]
+    assert english["campaign"]["cloud_user"] == "simulator (generated token)"
+    assert first.exists()
+
+
+def test_status_notes_of_never_created_rows_are_in_the_campaigns_language() -> None:
+    assert note(ZH, "note:no_task") == "台账显示此行没有创建任务：未做任何操作"
+    assert note(EN, "note:no_task") == "the ledger shows no task created for this row: nothing was done"
