@@ -34,7 +34,7 @@ from bulkimport import fields, payload
 from bulkimport import ledger as L
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.errors import InputError
-from bulkimport.findings import Severity
+from bulkimport.findings import EN, ZH, Message, Severity, joined, msg, note
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles, read_summary_facts
@@ -42,6 +42,7 @@ from bulkimport.status import (
     TaskState,
     check_follow_up_outputs,
     follow_up_campaign,
+    follow_up_language,
     never_created_columns,
     number_or_text,
     open_ledger,
@@ -148,7 +149,7 @@ def _row_errors(findings: Iterable[Any], excel_row: int, language: str = "en-us"
     errors = [f for f in findings if f.row == excel_row and f.severity == Severity.ERROR]
     if not errors:
         return None
-    return "; ".join(f.sentence_for(language) for f in errors)
+    return joined(language, (f.sentence_for(language) for f in errors))
 
 
 def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:
@@ -175,21 +176,25 @@ def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[li
 
 # -- the stages ---------------------------------------------------------------------------------
 
-def _endpoint_text(row: Mapping[str, object], endpoint: str) -> str:
+def _side(endpoint: str) -> Message:
+    return msg(f"side.{_SIDES[endpoint]}")
+
+
+def _endpoint_text(row: Mapping[str, object], endpoint: str, language: str = EN) -> str:
     ip, port, inst = (row.get(f"{endpoint}.{a}") for a in ("ip", "db_port", "inst_id"))
     where = f"{ip}:{port}" if ip and port else str(ip or inst or "")
-    return f"{_SIDES[endpoint]} database {where}".strip()
+    return note(language, "note:endpoint", side=_side(endpoint), where=where).strip()
 
 
-def _missing_connection_fields(row: Mapping[str, object]) -> str | None:
+def _missing_connection_fields(row: Mapping[str, object], language: str = EN) -> str | None:
     """Why an endpoint cannot be tested from this row (blank ip, user or password), or None."""
     problems = []
-    for endpoint, side in _SIDES.items():
+    for endpoint in _SIDES:
         blank = [a for a in CONNECTION_NEEDS if payload._blank(row.get(f"{endpoint}.{a}"))]
         if blank:
-            problems.append(f"{side} database: the connection test needs {', '.join(f'{endpoint}.{a}' for a in blank)}"
-                            " (blank in the workbook)")
-    return "; ".join(problems) or None
+            problems.append(note(language, "note:connection_needs", side=_side(endpoint),
+                                 keys=", ".join(f"{endpoint}.{a}" for a in blank)))
+    return joined(language, problems)
 
 
 def _by_id(items: Sequence[Mapping[str, Any]], ids: Sequence[str], key: str = "id") -> dict[str, Mapping[str, Any]]:
@@ -203,11 +208,11 @@ def _by_id(items: Sequence[Mapping[str, Any]], ids: Sequence[str], key: str = "i
     return found
 
 
-def _failure(item: Mapping[str, Any] | None) -> tuple[str | None, str]:
+def _failure(item: Mapping[str, Any] | None, language: str = EN) -> tuple[str | None, str]:
     if item is None:
-        return None, "the server's answer did not include this task"
+        return None, note(language, "note:answer_missing_task")
     return (_text(item.get("error_code")) or None,
-            _text(item.get("error_msg") or item.get("error_message")) or "no reason given")
+            _text(item.get("error_msg") or item.get("error_message")) or note(language, "note:no_reason"))
 
 
 def _connected(item: Mapping[str, Any] | None) -> bool:
@@ -226,12 +231,13 @@ def _percent(text: object) -> float:
         return 0.0
 
 
-def precheck_verdict(item: Mapping[str, Any]) -> tuple[str, str | None, str | None, str | None]:
+def precheck_verdict(item: Mapping[str, Any], language: str = EN) -> tuple[str, str | None, str | None, str | None]:
     """(PASSED | FAILED | PENDING, passed rate, error_code, message) of one pre-check result:
-    pending below 100%; FAILED items are the failure, ALARM items are listed as warnings."""
+    pending below 100%; FAILED items are the failure, ALARM items are listed as warnings (the
+    message's own words in `language`, the server's items as sent)."""
     code = _text(item.get("error_code")) or None
     if code and not item.get("precheck_result") and item.get("result") is None:
-        return FAILED, None, code, _text(item.get("error_msg")) or "the pre-check result could not be read"
+        return FAILED, None, code, _text(item.get("error_msg")) or note(language, "note:precheck_unreadable")
     if _percent(item.get("process")) < 100:
         return PENDING, None, None, None
     rate = _text(item.get("total_passed_rate")) or None
@@ -239,19 +245,21 @@ def precheck_verdict(item: Mapping[str, Any]) -> tuple[str, str | None, str | No
 
     def described(i: Mapping[str, Any]) -> str:
         group = _text(i.get("group"))
-        reason = _text(i.get("failed_reason")) or _text(i.get("raw_error_msg")) or "no reason given"
+        reason = _text(i.get("failed_reason")) or _text(i.get("raw_error_msg")) or note(language, "note:no_reason")
         return f"{_text(i.get('item'))}{f' ({group})' if group else ''}: {reason}"
 
     failed = [i for i in items if _text(i.get("result")).upper() == "FAILED"]
     alarms = [i for i in items if _text(i.get("result")).upper() == "ALARM"]
-    warnings = ("warnings: " + "; ".join(described(i) for i in alarms)) if alarms else None
+    warnings = note(language, "note:precheck_warnings", items=joined(language, map(described, alarms))) \
+        if alarms else None
     if item.get("result") is True and not failed:
         return PASSED, rate, None, warnings
-    parts = ["pre-check failed: " + ("; ".join(described(i) for i in failed) if failed else "no item named")]
+    parts = [note(language, "note:precheck_failed",
+                  items=joined(language, map(described, failed)) or msg("note:no_item_named"))]
     if warnings:
         parts.append(warnings)
     first = _text(failed[0].get("item")) if failed else None
-    return FAILED, rate, first or code, ". ".join(parts)
+    return FAILED, rate, first or code, ("。" if language == ZH else ". ").join(parts)
 
 
 class _Stages:
@@ -263,8 +271,9 @@ class _Stages:
     assignments would tie the two together."""
 
     def __init__(self, client: DrsClient, ledger: L.Ledger, target: Target, env: Mapping[str, str],
-                 scrub: Callable[[str | None], str | None]) -> None:
+                 scrub: Callable[[str | None], str | None], language: str = EN) -> None:
         self.client = client
+        self.language = language
         self.ledger = ledger
         self.endpoint = target.ledger_endpoint
         self.project = target.project_id
@@ -298,19 +307,20 @@ class _Stages:
             del items  # the passwords go out of scope with the request
             for task in tasks:
                 reply = replies.get(task.task_id)
-                code, message = _failure(reply)
+                code, message = _failure(reply, self.language)
                 verdicts[task.task_id][endpoint] = (_connected(reply), code, message)
         passed, failed = [], []
         errors: dict[str, tuple[str | None, str | None]] = {}
         for task in tasks:
             results = verdicts[task.task_id]
-            problems = [(code, f"{_endpoint_text(task.typed, ep)} could not connect: "
-                               f"{(code + ' ') if code else ''}{self.scrub(message)}")
+            problems = [(code, note(self.language, "note:could_not_connect",
+                                    endpoint=_endpoint_text(task.typed, ep, self.language),
+                                    reason=f"{(code + ' ') if code else ''}{self.scrub(message)}"))
                         for ep, (ok, code, message) in results.items() if not ok]
             if problems:
                 task.connection = FAILED
                 code = next((c for c, _ in problems if c), None)
-                task.fail(code, "; ".join(text for _, text in problems))
+                task.fail(code, joined(self.language, (text for _, text in problems)))
                 errors[task.task_id] = (code, task.error_msg)
                 failed.append(task)
             else:
@@ -341,8 +351,9 @@ class _Stages:
             if status is True or _text(status).lower() in ("true", "success"):
                 ok.append(task)
                 continue
-            code, message = _failure(reply)
-            task.fail(code, f"object selection refused: {(code + ' ') if code else ''}{self.scrub(message)}")
+            code, message = _failure(reply, self.language)
+            task.fail(code, note(self.language, "note:objects_refused",
+                                 reason=f"{(code + ' ') if code else ''}{self.scrub(message)}"))
             errors[task.task_id] = (code, task.error_msg)
             failed.append(task)
 
@@ -371,9 +382,10 @@ class _Stages:
                 task.precheck = PENDING
                 running.append(task)
                 continue
-            code, message = _failure(reply)
+            code, message = _failure(reply, self.language)
             task.precheck = FAILED
-            task.fail(code, f"pre-check could not start: {(code + ' ') if code else ''}{self.scrub(message)}")
+            task.fail(code, note(self.language, "note:precheck_not_started",
+                                 reason=f"{(code + ' ') if code else ''}{self.scrub(message)}"))
             errors[task.task_id] = (code, task.error_msg)
             failed.append(task)
         self._record(L.STAGE_PRECHECK, L.PRECHECK_RUNNING, running, lambda t: {"precheck_id": t.precheck_id})
@@ -396,7 +408,7 @@ class _Stages:
             if answer is None:
                 still.append(task)
                 continue
-            verdict, rate, code, message = precheck_verdict(answer)
+            verdict, rate, code, message = precheck_verdict(answer, self.language)
             if verdict == PENDING:
                 still.append(task)
                 continue
@@ -442,8 +454,9 @@ def _resume(task: TaskRow, records: Mapping[str, L.StageRecord], force: bool) ->
     return "run"
 
 
-def _settle_not_in_configuration(task: TaskRow, state: TaskState, records: Mapping[str, L.StageRecord]) -> None:
-    """A task that is not in CONFIGURATION is left alone; its row says why."""
+def _settle_not_in_configuration(task: TaskRow, state: TaskState, records: Mapping[str, L.StageRecord],
+                                 language: str = EN) -> None:
+    """A task that is not in CONFIGURATION is left alone; its row says why (in `language`)."""
     from bulkimport.report import task_health
 
     status = state.status
@@ -454,16 +467,17 @@ def _settle_not_in_configuration(task: TaskRow, state: TaskState, records: Mappi
         task.precheck = {L.PRECHECK_PASSED: PASSED, L.PRECHECK_FAILED: FAILED}.get(precheck.state, PENDING)
         task.passed_rate = precheck.detail.get("passed_rate")
     if status == "CREATING":
-        task.skip = "still CREATING: wait for CONFIGURATION (bulkimport status --watch), then run prepare again"
+        task.skip = note(language, "note:still_creating")
         task.fail(None, task.skip, "pending")
     elif status is None:
-        task.skip = state.error_msg or "the server does not know this task"
+        task.skip = state.error_msg or note(language, "note:server_unknown_task")
         task.fail(state.error_code, task.skip)
     elif task_health(status) == "failed" or status == "CREATE_FAILED":
-        task.skip = f"the task is {status}: it cannot be prepared"
-        task.fail(state.error_code, task.skip + (f" ({state.error_msg})" if state.error_msg else ""))
+        task.skip = note(language, "note:cannot_prepare", status=status)
+        why = (f"（{state.error_msg}）" if language == ZH else f" ({state.error_msg})") if state.error_msg else ""
+        task.fail(state.error_code, task.skip + why)
     else:  # started (or stopped) already: prepare has nothing left to do
-        task.skip = f"the task is {status}: past CONFIGURATION, not prepared again"
+        task.skip = note(language, "note:past_configuration", status=status)
         task.verdict = "passed"
         task.error_msg = task.skip
 
@@ -487,7 +501,9 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
     if not 1 <= concurrency <= 32:
         raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
     validation = validate_workbook(path, language=target.language or None)
-    language = validation.language  # --language, else the campaign's (target.language), else the template's
+    # --language, else the campaign's, else the template's: the notes and the progress lines.
+    facts = read_summary_facts(path)
+    language = follow_up_language(facts, validation.book, target)
     progress = in_language(progress, language)
     timed_out = False
     with open_ledger(target) as ledger:
@@ -502,7 +518,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         with contextlib.closing(make_client(target, retry, sleep, pool_size=concurrency + 2)) as client:
             phase_started = time.monotonic()
-            states = _states_in_parallel(client, [t.task_id for t in tasks], concurrency)
+            states = _states_in_parallel(client, [t.task_id for t in tasks], concurrency, language)
             to_run: list[TaskRow] = []
             to_poll: list[TaskRow] = []
             for task in tasks:
@@ -510,16 +526,16 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 task.status = state.status
                 records = stage_records.get(task.name.lower(), {})
                 if state.status != CONFIGURATION:
-                    _settle_not_in_configuration(task, state, records)
+                    _settle_not_in_configuration(task, state, records, language)
                     continue
                 where = _resume(task, records, force)
                 if where == "poll":
                     to_poll.append(task)
                 elif where == "run":
                     problems = _row_errors(validation.findings, task.excel_row, validation.language)
-                    missing = _missing_connection_fields(task.typed)
+                    missing = _missing_connection_fields(task.typed, language)
                     if problems:
-                        task.fail(None, f"the row has errors, so its task cannot be prepared: {problems}")
+                        task.fail(None, note(language, "note:row_has_errors", problems=problems))
                     elif missing:
                         task.connection = FAILED
                         task.fail(None, missing)
@@ -543,7 +559,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                                   names=", ".join(sorted(resolve_env.missing))))
             scrub = scrubber([*secrets, *target.secrets])
             del secrets
-            stages = _Stages(client, ledger, target, resolve_env, scrub)
+            stages = _Stages(client, ledger, target, resolve_env, scrub, language)
             progress.start(len(tasks), "preparing")
 
             def report(still: int) -> None:
@@ -559,7 +575,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 except DrsError as exc:
                     for task in chunk:
                         if task.verdict == "pending" and task.error_msg is None:
-                            task.fail(exc.error_code, scrub(f"stopped: {exc}"), "unknown")
+                            task.fail(exc.error_code, scrub(note(language, "note:stopped", error=exc)), "unknown")
                     return []
 
             with ThreadPoolExecutor(max_workers=concurrency) as pool:
@@ -590,13 +606,12 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                     report(len(pending))
             for task in pending:
                 task.precheck = PENDING
-                task.fail(None, "pre-check still running when prepare stopped waiting; run prepare again",
-                          "pending")
+                task.fail(None, note(language, "note:precheck_still_running"), "pending")
             progress.finish()
             requests = stages.requests
             phase_seconds = time.monotonic() - phase_started
     appended = _appended(tasks, never)
-    campaign = follow_up_campaign(path, "prepare", validation.book, target, read_summary_facts(path))
+    campaign = follow_up_campaign(path, "prepare", validation.book, target, facts)
     files = write_follow_up(validation.book, appended, campaign, out_path, report_dir, ledger_path=target.ledger_path,
                             findings=validation.findings)
     counts = _counts(tasks, not_created)
@@ -604,15 +619,16 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                           requests, phase_seconds, language=campaign.language)
 
 
-def _states_in_parallel(client: DrsClient, ids: list[str], concurrency: int) -> dict[str, TaskState]:
+def _states_in_parallel(client: DrsClient, ids: list[str], concurrency: int,
+                        language: str = EN) -> dict[str, TaskState]:
     """batch-status for every task, its pages of 100 in flight together (a wave of 1,000 tasks
     would otherwise wait ten round trips before its first connection test)."""
     pages = [ids[i:i + 100] for i in range(0, len(ids), 100)]
     if len(pages) <= 1:
-        return query_states(client, ids)
+        return query_states(client, ids, language)
     states: dict[str, TaskState] = {}
     with ThreadPoolExecutor(max_workers=min(concurrency, len(pages))) as pool:
-        for found in pool.map(lambda page: query_states(client, page), pages):
+        for found in pool.map(lambda page: query_states(client, page, language), pages):
             states.update(found)
     return states
 

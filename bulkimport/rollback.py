@@ -25,6 +25,7 @@ from bulkimport.campaign import Campaign
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.drs.client import MAX_DELETE
 from bulkimport.errors import InputError
+from bulkimport.findings import EN, note
 from bulkimport.outcomes import ExitCode, Result, exit_code_for
 from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles, read_summary_facts
@@ -142,6 +143,8 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     results_path = Path(results_path)
     book = read_workbook(results_path)
     require_results_workbook(book)
+    facts = read_summary_facts(results_path)
+    language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:
             raise InputError(f"no ledger at {target.ledger_path}: rollback deletes only tasks the ledger shows this "
@@ -160,15 +163,15 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     for task in mine:
         entry = entries.get(task.name.lower())
         if task.from_ledger:
-            skipped.append(Skipped(task.source_row, task.name, task.task_id,
-                                   "the workbook does not say CREATED (run status first to confirm it)"))
+            skipped.append(Skipped(task.source_row, task.name, task.task_id, note(language, "note:skip_not_created")))
         elif entry is None:
-            skipped.append(Skipped(task.source_row, task.name, task.task_id, "not in the ledger"))
+            skipped.append(Skipped(task.source_row, task.name, task.task_id, note(language, "note:skip_no_ledger")))
         elif entry.state not in ledger_states.EXISTING_STATES:
-            skipped.append(Skipped(task.source_row, task.name, task.task_id, f"ledger state is {entry.state}"))
+            skipped.append(Skipped(task.source_row, task.name, task.task_id,
+                                   note(language, "note:skip_ledger_state", state=entry.state)))
         elif entry.task_id != task.task_id:
             skipped.append(Skipped(task.source_row, task.name, task.task_id,
-                                   f"the ledger records task {entry.task_id} for this name, not this one"))
+                                   note(language, "note:skip_other_task", task_id=entry.task_id)))
         else:
             eligible.append(task)
     mine_rows = {t.excel_row for t in mine}
@@ -177,21 +180,21 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
         if task_id and excel_row not in mine_rows:
             result = str(cells.get("result") or "").strip() or "blank"
             skipped.append(Skipped(book.source_row(excel_row), str(cells.get("name") or ""), task_id,
-                                   f"result {result}: not a task this campaign created"))
+                                   note(language, "note:skip_not_ours", result=result)))
     states: dict[str, TaskState] = {}
     if eligible:
         with contextlib.closing(make_client(target, retry, sleep)) as client:
-            states = query_states(client, [t.task_id for t in eligible])
+            states = query_states(client, [t.task_id for t in eligible], language)
     items = [RollbackItem(t.excel_row, t.source_row, t.name, t.task_id, states[t.task_id].status,
                           _action(states[t.task_id].status)) for t in eligible]
     skipped.sort(key=lambda s: s.source_row)
-    facts = read_summary_facts(results_path)
     return RollbackPlan(results_path, book, items, skipped, failed_rows=is_failed_rows_workbook(book),
-                        language=follow_up_language(facts, book, target), facts=facts)
+                        language=language, facts=facts)
 
 
-def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[bool, str | None, str | None]]:
-    """One batch-delete call per 10 tasks: id -> (ok, error_code, error_msg)."""
+def _delete(client: DrsClient, ids: list[str], kind: str,
+            language: str = EN) -> dict[str, tuple[bool, str | None, str | None]]:
+    """One batch-delete call per 10 tasks: id -> (ok, error_code, error_msg; a note of ours in `language`)."""
     answers: dict[str, tuple[bool, str | None, str | None]] = {}
     for start in range(0, len(ids), MAX_DELETE):
         chunk = ids[start:start + MAX_DELETE]
@@ -200,7 +203,7 @@ def _delete(client: DrsClient, ids: list[str], kind: str) -> dict[str, tuple[boo
             ok = str(item.get("status") or "").lower() == "success"
             answers[task_id] = (ok, item.get("error_code"), item.get("error_msg"))
         for task_id in chunk:
-            answers.setdefault(task_id, (False, None, "the server's answer did not include this task"))
+            answers.setdefault(task_id, (False, None, note(language, "note:answer_missing_task")))
     return answers
 
 
@@ -222,6 +225,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     outcomes: dict[int, RowOutcome] = {}
     by_id = {item.task_id: item for item in plan.items}
     message = None
+    language = plan.language
     releasing: dict[int, tuple[str | None, str]] = {}
 
     def done(task_id: str, ok: bool, status: str | None, code: object = None, msg: object = None) -> None:
@@ -233,7 +237,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
         try:
             for item in plan.items:
                 if item.action == ALREADY_GONE:
-                    done(item.task_id, True, GONE, msg="already deleted on the server")
+                    done(item.task_id, True, GONE, msg=note(language, "note:already_deleted"))
             ready = [i.task_id for i in plan.items if i.action == DELETE]
             to_stop = [i.task_id for i in plan.items if i.action == TERMINATE_THEN_DELETE]
             waiting = [i.task_id for i in plan.items if i.action == WAIT_THEN_DELETE]
@@ -241,7 +245,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
             if to_stop:
                 progress.note(say(plan.language, "force-terminating {tasks}",
                                   tasks=tasks_word(plan.language, len(to_stop))))
-                for task_id, (ok, code, msg) in _delete(client, to_stop, "force_terminate").items():
+                for task_id, (ok, code, msg) in _delete(client, to_stop, "force_terminate", language).items():
                     if not ok:
                         refused[task_id] = (code, msg)
                 waiting += to_stop
@@ -252,13 +256,13 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                                             max_interval=max_interval, timeout=release_timeout, progress=progress,
                                             sleep=sleep, clock=clock,
                                             settled=lambda s: s.task_id in refused or s.status in DELETABLE
-                                            or s.status == GONE or s.status is None).states
+                                            or s.status == GONE or s.status is None, language=language).states
                 for task_id in waiting:
                     state = states[task_id]
                     if state.status in DELETABLE:
                         ready.append(task_id)
                     elif state.status == GONE:
-                        done(task_id, True, GONE, msg="already deleted on the server")
+                        done(task_id, True, GONE, msg=note(language, "note:already_deleted"))
                     elif task_id in refused:
                         done(task_id, False, state.status, *refused[task_id])
                     elif state.status is None:
@@ -266,18 +270,18 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                     else:
                         # Still being released: not a failure, just not finished (exit 3).
                         releasing[by_id[task_id].excel_row] = (
-                            state.status, f"still {state.status} after waiting {release_timeout:g}s for the "
-                            "release; run rollback again later")
+                            state.status, note(language, "note:still_releasing", status=state.status,
+                                               seconds=f"{release_timeout:g}"))
             if ready:
                 progress.note(say(plan.language, "deleting {tasks}", tasks=tasks_word(plan.language, len(ready))))
-                for task_id, (ok, code, msg) in _delete(client, ready, "delete").items():
+                for task_id, (ok, code, msg) in _delete(client, ready, "delete", language).items():
                     done(task_id, ok, GONE if ok else None, code, msg)
                 failed = [i for i in ready if outcomes[by_id[i].excel_row].result == Result.DELETE_FAILED]
                 if failed:
-                    for task_id, state in query_states(client, failed).items():
+                    for task_id, state in query_states(client, failed, language).items():
                         outcomes[by_id[task_id].excel_row].task_status = state.status
         except DrsError as exc:
-            message = f"rollback stopped: {scrub(str(exc))}"
+            message = note(language, "note:rollback_stopped", error=scrub(str(exc)))
         left: list[str] = []
         if ledger is not None:
             for item in plan.items:

@@ -32,6 +32,7 @@ from bulkimport.book_read import WorkbookData, read_workbook
 from bulkimport.campaign import Campaign
 from bulkimport.drs import DrsClient, ReplyKind, RetryPolicy
 from bulkimport.errors import InputError
+from bulkimport.findings import EN, msg, note
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles, read_summary_facts
@@ -171,6 +172,8 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
     path = Path(path)
     start_time, at_text = parse_start_time(at, now) if at else (None, None)
     book = read_workbook(path)
+    facts = read_summary_facts(path)
+    language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:
             raise InputError(f"no ledger at {target.ledger_path}: start works on the tasks the ledger shows this "
@@ -185,8 +188,8 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
         row.result = result if result in ("CREATED", "ALREADY_CREATED") else None
         entry = entries.get(name.lower()) if name else None
         if entry is None or not entry.exists or not entry.task_id:
-            row.start, row.error_msg = SKIPPED, "not created: the ledger shows no task created for this row"
-            row.never = never_created_columns(book, excel_row, entry)
+            row.start, row.error_msg = SKIPPED, note(language, "note:start_not_created")
+            row.never = never_created_columns(book, excel_row, entry, language=language)
         else:
             row.task_id = entry.task_id
         rows.append(row)
@@ -194,36 +197,33 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
     if not created:
         raise InputError(f"{path}: the ledger shows no task created for any row of this workbook")
     with contextlib.closing(make_client(target, retry, sleep)) as client:
-        states = query_states(client, [r.task_id for r in created if r.task_id])
+        states = query_states(client, [r.task_id for r in created if r.task_id], language)
     for row in created:
         state = states[row.task_id]  # type: ignore[index]
         row.status = state.status
         precheck = stages.get(row.name.lower(), {}).get(L.STAGE_PRECHECK)
         if state.status is None:
             row.start, row.error_code = SKIPPED, state.error_code
-            row.error_msg = f"the server does not know this task ({state.error_msg or 'no status'})"
+            row.error_msg = note(language, "note:task_unknown", reason=state.error_msg or msg("note:no_status"))
         elif state.status not in NOT_STARTED:
             row.start = STARTED
-            row.error_msg = f"already started ({state.status}): not sent again"
+            row.error_msg = note(language, "note:already_started", status=state.status)
         elif state.status != CONFIGURATION:
-            row.start, row.error_msg = SKIPPED, f"the task is {state.status}, not CONFIGURATION"
+            row.start, row.error_msg = SKIPPED, note(language, "note:not_configuration", status=state.status)
         elif precheck is None or precheck.state != L.PRECHECK_PASSED:
-            what = "never run" if precheck is None else {
-                L.PRECHECK_FAILED: "FAILED", L.PRECHECK_RUNNING: "still running",
-                L.PRECHECK_REQUESTED: "not confirmed started"}.get(precheck.state, precheck.state)
+            what: object = msg("note:precheck_never_run") if precheck is None else {
+                L.PRECHECK_FAILED: "FAILED", L.PRECHECK_RUNNING: msg("note:precheck_running"),
+                L.PRECHECK_REQUESTED: msg("note:precheck_not_confirmed")}.get(precheck.state, precheck.state)
             row.start = SKIPPED
-            row.error_msg = f"pre-check not passed ({what}): run bulkimport prepare first"
+            row.error_msg = note(language, "note:precheck_not_passed", what=what)
         else:
             last = stages.get(row.name.lower(), {}).get(L.STAGE_START)
             age = _age(last.updated_at, now) if last is not None else None
             if last is not None and last.state in (L.START_SENDING, L.START_IN_DOUBT) and age is not None \
                     and age < doubt_grace:
                 row.start = UNKNOWN
-                row.error_msg = (f"a start request was sent {age:.0f}s ago and the task is still CONFIGURATION: "
-                                 f"its outcome is not known yet; run start again after {doubt_grace:g}s "
-                                 "(it is never sent twice meanwhile)")
-    facts = read_summary_facts(path)
-    return StartPlan(path, book, rows, start_time, at_text, follow_up_language(facts, book, target), facts)
+                row.error_msg = note(language, "note:start_recent", age=f"{age:.0f}", grace=f"{doubt_grace:g}")
+    return StartPlan(path, book, rows, start_time, at_text, language, facts)
 
 
 def _age(at: str | None, now: datetime | None) -> float | None:
@@ -261,8 +261,8 @@ def confirm_question(plan: StartPlan) -> str:
 
 def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[StartRow], start_time: str | None,
                 policy: RetryPolicy, sleep: Callable[[float], None],
-                scrub: Callable[[str | None], str | None]) -> int:
-    """Start at most 10 tasks exactly once; returns the number of requests sent."""
+                scrub: Callable[[str | None], str | None], language: str = EN) -> int:
+    """Start at most 10 tasks exactly once; returns the number of requests sent (notes in `language`)."""
     endpoint, project = target.ledger_endpoint, target.project_id
     detail = {"start_time": start_time} if start_time else {}
     items = [{"job_id": r.task_id, **({"start_time": start_time} if start_time else {})} for r in rows]
@@ -281,8 +281,8 @@ def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[
             if not policy.exhausted(attempt, time.monotonic() - started_at + wait):
                 sleep(wait)
                 continue
-            text = f"not started (the service kept refusing: {code or reply.http_status or ''} {message or ''})"
-            _settle(ledger, target, rows, START_FAILED, code, text.replace("  ", " ") + "; run start again",
+            reason = " ".join(str(x) for x in (code or reply.http_status, message) if x)
+            _settle(ledger, target, rows, START_FAILED, code, note(language, "note:start_kept_refusing", reason=reason),
                     reply.request_id)
             return requests
         by_id = {_text(i.get("id") or i.get("job_id")): i for i in reply.results}
@@ -299,15 +299,18 @@ def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[
                     _settle(ledger, target, [row], STARTED, None, None, reply.request_id)
                 else:
                     _settle(ledger, target, [row], START_FAILED, _text(item.get("error_code")) or None,
-                            scrub(_text(item.get("error_msg")) or "refused without a reason"), reply.request_id)
+                            scrub(_text(item.get("error_msg")) or note(language, "note:no_reason")),
+                            reply.request_id)
             if doubtful:
-                _resolve_doubt(client, ledger, target, doubtful, None, "the answer did not include this task", scrub)
+                _resolve_doubt(client, ledger, target, doubtful, None, note(language, "note:answer_missing_task"),
+                               scrub, language)
             return requests
         if reply.kind is ReplyKind.REJECTED:
             _settle(ledger, target, rows, START_FAILED, code, message or f"HTTP {reply.http_status}",
                     reply.request_id)
             return requests
-        _resolve_doubt(client, ledger, target, rows, code, message or "no usable answer", scrub)
+        _resolve_doubt(client, ledger, target, rows, code, message or note(language, "note:no_usable_answer"), scrub,
+                       language)
         return requests
 
 
@@ -322,16 +325,16 @@ def _settle(ledger: L.Ledger, target: Target, rows: list[StartRow], outcome: str
 
 
 def _resolve_doubt(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[StartRow], code: str | None,
-                   message: str, scrub: Callable[[str | None], str | None]) -> None:
+                   message: str, scrub: Callable[[str | None], str | None], language: str = EN) -> None:
     """A start request may have reached the server: ask each task's status. Past
     CONFIGURATION it started; otherwise the row is UNKNOWN and nothing is sent again now."""
     from bulkimport.drs import DrsError
 
     try:
-        states = query_states(client, [r.task_id for r in rows if r.task_id])
+        states = query_states(client, [r.task_id for r in rows if r.task_id], language)
     except DrsError as exc:
         _settle(ledger, target, rows, UNKNOWN, code,
-                f"in doubt ({message}) and the status could not be asked: {scrub(str(exc))}; run start again")
+                note(language, "note:start_doubt_unasked", message=message, error=scrub(str(exc))))
         return
     for row in rows:
         state = states[row.task_id]  # type: ignore[index]
@@ -340,8 +343,7 @@ def _resolve_doubt(client: DrsClient, ledger: L.Ledger, target: Target, rows: li
             _settle(ledger, target, [row], STARTED, None, None)
         else:
             _settle(ledger, target, [row], UNKNOWN, code,
-                    f"in doubt ({scrub(message)}); the task is still {state.status}: run start again "
-                    "(it asks the server before sending)")
+                    note(language, "note:start_doubt_still", message=scrub(message), status=state.status))
 
 
 def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = None,
@@ -367,7 +369,8 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
             for start in range(0, len(todo), fields.MAX_JOBS_PER_REQUEST):
                 chunk = todo[start:start + fields.MAX_JOBS_PER_REQUEST]
                 try:
-                    requests += _send_chunk(client, ledger, target, chunk, plan.start_time, policy, sleep, scrub)
+                    requests += _send_chunk(client, ledger, target, chunk, plan.start_time, policy, sleep, scrub,
+                                            plan.language)
                 except DrsError as exc:  # only the status look-up raises; keep what is known
                     for row in chunk:
                         if row.start is None:
@@ -378,7 +381,8 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
             # The rows show the status after the start, not the CONFIGURATION of the plan.
             sent = [r for r in todo if r.start == STARTED and r.task_id]
             with contextlib.suppress(DrsError):
-                for task_id, state in query_states(client, [r.task_id for r in sent if r.task_id]).items():
+                for task_id, state in query_states(client, [r.task_id for r in sent if r.task_id],
+                                                   plan.language).items():
                     for row in sent:
                         if row.task_id == task_id and state.status:
                             row.status = state.status

@@ -485,7 +485,8 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     out_path = check_follow_up_outputs(results_path, "status", out_path, report_dir, target.ledger_path, force=force)
     book = read_workbook(results_path)
     # The campaign's language (--language, else the campaign's, else the template's): notes and progress.
-    language = follow_up_language(results_path, book, target)
+    facts = read_summary_facts(results_path)
+    language = follow_up_language(facts, book, target)
     progress = in_language(progress or NullProgress(), language)
     scrub = scrubber(target.secrets)
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
@@ -513,7 +514,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
                 ledger.record_status(target.ledger_endpoint, target.project_id, task.name, state.status or "",
                                      state.error_code, state.error_msg)
         ledger_path = target.ledger_path if ledger is not None else None
-    campaign = follow_up_campaign(results_path, "status", book, target, read_summary_facts(results_path))
+    campaign = follow_up_campaign(results_path, "status", book, target, facts)
     failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]
     failed_path = failed_path_for(out_path) if failed_rows else None
     files = write_follow_up(book, appended, campaign, out_path, report_dir, failed_rows=failed_rows,

@@ -23,13 +23,13 @@ from fixtures.html_tree import parse
 from test_language import _book, _jobs, _submitted_zh_campaign, run
 
 from bulkimport import campaign as campaign_module
-from bulkimport.findings import EN, MESSAGES, ZH, note, retold
+from bulkimport.findings import EN, MESSAGES, ZH, retold
 
 PACKAGE = Path(campaign_module.__file__).resolve().parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 #: The modules whose texts go into result columns (error_msg) and reports.
-NOTE_MODULES = ("submit/run.py", "status.py")
+NOTE_MODULES = ("submit/run.py", "status.py", "prepare.py", "start.py", "rollback.py")
 
 #: Calls whose text arguments are not written into a workbook: errors and terminal lines (the
 #: terminal's own words are terminal.say's, see test_language), output labels, the notes' own table.
@@ -45,6 +45,12 @@ _TERMINAL_ONLY: dict[str, frozenset[str]] = {
     "status.py": frozenset({
         "run the same command again to write them",  # the `rebuild` hint of a failed write
         "run the same status command again to write them",
+    }),
+    "rollback.py": frozenset({
+        "wait for release, delete", "none (already deleted)",  # the plan's actions
+        "run rollback again to write them (deleted tasks are found deleted)",
+        " of this campaign  still on the server and not in this workbook's rollback: ",  # the closing message
+        " (this failed-rows workbook rolls back only its own rows)",
     }),
 }
 #: Three or more words: a sentence someone reads (a key, code or single word is not one).
@@ -110,7 +116,8 @@ def test_every_note_has_a_zh_cn_text_with_the_same_placeholders() -> None:
     notes = [k for k in MESSAGES if k.startswith("note:")]
     assert len(notes) > 15
     for key in notes:
-        assert CJK.search(MESSAGES[key].zh), key
+        words = re.sub(r"\{\w+\}", "", MESSAGES[key].zh)
+        assert CJK.search(words) or not words.strip(), key  # "{side}{where}" has no word of its own
 
 
 def test_the_cloud_identity_is_recorded_in_en_us_and_told_in_either_language() -> None:
@@ -193,6 +200,75 @@ def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
     assert first.exists()
 
 
-def test_status_notes_of_never_created_rows_are_in_the_campaigns_language() -> None:
-    assert note(ZH, "note:no_task") == "台账显示此行没有创建任务：未做任何操作"
-    assert note(EN, "note:no_task") == "the ledger shows no task created for this row: nothing was done"
+@pytest.fixture
+def sim():
+    from test_submit import TOKEN
+
+    from bulkimport.simulator import FaultConfig, Simulator
+    from bulkimport.simulator.testing import fast_launch_faults
+
+    with Simulator(token=TOKEN, faults=FaultConfig(**fast_launch_faults(retry_after=0))) as server:
+        yield server
+
+
+def test_prepare_start_and_rollback_of_a_zh_cn_campaign_write_their_notes_in_zh_cn(sim, tmp_path: Path) -> None:
+    """The reasons prepare, start and rollback write themselves are zh-cn for a zh-cn
+    campaign; what the server said (codes, pre-check items, refusals) stays as it was sent."""
+    from test_launch import calls, env, launch_row, prepare, rows_by_name, start, target
+    from test_submit import options
+
+    from bulkimport.rollback import execute_rollback, plan_lines, plan_rollback
+    from bulkimport.simulator.testing import fail_connection, fail_precheck, refuse_start
+    from bulkimport.submit import submit_workbook
+    from bulkimport.template import write_template
+
+    rows = [launch_row("zh-ok", 61), launch_row("zh-conn", 62), launch_row("zh-pc", 63),
+            launch_row("zh-nopw", 64, **{"target_endpoint.db_password": None}), launch_row("zh-refused", 65),
+            launch_row("1-invalid", 66)]
+    book = write_template(tmp_path / "wave-zh.xlsx", language="zh-cn", rows=rows)
+    submitted = submit_workbook(book, options(sim, tmp_path), env=env(sim))
+    assert [o.result for o in submitted.rows] == ["CREATED"] * 5 + ["INVALID"]
+    fail_connection(sim, host="10.0.0.62")
+    fail_precheck(sim, "zh-pc", "srcDbPrivilegesIsEnough")
+    refuse_start(sim, "zh-refused")
+
+    prepared = prepare(sim, tmp_path, book)
+    assert prepared.language == "zh-cn"
+    by_name = rows_by_name(prepared.results_path)
+    assert by_name["zh-ok"]["error_msg"] is None
+    assert str(by_name["zh-conn"]["error_msg"]).startswith("源库10.0.0.62:3306无法连接：")
+    assert by_name["zh-pc"]["error_code"] == "srcDbPrivilegesIsEnough"  # the server's item, as sent
+    assert str(by_name["zh-pc"]["error_msg"]).startswith("预检查未通过：srcDbPrivilegesIsEnough")
+    assert by_name["zh-nopw"]["error_msg"] == "目标库：连接测试需要target_endpoint.db_password（工作簿中为空）"
+    assert by_name["1-invalid"]["result"] == "INVALID" and CJK.search(str(by_name["1-invalid"]["error_msg"]))
+
+    started = start(sim, tmp_path, prepared.results_path)
+    assert started.language == "zh-cn"
+    result = {r.name: r for r in started.rows}
+    assert result["zh-ok"].start == "STARTED" and result["zh-ok"].error_msg is None
+    assert result["zh-conn"].error_msg == "预检查未通过（从未运行）：请先运行bulkimport prepare"
+    assert result["zh-pc"].error_msg == "预检查未通过（FAILED）：请先运行bulkimport prepare"
+    assert result["zh-refused"].start == "START_FAILED"
+    assert result["zh-refused"].error_code == "DRS.M01504" and not CJK.search(str(result["zh-refused"].error_msg))
+    assert result["1-invalid"].error_msg == "未创建：台账显示此行没有创建任务"
+    again = start(sim, tmp_path, started.results_path, run="2")
+    assert {r.name: r.error_msg for r in again.rows}["zh-ok"].startswith("已启动（")
+    written = rows_by_name(again.results_path)
+    assert str(written["zh-ok"]["error_msg"]).startswith("已启动（") and written["zh-ok"]["error_msg"].endswith(
+        "）：不会再次发送")
+    assert len({j["job_id"] for r in calls(sim, "start") for j in r["body"]["jobs"]}) == 2  # ok and refused, once
+
+    # rollback: a row that names a task this campaign did not create is left alone, said in zh-cn
+    wb = openpyxl.load_workbook(again.results_path)
+    ws = wb["Jobs"]
+    keys = [c.value for c in ws[2]]
+    ws.cell(row=8, column=keys.index("task_id") + 1, value="0b5a7c9e-0000-4000-8000-00000000beef")
+    wb.save(again.results_path)
+    plan = plan_rollback(again.results_path, target(sim, tmp_path))
+    assert plan.language == "zh-cn"
+    assert [s.reason for s in plan.skipped] == ["结果为INVALID：不是本批次创建的任务"]
+    assert any("结果为INVALID" in line for line in plan_lines(plan))
+    outcome = execute_rollback(plan, target(sim, tmp_path), out_path=tmp_path / "rb.xlsx",
+                               report_dir=tmp_path / "reports", release_timeout=30, interval=0.05)
+    assert outcome.language == "zh-cn" and outcome.counts["DELETED"] == 5
+    assert {str(r["result"]) for r in rows_by_name(tmp_path / "rb.xlsx").values() if r["task_id"]} >= {"DELETED"}
