@@ -51,14 +51,13 @@ def check_archive(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
-        raise InputError(
-            f"{path}: cannot be read: it is not a complete .xlsx file (a damaged or truncated zip archive)"
-        ) from None
+        raise InputError("{path}: cannot be read: it is not a complete .xlsx file (a damaged or truncated zip "
+                         "archive)", path=path) from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise InputError("{path}: cannot be read ({reason})", path=path, reason=exc.strerror or exc) from None
     if len(infos) > MAX_MEMBERS:
-        raise InputError(f"{path}: refused: the archive holds {len(infos):,} files (a workbook has a few dozen; "
-                         f"the limit is {MAX_MEMBERS:,})")
+        raise InputError("{path}: refused: the archive holds {n} files (a workbook has a few dozen; the limit is "
+                         "{most})", path=path, n=f"{len(infos):,}", most=f"{MAX_MEMBERS:,}")
     total = 0
     for info in infos:
         _check_declared(path, info)
@@ -68,16 +67,16 @@ def check_archive(path: Path) -> None:
 
 
 def _too_big(path: Path, why: str) -> InputError:
-    return InputError(f"{path}: refused as a zip bomb: {why}; a real workbook is far smaller "
-                      "(see docs/validation.md for the limits)")
+    return InputError("{path}: refused as a zip bomb: {why}; a real workbook is far smaller (see "
+                      "docs/validation.md for the limits)", path=path, why=why)
 
 
 def _check_declared(path: Path, info: zipfile.ZipInfo) -> None:
     if info.flag_bits & 0x1:
-        raise InputError(f"{path}: cannot be read: {info.filename} inside it is encrypted")
+        raise InputError("{path}: cannot be read: {member} inside it is encrypted", path=path, member=info.filename)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise InputError(f"{path}: cannot be read: {info.filename} inside it uses compression method "
-                         f"{info.compress_type}, which Excel and LibreOffice never write")
+        raise InputError("{path}: cannot be read: {member} inside it uses compression method {method}, which Excel "
+                         "and LibreOffice never write", path=path, member=info.filename, method=info.compress_type)
     if info.file_size > MAX_MEMBER_BYTES:
         raise _too_big(path, f"{info.filename} would inflate to {_size(info.file_size)} "
                              f"(limit {_size(MAX_MEMBER_BYTES)})")

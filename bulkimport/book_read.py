@@ -167,8 +167,8 @@ def require_results_workbook(book: WorkbookData) -> None:
     """A follow-up command (report, rollback) on a workbook no command of ours wrote is a
     mistake worth stopping on (exit 2), not a campaign with nothing in it."""
     if not any(c.key == "result" for c in book.columns):
-        raise InputError(f"{book.path}: not a results workbook (it has no result column); give the workbook "
-                         "that validate, submit, status or rollback wrote")
+        raise InputError("{path}: not a results workbook (it has no result column); give the workbook that "
+                         "validate, submit, status or rollback wrote", path=book.path)
 
 
 @contextmanager
@@ -193,32 +193,29 @@ def _sniff(path: Path) -> None:
     """Turn every way a file can be unusable into one clear line, before any library sees it."""
     try:
         if not path.exists():
-            raise InputError(f"{path}: no such file")
+            raise InputError("{path}: no such file", path=path)
         if path.is_dir():
-            raise InputError(f"{path}: is a directory, not a workbook")
+            raise InputError("{path}: is a directory, not a workbook", path=path)
         size = path.stat().st_size
         with open(path, "rb") as fh:
             head = fh.read(8)
     except PermissionError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+        raise InputError("{path}: cannot be read ({reason})", path=path, reason=exc.strerror) from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise InputError("{path}: cannot be read ({reason})", path=path, reason=exc.strerror or exc) from None
     if size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes)")
+        raise InputError("{path}: the file is empty (0 bytes)", path=path)
     if head.startswith(b"PK\x03\x04"):
         check_archive(path)  # before any library inflates it: zip bombs, damaged archives
         return
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         data = path.read_bytes()
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise InputError(
-                f"{path}: the workbook is password-protected (encrypted); "
-                "save a copy without a password to open and use that"
-            )
-        raise InputError(
-            f"{path}: is a legacy Excel 97-2003 (.xls) file; open it in Excel or LibreOffice and save as .xlsx"
-        )
-    raise InputError(f"{path}: is not an Excel workbook (it looks like text or CSV); save it as .xlsx")
+            raise InputError("{path}: the workbook is password-protected (encrypted); save a copy without a "
+                             "password to open and use that", path=path)
+        raise InputError("{path}: is a legacy Excel 97-2003 (.xls) file; open it in Excel or LibreOffice and "
+                         "save as .xlsx", path=path)
+    raise InputError("{path}: is not an Excel workbook (it looks like text or CSV); save it as .xlsx", path=path)
 
 
 def _open(path: Path):
@@ -230,8 +227,26 @@ def _open(path: Path):
             return python_calamine.CalamineWorkbook.from_filelike(trimmed)
         return python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception:  # calamine raises several unrelated types for damaged files
-        raise InputError(f"{path}: cannot be read as a workbook: its parts are damaged or it is not an Excel or "
-                         "OpenDocument spreadsheet (open it in Excel or LibreOffice and save it again)") from None
+        raise InputError("{path}: cannot be read as a workbook: its parts are damaged or it is not an Excel or "
+                         "OpenDocument spreadsheet (open it in Excel or LibreOffice and save it again)",
+                         path=path) from None
+
+
+def recorded_language(path: str | Path) -> str | None:
+    """The language the workbook at `path` records in its `_meta` sheet (the template's, or the
+    one a copy was written in), or None when it records none or cannot be read at all. For an
+    error line: it never raises, and it passes the same checks as `read_workbook` first."""
+    try:
+        path = Path(path)
+        _sniff(path)
+        book = _open(path)
+        try:
+            language = _template_meta(book).get(META_LANGUAGE_KEY)
+        finally:
+            book.close()
+    except Exception:  # unreadable: the error being printed says why, in English
+        return None
+    return language if language in fields.LANGUAGES else None
 
 
 def _cell_text(value: object) -> str:
@@ -262,7 +277,8 @@ def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
         folded = [n for n in names if n.casefold() == sheet.casefold()]
         if folded:
             return folded[0], None
-        raise InputError(f"{path}: no sheet named {sheet!r} (sheets: {', '.join(names) or 'none'})")
+        raise InputError("{path}: no sheet named {sheet} (sheets: {names})", path=path, sheet=repr(sheet),
+                         names=", ".join(names) or "-")
     import python_calamine
 
     visible = {m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible}
@@ -283,15 +299,12 @@ def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
         named = [n for n in names if n.casefold() == TASK_SHEET.casefold()]
         if named:
             return named[0], None  # reported below: the sheet has no key row (or is empty)
-        raise InputError(
-            f"{path}: no task sheet: no sheet named {TASK_SHEET!r} and no sheet with a row of column keys "
-            f"(sheets: {', '.join(names) or 'none'}); use --sheet NAME"
-        )
+        raise InputError("{path}: no task sheet: no sheet named {jobs} and no sheet with a row of column keys "
+                         "(sheets: {names}); use --sheet NAME", path=path, jobs=repr(TASK_SHEET),
+                         names=", ".join(names) or "-")
     listed = ", ".join(repr(n) for n in candidates)
-    raise InputError(
-        f"{path}: several sheets look like task sheets ({listed}): each has a row of column keys; "
-        "use --sheet NAME to pick one"
-    )
+    raise InputError("{path}: several sheets look like task sheets ({listed}): each has a row of column keys; "
+                     "use --sheet NAME to pick one", path=path, listed=listed)
 
 
 def _map_columns(
@@ -327,18 +340,19 @@ def _map_columns(
                 None, key, "unknown_column", msg("unknown_column", letter=letter, key=repr(key)), Severity.WARNING,
             ))
         if key in seen and kind != "unknown":
-            raise InputError(
-                f"{path}: sheet {sheet!r}: column {key!r} appears twice (columns {seen[key]} and {letter})"
-            )
+            raise InputError("{path}: sheet {sheet}: column {key} appears twice (columns {first} and {second})",
+                             path=path, sheet=repr(sheet), key=repr(key), first=seen[key], second=letter)
         seen[key] = letter
         columns.append(Column(index, label, key, kind))  # type: ignore[arg-type]
     present = {c.key for c in columns if c.kind == "field"}
     missing = [k for k in fields.REQUIRED_COLUMNS if k not in present]
     if missing:
-        raise InputError(
-            f"{path}: sheet {sheet!r}: mandatory column {missing[0]!r} is missing"
-            + (f" (and {len(missing) - 1} more: {', '.join(missing[1:])})" if len(missing) > 1 else "")
-        )
+        if len(missing) > 1:
+            raise InputError("{path}: sheet {sheet}: mandatory column {key} is missing (and {n} more: {more})",
+                             path=path, sheet=repr(sheet), key=repr(missing[0]), n=len(missing) - 1,
+                             more=", ".join(missing[1:]))
+        raise InputError("{path}: sheet {sheet}: mandatory column {key} is missing", path=path, sheet=repr(sheet),
+                         key=repr(missing[0]))
     return columns, findings
 
 
@@ -419,16 +433,14 @@ def read_workbook(path: str | Path, sheet: str | None = None) -> WorkbookData:
         try:
             grid = (loaded or book.get_sheet_by_name(name)).to_python(skip_empty_area=False)
         except Exception:
-            raise InputError(f"{path}: sheet {name!r} cannot be read: its cells are damaged (open the workbook in "
-                             "Excel or LibreOffice and save it again)") from None
+            raise InputError("{path}: sheet {sheet} cannot be read: its cells are damaged (open the workbook in "
+                             "Excel or LibreOffice and save it again)", path=path, sheet=repr(name)) from None
         key_row = _find_key_row(grid)
         if key_row is None and not any(not parse.is_blank(v) for row in grid for v in row):
-            raise InputError(f"{path}: sheet {name!r} is empty")
+            raise InputError("{path}: sheet {sheet} is empty", path=path, sheet=repr(name))
         if key_row is None:
-            raise InputError(
-                f"{path}: sheet {name!r} has no key row (a row of column keys such as "
-                f"name, db_use_type, engine_type) in its first {KEY_ROW_SEARCH} rows"
-            )
+            raise InputError("{path}: sheet {sheet} has no key row (a row of column keys such as name, db_use_type, "
+                             "engine_type) in its first {n} rows", path=path, sheet=repr(name), n=KEY_ROW_SEARCH)
         width = max((len(r) for r in grid), default=0)
         columns, findings = _map_columns(path, name, grid, key_row, width)
         meta = _template_meta(book)

@@ -252,7 +252,8 @@ def ledger_lock(ledger_path: str | Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
-            raise LedgerBusy(f"ledger in use by another bulkimport run (pid {holder}): {ledger_path}") from None
+            raise LedgerBusy("ledger in use by another bulkimport run (pid {pid}): {path}", pid=holder,
+                             path=ledger_path) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
         with _HELD_LOCK:
@@ -303,9 +304,10 @@ class Ledger:
                 if row is None:
                     db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
                 elif row[0] > SCHEMA_VERSION:
-                    raise LedgerError(f"{self.path}: ledger schema {row[0]} is newer than this tool ({SCHEMA_VERSION})")
+                    raise LedgerError("{path}: ledger schema {schema} is newer than this tool ({ours})", path=self.path,
+                                      schema=row[0], ours=SCHEMA_VERSION)
         except sqlite3.DatabaseError as exc:
-            raise LedgerError(f"{self.path}: not a usable ledger ({exc})") from exc
+            raise LedgerError("{path}: not a usable ledger ({reason})", path=self.path, reason=exc) from exc
 
     # -- plumbing -------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bulkimport.errors import InputError
+from bulkimport.errors import InputError, Phrase
 
 #: What an output is, which decides the checks it gets.
 WORKBOOK = "workbook"  # replaced only when it is one of the tool's outputs (or --force)
@@ -77,15 +77,16 @@ def prove_folder(folder: Path, label: str, shown: Path | None = None) -> None:
     shown = shown if shown is not None else folder
     blocker = _blocking_file(folder)
     if blocker is not None:
-        raise InputError(f"{label} {shown}: {blocker} is a file, not a folder; choose another path")
+        raise InputError("{label} {path}: {blocker} is a file, not a folder; choose another path", label=label,
+                         path=shown, blocker=blocker)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle, probe = tempfile.mkstemp(prefix=_PROBE_PREFIX, dir=folder)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
-        raise InputError(f"{label} {shown}: cannot write in {folder} ({exc.strerror or exc}); "
-                         "choose a writable folder") from None
+        raise InputError("{label} {path}: cannot write in {folder} ({reason}); choose a writable folder",
+                         label=label, path=shown, folder=folder, reason=exc.strerror or exc) from None
 
 
 def _task_sheet_rows(path: Path) -> tuple[bool, int] | None:
@@ -148,27 +149,30 @@ def filled_rows(path: str | Path) -> int | None:
     return 0 if has_results else filled
 
 
-def replace_problem(path: str | Path) -> str | None:
-    """Why the existing file at `path` must not be replaced without --force, or None when it may
-    be (it does not exist, it is a workbook this tool wrote, or a workbook with no task rows)."""
+def replace_problem(path: str | Path, label: str = "--out") -> Phrase | None:
+    """Why the existing file at `path` (the output `label`) must not be replaced without --force,
+    or None when it may be (it does not exist, it is a workbook this tool wrote, or a workbook
+    with no task rows). A `Phrase`: the refusal is said in the run's language."""
     path = Path(path)
     if not path.exists():
         return None
     if path.is_dir():
-        return f"{path} is a folder"
+        return Phrase("{label} {path} is a folder; give a file name", label=label, path=path)
     rows = filled_rows(path)
     if rows is None:
-        return f"{path} exists and is not a workbook; not replacing it (choose another path, or --force)"
+        return Phrase("{label} {path} exists and is not a workbook; not replacing it (choose another path, or --force)",
+                    label=label, path=path)
     if rows:
-        return (f"{path} holds {rows} filled task row(s) and no result columns: it is an operator's workbook, "
-                "not one of this tool's outputs; not replacing it (choose another path, or --force)")
+        return Phrase("{label} {path} holds {n} filled task row(s) and no result columns: it is an operator's "
+                    "workbook, not one of this tool's outputs; not replacing it (choose another path, or --force)",
+                    label=label, path=path, n=rows)
     return None
 
 
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def sqlite_problem(path: str | Path) -> str | None:
+def sqlite_problem(path: str | Path, label: str = "--ledger") -> Phrase | None:
     """Why an existing file cannot be a SQLite database (the ledger, the simulator's state), or
     None (missing, empty, or starting with SQLite's header). Read before any connection, so a
     workbook given as --ledger is refused instead of failing deep inside sqlite3."""
@@ -179,9 +183,9 @@ def sqlite_problem(path: str | Path) -> str | None:
         with path.open("rb") as handle:
             head = handle.read(len(_SQLITE_HEADER))
     except OSError as exc:
-        return f"{path}: cannot be read ({exc.strerror or exc})"
+        return Phrase("{label} {path}: cannot be read ({reason})", label=label, path=path, reason=exc.strerror or exc)
     if head != _SQLITE_HEADER:
-        return f"{path} is not a SQLite database; choose another path"
+        return Phrase("{label} {path} is not a SQLite database; choose another path", label=label, path=path)
     return None
 
 
@@ -198,17 +202,18 @@ def check_outputs(outputs: Sequence[Output], *, inputs: Iterable[str | Path] = (
         path = Path(output.path)
         for source in sources:
             if same_file(path, source):
-                raise InputError(f"{output.label} {path} is the input workbook; refusing to overwrite it "
-                                 "(choose another path)")
+                raise InputError("{label} {path} is the input workbook; refusing to overwrite it (choose another "
+                                 "path)", label=output.label, path=path)
         key = _resolved(path)
         other = seen.get(key)
         if other is not None:
-            raise InputError(f"{other.label} and {output.label} are the same path ({path}); "
-                             "each output needs its own")
+            raise InputError("{label} and {other} are the same path ({path}); each output needs its own",
+                             label=other.label, other=output.label, path=path)
         seen[key] = output
         if output.suffixes and path.suffix.lower() not in output.suffixes:
             allowed = " or ".join(output.suffixes)
-            raise InputError(f"{output.label} {path}: the name must end in {allowed}")
+            raise InputError("{label} {path}: the name must end in {allowed}", label=output.label, path=path,
+                             allowed=allowed)
     for output in outputs:
         _check_one(output, force)
 
@@ -218,25 +223,25 @@ def _check_one(output: Output, force: bool) -> None:
     label = output.label
     if output.kind == FOLDER:
         if path.exists() and not path.is_dir():
-            raise InputError(f"{label} {path} is a file, not a folder; choose another path")
+            raise InputError("{label} {path} is a file, not a folder; choose another path", label=label, path=path)
         prove_folder(path, label)
         return
     if path.is_dir():
-        raise InputError(f"{label} {path} is a folder; give a file name")
+        raise InputError("{label} {path} is a folder; give a file name", label=label, path=path)
     if output.kind == LEDGER:
         if not output.create and not path.exists():
             return  # nothing will be written there
-        problem = sqlite_problem(path)
+        problem = sqlite_problem(path, label)
         if problem is not None:
-            raise InputError(f"{label} {problem}")
+            raise InputError(problem)
     prove_folder(path.parent, label, shown=path)
     if path.exists():
         if not os.access(path, os.W_OK):
-            raise InputError(f"{label} {path}: the file is not writable; choose another path")
+            raise InputError("{label} {path}: the file is not writable; choose another path", label=label, path=path)
         if output.kind == WORKBOOK and not force:
-            problem = replace_problem(path)
+            problem = replace_problem(path, label)
             if problem is not None:
-                raise InputError(f"{label} {problem}")
+                raise InputError(problem)
 
 
 def write_failed(what: str, exc: OSError, *, ledger: Path | None, rebuild: str) -> str:

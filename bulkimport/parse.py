@@ -45,6 +45,10 @@ class ParseError(InputError, ValueError):
         #: The message in both languages (findings.MESSAGES); str(self) is its en-us text.
         self.text = message
 
+    def said(self, language: str) -> str:
+        """The cell's message in `language` (findings.MESSAGES has both texts)."""
+        return self.text.render(language)
+
 
 def _number_text(value: float) -> str:
     """Excel stores every number as a double: 3306.0 was typed as 3306."""

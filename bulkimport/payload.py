@@ -52,15 +52,14 @@ def resolve_secret(value: str, env: Mapping[str, str], *, where: str = "") -> st
     if match is None:
         return value
     name = match.group(1)
-    prefix = f"{where}: " if where else ""
     try:
         value = env[name]
     except KeyError:
-        raise UnresolvedSecret(
-            f"{prefix}refers to environment variable {name}, which is not set"
-        ) from None
+        raise UnresolvedSecret("{where}: refers to environment variable {name}, which is not set", where=where,
+                               name=name) from None
     if not value.strip():  # an empty password is never meant: refuse it like an unset one
-        raise UnresolvedSecret(f"{prefix}refers to environment variable {name}, which is set but empty")
+        raise UnresolvedSecret("{where}: refers to environment variable {name}, which is set but empty",
+                               where=where, name=name)
     return value
 
 
@@ -180,7 +179,7 @@ def secret_values(job: Mapping[str, Any]) -> list[str]:
 def check_batch_size(size: int) -> int:
     """A batch size the API accepts: 1 to MAX_JOBS_PER_REQUEST (InputError otherwise)."""
     if not 1 <= size <= fields.MAX_JOBS_PER_REQUEST:
-        raise InputError(f"batch size must be between 1 and {fields.MAX_JOBS_PER_REQUEST}, not {size}")
+        raise InputError("batch size must be between 1 and {most}, not {n}", most=fields.MAX_JOBS_PER_REQUEST, n=size)
     return size
 
 

@@ -499,7 +499,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
     out_path = check_follow_up_outputs(path, "prepare", out_path, report_dir, target.ledger_path,
                                        force=replace_outputs)
     if not 1 <= concurrency <= 32:
-        raise InputError(f"concurrency must be between 1 and 32, not {concurrency}")
+        raise InputError("concurrency must be between 1 and {most}, not {n}", most=32, n=concurrency)
     validation = validate_workbook(path, language=target.language or None)
     # --language, else the campaign's, else the template's: the notes and the progress lines.
     facts = read_summary_facts(path)
@@ -508,11 +508,11 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
     timed_out = False
     with open_ledger(target) as ledger:
         if ledger is None:
-            raise InputError(f"no ledger at {target.ledger_path}: prepare works on the tasks the ledger shows this "
-                             "tool created (give --ledger PATH, the one submit used)")
+            raise InputError("no ledger at {path}: prepare works on the tasks the ledger shows this tool created "
+                             "(give --ledger PATH, the one submit used)", path=target.ledger_path)
         tasks, not_created = created_tasks(validation, ledger, target)
         if not tasks:
-            raise InputError(f"{path}: the ledger shows no task created for any row of this workbook")
+            raise InputError("{path}: the ledger shows no task created for any row of this workbook", path=path)
         never = _never_created(validation, ledger, target, not_created)
         stage_records = ledger.stages(target.ledger_endpoint, target.project_id)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
@@ -551,7 +551,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 for endpoint in payload.END_POINT_TYPES:
                     item = payload.connection_item(task.typed, endpoint, task.task_id,
                                                    secrets=payload.Secrets.RESOLVE, env=resolve_env,
-                                                   where=f"row {task.source_row}")
+                                                   where=say(language, "row {row}", row=task.source_row))
                     secrets += [str(item[k]) for k in ("db_password", "ssl_cert_key", "ssl_cert_password")
                                 if item.get(k)]
             if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:

@@ -1362,12 +1362,12 @@ def read_summary_facts(results_path: Path) -> Campaign | None:
     from python_calamine import CalamineWorkbook
 
     if not Path(results_path).is_file():
-        raise InputError(f"{results_path}: no such file")
+        raise InputError("{path}: no such file", path=results_path)
     try:
         book = CalamineWorkbook.from_path(str(results_path))
     except Exception as exc:  # calamine raises its own error types for non-workbooks
-        raise InputError(f"{results_path}: not a readable workbook (the file is damaged, or not an Excel or "
-                         "OpenDocument spreadsheet)") from exc
+        raise InputError("{path}: not a readable workbook (the file is damaged, or not an Excel or OpenDocument "
+                         "spreadsheet)", path=results_path) from exc
     if "Summary" not in book.sheet_names:
         return None
     rows = book.get_sheet_by_name("Summary").to_python(skip_empty_area=False)
@@ -1402,7 +1402,7 @@ def build_report(results_path: Path, *, out_dir: Path = Path("reports"), languag
     the one the workbook records."""
     results_path = Path(results_path)
     if not results_path.is_file():
-        raise InputError(f"{results_path}: no such file")
+        raise InputError("{path}: no such file", path=results_path)
     check_outputs([Output(Path(out_dir), "--out-dir", FOLDER),
                    Output(Path(out_dir) / f"{results_path.stem}-report.html", "report", FILE),
                    Output(Path(out_dir) / f"{results_path.stem}-report.json", "report (JSON)", FILE)],

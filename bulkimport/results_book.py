@@ -257,7 +257,7 @@ def write_failed_rows(
 
     path = Path(path)
     if same_file(path, book.path):
-        raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
+        raise InputError("{path}: refusing to overwrite the input workbook; choose another --out path", path=path)
     wanted = list(dict.fromkeys(rows))
     language = language_of(language or book.language)
     by_row: dict[int, dict[str, tuple[bool, str]]] = defaultdict(dict)
@@ -305,7 +305,7 @@ def write_failed_rows(
     except InputError:
         raise
     except OSError as exc:  # pragma: no cover - write_fix_workbook maps OSError already
-        raise InputError(f"{path}: cannot be written ({exc})") from None
+        raise InputError("{path}: cannot be written ({reason})", path=path, reason=exc) from None
 
 
 @dataclass
@@ -352,11 +352,11 @@ def _output_path(path: str | Path, book: WorkbookData) -> Path:
     """The copy's path, its folder made; never the input."""
     path = Path(path)
     if same_file(path, book.path):
-        raise InputError(f"{path}: refusing to overwrite the input workbook; choose another --out path")
+        raise InputError("{path}: refusing to overwrite the input workbook; choose another --out path", path=path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+        raise InputError("{path}: cannot be written ({reason})", path=path, reason=exc.strerror or exc) from None
     return path
 
 
@@ -389,7 +389,7 @@ def _write_results(
                                              "strings_to_urls": False, "strings_to_numbers": False,
                                              "default_format_properties": TEXT_DEFAULT_FORMAT})
     except Exception as exc:  # pragma: no cover - xlsxwriter opens lazily; kept for odd file systems
-        raise InputError(f"{path}: cannot be written ({exc})") from None
+        raise InputError("{path}: cannot be written ({reason})", path=path, reason=exc) from None
     fmts = _Formats(wb)
     ws = wb.add_worksheet(TASK_SHEET)
     banner = next((getattr(v, "banner", None) for v in (extra_sheets or {}).values()
@@ -419,7 +419,7 @@ def _write_results(
     try:
         wb.close()
     except Exception as exc:
-        raise InputError(f"{path}: cannot be written ({exc})") from None
+        raise InputError("{path}: cannot be written ({reason})", path=path, reason=exc) from None
     return path
 
 

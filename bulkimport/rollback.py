@@ -147,17 +147,18 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:
-            raise InputError(f"no ledger at {target.ledger_path}: rollback deletes only tasks the ledger shows this "
-                             "tool created (give --ledger PATH)")
+            raise InputError("no ledger at {path}: rollback deletes only tasks the ledger shows this tool created "
+                             "(give --ledger PATH)", path=target.ledger_path)
         mine = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
         entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)}
     claimed = [t for t in mine if not t.from_ledger]
     if claimed and not any((e := entries.get(t.name.lower())) is not None and e.task_id == t.task_id
                            for t in claimed):
         # Not "nothing to roll back": this ledger is another campaign's (or another project's).
-        raise InputError(f"the ledger {target.ledger_path} knows none of the {plural(len(claimed), 'created task')} of "
-                         f"{results_path.name} for project {target.project_id} at {target.ledger_endpoint}: "
-                         "it belongs to another campaign; give the campaign's --ledger")
+        raise InputError("the ledger {path} knows none of the {tasks} of {name} for project {project} at "
+                         "{endpoint}: it belongs to another campaign; give the campaign's --ledger",
+                         path=target.ledger_path, tasks=plural(len(claimed), "created task"), name=results_path.name,
+                         project=target.project_id, endpoint=target.ledger_endpoint)
     eligible = []
     skipped = []
     for task in mine:

@@ -210,9 +210,8 @@ def _trim_sheet(path: Path, archive: zipfile.ZipFile, member: str, blank: frozen
             buf = b""
     out += buf
     if last_row * (max_col + 1) > MAX_DENSE_CELLS:
-        raise InputError(
-            f"{path}: refused: a sheet's data spans {last_row:,} rows and {max_col + 1:,} columns "
-            f"({last_row * (max_col + 1):,} cells; the limit is {MAX_DENSE_CELLS:,}): delete the stray cells "
-            "far below or to the right of your data"
-        )
+        raise InputError("{path}: refused: a sheet's data spans {rows} rows and {columns} columns ({cells} cells; the "
+                         "limit is {most}): delete the stray cells far below or to the right of your data", path=path,
+                         rows=f"{last_row:,}", columns=f"{max_col + 1:,}", cells=f"{last_row * (max_col + 1):,}",
+                         most=f"{MAX_DENSE_CELLS:,}")
     return bytes(out)

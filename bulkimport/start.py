@@ -141,14 +141,14 @@ def parse_start_time(text: str, now: datetime | None = None) -> tuple[str, str]:
     try:
         moment = datetime.fromisoformat(raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw)
     except ValueError:
-        raise InputError(f"--at {text!r}: not a time; write ISO 8601 such as 2026-12-01T22:00 (UTC) "
-                         "or 2026-12-01T23:00+01:00") from None
+        raise InputError("--at {at}: not a time; write ISO 8601 such as 2026-12-01T22:00 (UTC) or "
+                         "2026-12-01T23:00+01:00", at=repr(text)) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     if moment <= now:
-        raise InputError(f"--at {text!r} is in the past ({moment.astimezone(UTC).isoformat(timespec='minutes')}); "
-                         "leave --at out to start now")
+        raise InputError("--at {at} is in the past ({utc}); leave --at out to start now", at=repr(text),
+                         utc=moment.astimezone(UTC).isoformat(timespec="minutes"))
     return str(int(moment.timestamp() * 1000)), moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
@@ -176,8 +176,8 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
     language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:
-            raise InputError(f"no ledger at {target.ledger_path}: start works on the tasks the ledger shows this "
-                             "tool created and pre-checked (give --ledger PATH)")
+            raise InputError("no ledger at {path}: start works on the tasks the ledger shows this tool created and "
+                             "pre-checked (give --ledger PATH)", path=target.ledger_path)
         entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)}
         stages = ledger.stages(target.ledger_endpoint, target.project_id)
     rows: list[StartRow] = []
@@ -195,7 +195,7 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
         rows.append(row)
     created = [r for r in rows if r.task_id]
     if not created:
-        raise InputError(f"{path}: the ledger shows no task created for any row of this workbook")
+        raise InputError("{path}: the ledger shows no task created for any row of this workbook", path=path)
     with contextlib.closing(make_client(target, retry, sleep)) as client:
         states = query_states(client, [r.task_id for r in created if r.task_id], language)
     for row in created:

@@ -492,7 +492,8 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     with open_ledger(target) as ledger, contextlib.closing(make_client(target, retry, sleep)) as client:
         tasks = campaign_tasks(book, ledger, target.ledger_endpoint, target.project_id)
         if not tasks:
-            raise InputError(f"{results_path}: no created task (a CREATED row with a task_id) in this workbook")
+            raise InputError("{path}: no created task (a CREATED row with a task_id) in this workbook",
+                             path=results_path)
         ids = list(dict.fromkeys(t.task_id for t in tasks))
         watched = watch_states(client, ids, watch=watch, interval=interval, max_interval=max_interval,
                                timeout=timeout, progress=progress, sleep=sleep, clock=clock, interruptible=True,

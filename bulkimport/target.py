@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bulkimport import fields
-from bulkimport.errors import InputError
+from bulkimport.errors import InputError, Phrase
 
 if TYPE_CHECKING:  # imported where used: a follow-up that never talks to a server need not load them
     from bulkimport.campaign import Campaign
@@ -150,15 +150,17 @@ def check_ca_bundle(path: str) -> None:
     import ssl
 
     if not Path(path).is_file():
-        raise InputError(f"--ca-bundle {path}: no such file")
+        raise InputError("--ca-bundle {path}: no such file", path=path)
     try:
         text = Path(path).read_text(encoding="ascii", errors="replace")
         if "-----BEGIN CERTIFICATE-----" not in text:
-            raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates (no BEGIN CERTIFICATE block)")
+            raise InputError("--ca-bundle {path} is not a PEM file of CA certificates (no BEGIN CERTIFICATE block)",
+                             path=path)
         ssl.create_default_context(cafile=path)
     except (OSError, ssl.SSLError, ValueError) as exc:
         reason = getattr(exc, "reason", None) or type(exc).__name__
-        raise InputError(f"--ca-bundle {path} is not a PEM file of CA certificates TLS can load ({reason})") from None
+        raise InputError("--ca-bundle {path} is not a PEM file of CA certificates TLS can load ({reason})", path=path,
+                         reason=reason) from None
 
 
 def check_tls(target: Target, timeout: float = 10.0) -> None:
@@ -184,9 +186,9 @@ def check_tls(target: Target, timeout: float = 10.0) -> None:
             inner = exc.args[0] if exc.args else exc
             reason = getattr(inner, "reason", None) or inner
             text = " ".join(str(reason).split())[:200]
-            raise InputError(f"TLS to {url.split('?')[0]} failed, the certificate cannot be verified ({text}); "
-                             "give the CA with --ca-bundle PATH (or --insecure for a test endpoint you trust); "
-                             "nothing was sent") from None
+            raise InputError("TLS to {url} failed, the certificate cannot be verified ({reason}); give the CA with "
+                             "--ca-bundle PATH (or --insecure for a test endpoint you trust); nothing was sent",
+                             url=url.split("?")[0], reason=text) from None
         except requests.exceptions.RequestException:
             continue
 
@@ -212,10 +214,10 @@ def check_transport(url: str, insecure: bool, what: str) -> None:
         parts = urlsplit(url)
         host = parts.hostname
     except ValueError as exc:
-        raise InputError(f"{what} {url!r} is not a usable URL ({exc})") from None
+        raise InputError("{what} {url} is not a usable URL ({reason})", what=what, url=repr(url), reason=exc) from None
     if parts.scheme.lower() == "http" and not is_loopback(host) and not insecure:
-        raise InputError(f"{what} {url} is plain http:// to another machine: credentials would travel "
-                         "unencrypted; use https:// (or --insecure for a test endpoint you trust)")
+        raise InputError("{what} {url} is plain http:// to another machine: credentials would travel unencrypted; "
+                         "use https:// (or --insecure for a test endpoint you trust)", what=what, url=url)
 
 
 def _facts(results_path: Path) -> Campaign | None:
@@ -241,11 +243,11 @@ def _ledger_facts(path: Path | None, recorded_id: str) -> _LedgerFacts:
         with Ledger(path) as ledger:
             facts = _LedgerFacts(True, ledger.recorded_campaign_id(), tuple(ledger.targets()))
     except LedgerError as exc:
-        raise InputError(str(exc)) from exc
+        raise InputError(exc.template_text) from exc
     if recorded_id and facts.campaign_id != recorded_id:
-        raise InputError(f"the ledger {path} is not this workbook's: it belongs to campaign "
-                         f"{facts.campaign_id or '(none recorded)'}, the workbook to campaign {recorded_id}; "
-                         "give the campaign's --ledger PATH")
+        raise InputError("the ledger {path} is not this workbook's: it belongs to campaign {theirs}, the workbook "
+                         "to campaign {ours}; give the campaign's --ledger PATH", path=path,
+                         theirs=facts.campaign_id or "-", ours=recorded_id)
     return facts
 
 
@@ -253,8 +255,9 @@ def _compare(recorded: str, chosen: str, what: str, results_path: Path, force: b
              normalise: Callable[[str], str] = lambda v: v) -> None:
     """A workbook's recorded endpoint/project is only compared, never followed."""
     if recorded and normalise(recorded) != normalise(chosen) and not force:
-        raise InputError(f"{results_path} records {what} {recorded}, but this run would use {chosen}; "
-                         "check --endpoint/--region/--project-id (or add --force)")
+        raise InputError("{path} records {what} {recorded}, but this run would use {chosen}; check "
+                         "--endpoint/--region/--project-id (or add --force)", path=results_path,
+                         what=Phrase(what), recorded=recorded, chosen=chosen)
 
 
 @contextlib.contextmanager
@@ -297,8 +300,8 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
         else:
             if not (endpoint or region) and recorded_endpoint and normalise_endpoint(recorded_endpoint) == \
                     normalise_endpoint(SIMULATOR_ENDPOINT):
-                raise InputError(f"{results_path}: this campaign ran on the simulator; add --simulate "
-                                 "(and --simulator-state PATH)")
+                raise InputError("{path}: this campaign ran on the simulator; add --simulate (and --simulator-state "
+                                 "PATH)", path=results_path)
             target = None
         path = target.ledger_path if target is not None else (ledger_path or DEFAULT_LEDGER)
         if lock and path is not None and path.exists():
@@ -333,11 +336,14 @@ def _cloud_follow_up(results_path: Path, *, endpoint: str | None, region: str | 
         elif len(endpoints) == 1:
             url = endpoints[0]
         elif not known.exists:
-            raise InputError(f"give --endpoint URL or --region REGION: there is no campaign ledger at {ledger_path} "
-                             "to take it from (a workbook never decides where credentials go)")
+            raise InputError("give --endpoint URL or --region REGION: there is no campaign ledger at {path} to take "
+                             "it from (a workbook never decides where credentials go)", path=ledger_path)
+        elif endpoints:
+            raise InputError("give --endpoint URL or --region REGION: the ledger {path} has sent to several "
+                             "endpoints", path=ledger_path)
         else:
-            raise InputError(f"give --endpoint URL or --region REGION: the ledger {ledger_path} "
-                             f"{'has sent to several endpoints' if endpoints else 'has sent nothing yet'}")
+            raise InputError("give --endpoint URL or --region REGION: the ledger {path} has sent nothing yet",
+                             path=ledger_path)
     _compare(recorded_endpoint, url, "the endpoint", results_path, force, normalise=normalise_endpoint)
     project = project_id
     if not project:

@@ -863,7 +863,7 @@ def write_fix_workbook(
         _write_meta(meta, language)
         book.close()
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise InputError("cannot write {path}: {reason}", path=path, reason=exc.strerror or exc) from exc
     return path
 
 
@@ -881,12 +881,13 @@ def write_template(
     Raises `InputError` for an unknown language, a non-.xlsx path or an unwritable path.
     """
     if language not in LANGUAGES:
-        raise InputError(f"unknown template language {language!r} (choose from {', '.join(LANGUAGES)})")
+        raise InputError("unknown template language {language} (choose from {languages})", language=repr(language),
+                         languages=", ".join(LANGUAGES))
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
-        raise InputError(f"{path}: the template must be an .xlsx file")
+        raise InputError("{path}: the template must be an .xlsx file", path=path)
     if path.is_dir():
-        raise InputError(f"{path} is a directory")
+        raise InputError("{path} is a directory", path=path)
     rows = list(rows)
     unknown = sorted({key for row in rows for key in row} - set(fields.KEYS))
     if unknown:
@@ -914,7 +915,7 @@ def write_template(
         _write_meta(meta, language)
         book.close()
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise InputError("cannot write {path}: {reason}", path=path, reason=exc.strerror or exc) from exc
     return path
 
 

@@ -191,7 +191,8 @@ def validate_workbook(path: str | Path, sheet: str | None = None, *, language: s
 def _validate_workbook(path: str | Path, sheet: str | None, language: str | None) -> Validation:
     book = read_workbook(path, sheet)
     if not book.cells:
-        raise InputError(f"{book.path}: sheet {book.sheet_name!r} has no task rows below its key row")
+        raise InputError("{path}: sheet {sheet} has no task rows below its key row", path=book.path,
+                         sheet=repr(book.sheet_name))
     rows, parse_findings, columns = _parse_columns(book)
     already = {(f.row, f.column) for f in parse_findings if f.severity == Severity.ERROR}
     already |= set(book.formula_cells)
@@ -223,7 +224,7 @@ def annotate(validation: Validation, out: str | Path) -> Path:
     / `source_row` appended, a Findings sheet. Refuses to overwrite the input."""
     out = Path(out)
     if same_file(out, validation.book.path):
-        raise InputError(f"{out}: is the input workbook; refusing to overwrite it (choose another --out)")
+        raise InputError("{path}: is the input workbook; refusing to overwrite it (choose another --out)", path=out)
     with paused_gc():  # a dict per row below; see paused_gc
         errors = row_errors(validation.findings, validation.language)
         appended = {

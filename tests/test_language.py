@@ -304,3 +304,176 @@ def test_a_zh_cn_row_label_keeps_names_in_line() -> None:
     assert [display_width(row_label("zh-cn", n)) for n in (7, 12345)] == [9, 9]
     lines = row_lines([(7, "a", "x"), (12345, "b", "y")], 80, "zh-cn")
     assert [display_width(line[:line.index(n)]) for line, n in zip(lines, "ab", strict=True)] == [11, 11]
+
+
+# -- bulkimport: error: lines ---------------------------------------------------------------------
+
+#: Raise sites whose message is a finished f-string (said as it is: English), per module, and
+#: why. A new error raised that way fails the test below: give it a template and its zh-cn text
+#: (`InputError("{path}: ...", path=path)` and an entry in terminal._ZH), or add it here on purpose.
+ENGLISH_ONLY = {
+    # the simulator's own command (a developer's tool, not the operator's workflow)
+    "cli/simulator.py": 3,
+    # invariants of the ledger an operator cannot cause (a secret in a payload, a second send)
+    "ledger.py": 4,
+    # an output that could not be written after sending (disk full; exit 3): its line quotes
+    # the OS's reason and the command to run again, built by outputs.write_failed
+    "status.py": 1,
+    "submit/run.py": 1,
+}
+#: DrsError (exit 3) is not listed above: its line is the DRS operation and the server's own
+#: code and message, which are never translated.
+
+
+def _raise_sites() -> tuple[list[tuple[str, int, str, set[str]]], dict[str, int]]:
+    """(module, line, template, keyword names) of every error made with a literal template, and
+    the count per module of errors made from a finished string (an f-string or a call)."""
+    import ast
+    import importlib
+    import pkgutil
+
+    import bulkimport
+    from bulkimport.errors import BulkImportError
+    from bulkimport.parse import ParseError
+
+    for module in pkgutil.walk_packages(bulkimport.__path__, "bulkimport."):
+        importlib.import_module(module.name)  # every subclass of BulkImportError defined
+
+    def subclasses(cls: type) -> set[str]:
+        return {cls.__name__}.union(*(subclasses(s) for s in cls.__subclasses__()))
+
+    # ParseError carries a findings.MESSAGES message (both languages there), not a template
+    names = (subclasses(BulkImportError) - {ParseError.__name__}) | {"Phrase"}
+    package = Path(bulkimport.__file__).parent
+    templates: list[tuple[str, int, str, set[str]]] = []
+    finished: dict[str, int] = {}
+    for path in sorted(package.rglob("*.py")):
+        module = path.relative_to(package).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if name not in names:
+                continue
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                templates.append((module, node.lineno, first.value, {k.arg for k in node.keywords if k.arg}))
+            elif isinstance(first, ast.JoinedStr | ast.Call | ast.BinOp):
+                finished[module] = finished.get(module, 0) + 1
+    return templates, finished
+
+
+def test_every_error_template_has_its_zh_cn_text() -> None:
+    """Every error the tool raises with a template (found in the source, as the MESSAGES test
+    finds findings) has its zh-cn text with the same placeholders, filled by the raise site;
+    errors from finished strings are exactly the ones ENGLISH_ONLY owns up to."""
+    import string
+
+    from bulkimport import terminal
+
+    templates, finished = _raise_sites()
+    assert len(templates) > 80
+    missing = sorted({t for _, _, t, _ in templates if t not in terminal._ZH})
+    assert missing == []
+    for module, line, template, keywords in templates:
+        placeholders = {n for _, n, _, _ in string.Formatter().parse(template) if n}
+        assert placeholders <= keywords, f"{module}:{line}: {template}"
+        if keywords:
+            terminal._ZH[template].format(**dict.fromkeys(keywords, "x"))  # the zh text formats too
+    assert finished == ENGLISH_ONLY
+
+
+def _error(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("bulkimport: error: ")]
+    assert len(lines) == 1, stderr
+    return lines[0].removeprefix("bulkimport: error: ")
+
+
+def test_errors_of_a_zh_cn_run_are_said_in_zh_cn(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The errors a DBA with a zh-cn workbook meets: the prefix and exit code 2 stay (scripts grep
+    them), the message is Chinese; paths, options and variable names stay as they are."""
+    import threading
+
+    from bulkimport.ledger import ledger_lock
+    from bulkimport.target import simulator_ledger_path
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("OS_AUTH_TOKEN", "OS_AUTH_URL", "OS_USERNAME", "OS_PASSWORD", "OS_USER_DOMAIN_NAME",
+                 "OS_DOMAIN_NAME", "HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "OS_CLOUD", "OS_PROJECT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    book = _book(tmp_path, "zh-cn")
+    # an output that is the input (the workbook's language is peeked at for the error)
+    code, _, err = run(["validate", str(book), "--out", str(book)], capsys)
+    assert code == 2 and _error(err) == f"--out {book}是输入工作簿；拒绝覆盖（请选择其他路径）"
+    # no credentials
+    code, _, err = run(["submit", str(book), "--region", "eu-de", "--project-id", "p1", "--yes"], capsys)
+    assert code == 2 and _error(err).startswith("没有凭据：请设置OS_AUTH_TOKEN；")
+    # a missing file: English, unless --language says which (the file cannot tell)
+    code, _, err = run(["validate", str(tmp_path / "nope.xlsx")], capsys)
+    assert code == 2 and _error(err) == f"{tmp_path / 'nope.xlsx'}: no such file"
+    code, stdout, err = run(["validate", str(tmp_path / "nope.xlsx"), "--language", "zh-cn", "--json"], capsys)
+    assert code == 2 and _error(err) == f"{tmp_path / 'nope.xlsx'}：文件不存在"
+    assert json.loads(stdout) == {"exit_code": 2, "error": f"{tmp_path / 'nope.xlsx'}：文件不存在",
+                                  "error_en": f"{tmp_path / 'nope.xlsx'}: no such file"}
+    # not a results workbook (status of the template itself): nothing to do
+    state = tmp_path / "sim.sqlite"
+    code, _, err = run(["status", str(book), "--simulate", "--simulator-state", str(state)], capsys)
+    assert code == 2 and _error(err) == f"{book}：此工作簿中没有已创建的任务（带task_id的CREATED行）"
+
+    results = _submitted_zh_campaign(tmp_path, state, capsys)
+    # the campaign ran on the simulator; another endpoint is refused
+    code, _, err = run(["status", str(results), "--region", "eu-de"], capsys)
+    assert code == 2 and "记录的端点是http://simulator.localhost，但本次运行将使用https://" in _error(err)
+    # a rollback nobody can confirm
+    code, _, err = run(["rollback", str(results), "--simulate", "--simulator-state", str(state),
+                        "--out", str(tmp_path / "rb.xlsx")], capsys)
+    assert code == 2 and _error(err) == "rollback会删除任务：标准输入不是终端时请用--yes确认"
+    # the ledger held by another run
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with ledger_lock(simulator_ledger_path(state)):
+            held.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(30)
+        code, _, err = run(["status", str(results), "--simulate", "--simulator-state", str(state)], capsys)
+    finally:
+        release.set()
+        holder.join(30)
+    assert code == 2 and _error(err).startswith("台账正被另一个bulkimport运行使用（pid ")
+
+
+def test_errors_of_an_en_us_run_are_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "en-us")
+    code, stdout, err = run(["validate", str(book), "--out", str(book), "--json"], capsys)
+    assert code == 2
+    assert _error(err) == f"--out {book} is the input workbook; refusing to overwrite it (choose another path)"
+    assert json.loads(stdout) == {"exit_code": 2, "error": _error(err)}  # no error_en: it is English
+    code, _, err = run(["status", str(book), "--simulate", "--simulator-state", str(tmp_path / "s.sqlite")], capsys)
+    assert code == 2 and _error(err) == f"{book}: no created task (a CREATED row with a task_id) in this workbook"
+    # --language zh-cn on an en-us workbook says it in zh-cn
+    code, _, err = run(["validate", str(book), "--out", str(book), "--language", "zh-cn"], capsys)
+    assert code == 2 and _error(err) == f"--out {book}是输入工作簿；拒绝覆盖（请选择其他路径）"
+
+
+def test_an_error_is_english_in_str_and_said_in_the_runs_language() -> None:
+    """The raise site names no language: str() is the en-us line, said() the run's."""
+    from bulkimport.errors import InputError, Phrase
+
+    error = InputError("{path}: no such file", path="w.xlsx")
+    assert str(error) == "w.xlsx: no such file" and error.said("zh-cn") == "w.xlsx：文件不存在"
+    assert error.said("en-us") == str(error)
+    nested = InputError("{path} records {what} {recorded}, but this run would use {chosen}; check "
+                        "--endpoint/--region/--project-id (or add --force)", path="r.xlsx",
+                        what=Phrase("the project"), recorded="p1", chosen="p2")
+    assert "记录的项目是p1" in nested.said("zh-cn") and "records the project p1" in str(nested)
+    plain = InputError("a {brace} in a finished line")  # no values: braces are text
+    assert str(plain) == plain.said("zh-cn") == "a {brace} in a finished line"

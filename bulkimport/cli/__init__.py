@@ -66,13 +66,50 @@ def _wants_json(args: list[str]) -> bool:
     return False
 
 
-def fail(message: str, code: int = ExitCode.UNUSABLE_INPUT, *, as_json: bool = False) -> None:
-    """Print one line on stderr (and, with --json, an error object on stdout) and exit with `code`."""
+def fail(message: str, code: int = ExitCode.UNUSABLE_INPUT, *, as_json: bool = False,
+         english: str | None = None) -> None:
+    """Print one line on stderr (and, with --json, an error object on stdout) and exit with `code`.
+    `english`: the en-us line when `message` is said in another language (`error_en` in JSON)."""
     line = " ".join(str(message).split())
     click.echo(f"bulkimport: error: {line}", err=True)
     if as_json:
-        click.echo(json.dumps({"exit_code": code, "error": line}, ensure_ascii=False))
+        document: dict[str, object] = {"exit_code": code, "error": line}
+        if english is not None and " ".join(english.split()) != line:
+            document["error_en"] = " ".join(english.split())
+        click.echo(json.dumps(document, ensure_ascii=False))
     sys.exit(code)
+
+
+#: The argument that names a command's input workbook (its language is the run's language).
+_INPUT_PARAMS = ("workbook", "results_workbook")
+
+
+def error_language(args: list[str]) -> str:
+    """The language an error of this run is said in: `--language`, else the language the
+    input workbook records (its `_meta` sheet: the template's, or the campaign's for a results
+    workbook), else en-us. Read only when an error is printed (the command line parsed again,
+    leniently, and the workbook peeked at), so the raise sites need not know it; an input that
+    cannot be read (missing, not a workbook) leaves the error in English."""
+    from bulkimport.fields import LANGUAGES
+
+    name = next((a for a in args if not a.startswith("-")), "")
+    command = cli.get_command(click.Context(cli), name) if name else None
+    if command is None:
+        return "en-us"
+    try:
+        with command.make_context(name, args[args.index(name) + 1:], resilient_parsing=True) as ctx:
+            params = dict(ctx.params)
+    except Exception:  # a command line click cannot make sense of even leniently
+        return "en-us"
+    language = params.get("language")
+    if language in LANGUAGES:
+        return str(language)
+    path = next((params[p] for p in _INPUT_PARAMS if params.get(p)), None)
+    if path is None:
+        return "en-us"
+    from bulkimport.book_read import recorded_language
+
+    return recorded_language(path) or "en-us"
 
 
 def usage_message(exc: click.UsageError) -> str:
@@ -108,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except BulkImportError as exc:
-        fail(str(exc), exc.exit_code, as_json=as_json)
+        fail(exc.said(error_language(args)), exc.exit_code, as_json=as_json, english=str(exc))
     except KeyboardInterrupt:
         click.echo("bulkimport: interrupted", err=True)
         sys.exit(ExitCode.INCOMPLETE)

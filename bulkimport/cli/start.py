@@ -60,8 +60,8 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
             click.echo(line, err=True)
         if plan.to_start and not yes:
             if not stdin_is_terminal():
-                raise InputError("start starts replication: nothing was started; confirm with --yes when stdin "
-                                 "is not a terminal")
+                raise InputError("start starts replication: nothing was started; confirm with --yes when stdin is "
+                                 "not a terminal")
             if not click.confirm(confirm_question(plan), default=False, err=True):
                 click.echo(say(plan.language, "start cancelled: nothing was started"), err=True)
                 return ExitCode.SOME_FAILED

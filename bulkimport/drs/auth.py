@@ -73,7 +73,7 @@ class TokenAuth:
 
     def __init__(self, token: str) -> None:
         if not token or not token.strip():
-            raise InputError(f"{TOKEN_VAR} is empty")
+            raise InputError("{name} is empty", name=TOKEN_VAR)
         self._token = token.strip()
 
     def apply(self, request: requests.PreparedRequest) -> None:
@@ -92,7 +92,7 @@ def token_url(auth_url: str) -> str:
     base = auth_url.strip().rstrip("/")
     parts = urlsplit(base)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"{PASSWORD_VARS[0]} must be an http:// or https:// URL")
+        raise InputError("{name} must be an http:// or https:// URL", name=PASSWORD_VARS[0])
     if not base.endswith("/v3"):
         base += "/v3"
     return f"{base}/auth/tokens?nocatalog=true"
@@ -112,8 +112,8 @@ class PasswordAuth:
                  verify: bool | str = True, timeout: tuple[float, float] = (10, 60),
                  clock: Callable[[], float] = time.time) -> None:
         if not project_id and not project_name:
-            raise InputError(f"IAM password login needs a project: set --project-id, {PROJECT_ID_VAR} "
-                             f"or {PROJECT_NAME_VAR}")
+            raise InputError("IAM password login needs a project: set --project-id, {id_var} or {name_var}",
+                             id_var=PROJECT_ID_VAR, name_var=PROJECT_NAME_VAR)
         self.url = token_url(auth_url)
         self.username = username
         self._password = password
@@ -145,15 +145,16 @@ class PasswordAuth:
                                        headers={"Content-Type": "application/json;charset=utf8"},
                                        timeout=self._timeout, verify=self._verify)
         except (requests.RequestException, OSError) as exc:
-            raise AuthUnavailable(f"IAM at {self.url} could not be reached ({type(exc).__name__})") from None
+            raise AuthUnavailable("IAM at {url} could not be reached ({reason})", url=self.url,
+                                  reason=type(exc).__name__) from None
         self.fetch_count += 1
         if reply.status_code >= 500 or reply.status_code == 429:
-            raise AuthUnavailable(f"IAM at {self.url} answered HTTP {reply.status_code}")
+            raise AuthUnavailable("IAM at {url} answered HTTP {status}", url=self.url, status=reply.status_code)
         token = reply.headers.get("X-Subject-Token")
         if reply.status_code >= 400 or not token:
             detail = f"HTTP {reply.status_code}" if reply.status_code >= 400 else "no X-Subject-Token in the reply"
-            raise AuthError(f"IAM at {self.url} refused the password login of user {self.username!r} "
-                            f"in domain {self.domain!r} ({detail})")
+            raise AuthError("IAM at {url} refused the password login of user {user} in domain {domain} ({detail})",
+                            url=self.url, user=repr(self.username), domain=repr(self.domain), detail=detail)
         self._token = token
         self._expires_at = _expiry(reply)
         return token
@@ -318,7 +319,7 @@ class AkSkAuth:
     def __init__(self, ak: str, sk: str, project_id: str, security_token: str | None = None, *,
                  use_sdk: bool = True, clock: Callable[[], datetime] | None = None) -> None:
         if not ak or not sk:
-            raise InputError(f"{AK_VAR} and {SK_VAR} must both be set")
+            raise InputError("{ak} and {sk} must both be set", ak=AK_VAR, sk=SK_VAR)
         self.ak = ak
         self._sk = sk
         self.project_id = project_id
@@ -363,7 +364,7 @@ def project_id_from(option: str | None, env: Mapping[str, str]) -> str:
     """--project-id beats OS_PROJECT_ID: the command line is the more deliberate choice."""
     value = (option or "").strip() or _get(env, PROJECT_ID_VAR)
     if not value:
-        raise InputError(f"give --project-id or set {PROJECT_ID_VAR}")
+        raise InputError("give --project-id or set {name}", name=PROJECT_ID_VAR)
     if not _PROJECT_ID_RE.match(value):
         raise InputError("the project id may hold only letters, digits, '-' and '_' (at most 64)")
     return value
@@ -391,8 +392,8 @@ def auth_from_env(env: Mapping[str, str], *, project_id: str, session: requests.
         missing = [name for name in PASSWORD_VARS if name not in present]
         if not domain:
             missing.append(" or ".join(DOMAIN_VARS))
-        raise InputError(f"IAM password login is incomplete: set {', '.join(missing)}")
+        raise InputError("IAM password login is incomplete: set {names}", names=", ".join(missing))
     if ak or sk:
-        raise InputError(f"AK/SK signing needs both {AK_VAR} and {SK_VAR}")
-    raise InputError(f"no credentials: set {TOKEN_VAR}; or {', '.join(PASSWORD_VARS)} and {DOMAIN_VARS[0]}; "
-                     f"or {AK_VAR} and {SK_VAR}")
+        raise InputError("AK/SK signing needs both {ak} and {sk}", ak=AK_VAR, sk=SK_VAR)
+    raise InputError("no credentials: set {token}; or {password} and {domain}; or {ak} and {sk}", token=TOKEN_VAR,
+                     password=", ".join(PASSWORD_VARS), domain=DOMAIN_VARS[0], ak=AK_VAR, sk=SK_VAR)

@@ -324,7 +324,7 @@ def check_verify(verify: bool | str) -> bool | str:
     """`verify` as requests takes it; a CA bundle path must exist, or requests would fail at
     send time in a way indistinguishable from a network error."""
     if isinstance(verify, str) and not os.path.exists(verify):
-        raise InputError(f"CA bundle {verify!r} does not exist")
+        raise InputError("CA bundle {path} does not exist", path=repr(verify))
     return verify
 
 

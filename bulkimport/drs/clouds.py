@@ -60,20 +60,21 @@ def load_cloud(name: str, env: Mapping[str, str]) -> dict[str, Any]:
         # load_envvars=False: the OS_* variables are the tool's own business (they come first).
         config = loader.OpenStackConfig(config_files=files, secure_files=secure, load_envvars=False)
         if config.config_filename is None:
-            raise InputError(f"--os-cloud {name}: no readable clouds.yaml (looked in {', '.join(files[:4])}, ...; "
-                             "OS_CLIENT_CONFIG_FILE names another)")
+            raise InputError("--os-cloud {name}: no readable clouds.yaml (looked in {files}, ...; "
+                             "OS_CLIENT_CONFIG_FILE names another)", name=name, files=", ".join(files[:4]))
         if name not in config.get_cloud_names():
-            raise InputError(f"--os-cloud {name}: no such cloud in {config.config_filename}")
+            raise InputError("--os-cloud {name}: no such cloud in {file}", name=name, file=config.config_filename)
         with warnings.catch_warnings():  # the SDK's notes on its own optional features are not the operator's
             warnings.simplefilter("ignore")
             region = config.get_one(cloud=name, validate=False)
     except InputError:
         raise
     except (os_exceptions.SDKException, OSError, ValueError) as exc:
-        raise InputError(f"--os-cloud {name}: cannot read clouds.yaml ({type(exc).__name__}: "
-                         f"{_first_line(exc)})") from None
+        raise InputError("--os-cloud {name}: cannot read clouds.yaml ({kind}: {reason})", name=name,
+                         kind=type(exc).__name__, reason=_first_line(exc)) from None
     except Exception as exc:
-        raise InputError(f"--os-cloud {name}: clouds.yaml is not valid ({_first_line(exc)})") from None
+        raise InputError("--os-cloud {name}: clouds.yaml is not valid ({reason})", name=name,
+                         reason=_first_line(exc)) from None
     settings = dict(region.config)
     settings["region_name"] = region.region_name or settings.get("region_name") or ""
     settings["_file"] = config.config_filename or ""
@@ -104,7 +105,8 @@ def cloud_env(env: Mapping[str, str]) -> Mapping[str, str]:
     token = auth.get("token")
     if str(cloud.get("auth_type") or "").startswith("token") or token:
         if not token:
-            raise InputError(f"--os-cloud {name}: auth_type token needs auth.token in {cloud.get('_file')}")
+            raise InputError("--os-cloud {name}: auth_type token needs auth.token in {file}", name=name,
+                             file=cloud.get("_file"))
         if not env_token and not env_password_set:
             merged["OS_AUTH_TOKEN"] = str(token)
     elif not env_token and not env_password_set:
@@ -112,8 +114,8 @@ def cloud_env(env: Mapping[str, str]) -> Mapping[str, str]:
         if not any((merged.get(v) or "").strip() for v in ("OS_USER_DOMAIN_NAME", "OS_DOMAIN_NAME")):
             missing.append("user_domain_name")
         if missing and not (env.get("HUAWEICLOUD_SDK_AK") and env.get("HUAWEICLOUD_SDK_SK")):
-            raise InputError(f"--os-cloud {name}: the cloud in {cloud.get('_file')} lacks auth."
-                             f"{', auth.'.join(missing)} (needed for an IAM password login)")
+            raise InputError("--os-cloud {name}: the cloud in {file} lacks {keys} (needed for an IAM password login)",
+                             name=name, file=cloud.get("_file"), keys=", ".join(f"auth.{k}" for k in missing))
     if cloud.get("region_name") and not (merged.get("OS_REGION_NAME") or "").strip():
         merged["OS_REGION_NAME"] = str(cloud["region_name"])
     return merged

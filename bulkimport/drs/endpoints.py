@@ -44,7 +44,8 @@ def region_url(region: str) -> str:
     name = region.strip().lower()
     if not _REGION_RE.match(name):
         known = ", ".join(sorted((*HUAWEI_REGIONS, *OTC_REGIONS)))
-        raise InputError(f"--region {region!r} is not a region id (like eu-de or ap-southeast-1); known: {known}")
+        raise InputError("--region {region} is not a region id (like eu-de or ap-southeast-1); known: {known}",
+                         region=repr(region), known=known)
     if name in OTC_REGIONS:
         return f"https://drs.{name}.otc.t-systems.com"
     return HUAWEI_EXCEPTIONS.get(name, f"https://drs.{name}.myhuaweicloud.com")
@@ -56,19 +57,19 @@ def _check_base_url(url: str) -> str:
     try:
         parts = urlsplit(text)
     except ValueError:  # "http://[::1": an IPv6 literal without its closing bracket
-        raise InputError(f"--endpoint {url!r} is not a valid URL (check the brackets around an IPv6 "
-                         "address)") from None
+        raise InputError("--endpoint {url} is not a valid URL (check the brackets around an IPv6 address)",
+                         url=repr(url)) from None
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
-        raise InputError(f"--endpoint {url!r} must be an http:// or https:// URL with a host")
+        raise InputError("--endpoint {url} must be an http:// or https:// URL with a host", url=repr(url))
     if parts.query or parts.fragment:
-        raise InputError(f"--endpoint {url!r} must not carry a query or fragment")
+        raise InputError("--endpoint {url} must not carry a query or fragment", url=repr(url))
     if parts.username or parts.password:
         # Never echo it: it may hold a password.
         raise InputError("--endpoint must not carry user credentials; use the environment variables")
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise InputError(f"--endpoint {url!r} has an invalid port") from exc
+        raise InputError("--endpoint {url} has an invalid port", url=repr(url)) from exc
     return text.rstrip("/")
 
 

@@ -75,9 +75,11 @@ class SubmitOptions:
         """InputError (exit 2) for option values that cannot work."""
         payload.check_batch_size(self.batch_size)
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
-            raise InputError(f"concurrency must be between 1 and {MAX_CONCURRENCY}, not {self.concurrency}")
+            raise InputError("concurrency must be between 1 and {most}, not {n}", most=MAX_CONCURRENCY,
+                             n=self.concurrency)
         if self.language is not None and self.language not in LANGUAGES:
-            raise InputError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+            raise InputError("language must be one of {languages}, not {language}", languages=", ".join(LANGUAGES),
+                             language=repr(self.language))
         if self.max_attempts is not None and self.max_attempts < 1:
             raise InputError("max attempts must be at least 1")
         for name, value, positive in (("--timeout", self.timeout, True),
@@ -86,8 +88,11 @@ class SubmitOptions:
                                       ("--retry-delay", self.base_delay, False), ("max delay", self.max_delay, False),
                                       ("jitter", self.jitter, False)):
             if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):
-                raise InputError(f"{name} must be a finite number of seconds {'above' if positive else 'from'} 0, "
-                                 f"not {value}")
+                if positive:
+                    raise InputError("{name} must be a finite number of seconds above 0, not {value}", name=name,
+                                     value=value)
+                raise InputError("{name} must be a finite number of seconds from 0, not {value}", name=name,
+                                 value=value)
         if not self.simulate and not (self.endpoint or self.region):
             raise InputError("give --endpoint URL, --region REGION or --simulate (or --os-cloud NAME with a "
                              "region_name)")

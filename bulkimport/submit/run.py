@@ -225,12 +225,13 @@ class _SimulatedEnv(dict):
         return value if value and value.strip() else self.__missing__(name)
 
 
-def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str]) -> list[str]:
+def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str], language: str = EN) -> list[str]:
     """Build every wire body before the first request, so an unset env: variable stops the
     run with nothing sent (InputError, exit 2). Returns the secret values for scrubbing."""
     secrets: list[str] = []
     for item in items:
-        item.wire = payload.build_job(item.typed, secrets=payload.Secrets.RESOLVE, env=env, where=f"row {item.row}")
+        item.wire = payload.build_job(item.typed, secrets=payload.Secrets.RESOLVE, env=env,
+                                      where=say(language, "row {row}", row=item.row))
         secrets.extend(payload.secret_values(item.wire))
     return secrets
 
@@ -568,7 +569,7 @@ def _run(items: list[_Item], target: Target, options: SubmitOptions, env: Mappin
             check_tls(target)
             _login(target.auth)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
-        secrets = _resolve_secrets([*doubtful, *fresh], resolve_env)
+        secrets = _resolve_secrets([*doubtful, *fresh], resolve_env, options.language or EN)
         if isinstance(resolve_env, _SimulatedEnv) and resolve_env.missing:
             progress.note(say(options.language or EN, "simulate: {names} not set; the simulator gets a placeholder "
                                                       "instead", names=", ".join(sorted(resolve_env.missing))))
