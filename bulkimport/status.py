@@ -314,12 +314,18 @@ def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, tar
 def carried_findings(book: WorkbookData) -> list[Finding]:
     """The findings a follow-up copy of `book` shows: what reading it found, and the markers
     its Findings sheet carries from validate and submit (each once), so an INVALID row keeps
-    its red cells, comments and Findings lines through status, rollback and start."""
+    its red cells, comments and Findings lines through status, rollback and start.
+
+    What reading finds again (an unknown column, a stale template, a hidden row) is taken
+    fresh, not from the sheet: the sheet's line says the same of the same cell, but in the
+    words of its own copy (another column letter, the campaign's language), so keeping both
+    would list it twice."""
+    fresh = {(f.row, f.column, f.code) for f in book.findings}
     seen: set[tuple[int | None, str | None, str, str]] = set()
-    found: list[Finding] = []
-    for finding in (*book.findings, *read_findings_sheet(book)):
+    found: list[Finding] = list(book.findings)
+    for finding in read_findings_sheet(book):
         key = (finding.row, finding.column, finding.code, finding.sentence)
-        if key not in seen:
+        if key not in seen and key[:3] not in fresh:
             seen.add(key)
             found.append(finding)
     return found

@@ -29,7 +29,7 @@ PACKAGE = Path(campaign_module.__file__).resolve().parent
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 #: The modules whose texts go into result columns (error_msg) and reports.
-NOTE_MODULES = ("submit/run.py", "status.py", "prepare.py", "start.py", "rollback.py")
+NOTE_MODULES = ("submit/run.py", "submit/engine.py", "status.py", "prepare.py", "start.py", "rollback.py")
 
 #: Calls whose text arguments are not written into a workbook: errors and terminal lines (the
 #: terminal's own words are terminal.say's, see test_language), output labels, the notes' own table.
@@ -200,6 +200,60 @@ def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
     assert first.exists()
 
 
+def _findings_lines(path: Path) -> list[tuple[object, ...]]:
+    """(source_row, column, code, severity, message) of every line of a workbook's Findings sheet."""
+    from bulkimport.book_read import findings_sheet_lines
+
+    read = findings_sheet_lines(path)
+    assert read is not None
+    at, lines = read
+    return [tuple(line[at[k]] for k in ("source_row", "column", "code", "severity", "message")) for line in lines]
+
+
+def test_a_zh_cn_findings_sheet_reads_back_and_status_carries_each_line_once(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Findings sheet of a zh-cn campaign (zh-cn messages; codes, keys and severities as
+    they are) reads back through book_read: each finding on its own row, its sentence as
+    written (no label put in front twice), and status carries every line over once, hop after
+    hop, with its red cell and zh-cn comment; what reading finds again (an unknown column,
+    whose letter moves in each copy) is listed once, not once per copy."""
+    from bulkimport.book_read import read_findings_sheet, read_workbook
+
+    monkeypatch.chdir(tmp_path)
+    book = _book(tmp_path, "zh-cn")
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Jobs"]
+    extra = ws.max_column + 1
+    for row, value in ((1, "my notes"), (2, "my_notes"), (3, "call the DBA first")):
+        ws.cell(row=row, column=extra, value=value)
+    wb.save(book)
+    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(tmp_path / "sim.sqlite"), "--yes",
+                        "--json", "--out", str(tmp_path / "results.xlsx")], capsys)
+    results = Path(json.loads(stdout)["results_workbook"])
+    written = _findings_lines(results)
+    assert {(r[2], r[3]) for r in written} >= {("range", "error"), ("duplicate_name", "error"),
+                                               ("cross_field.eip_bind", "error"), ("unknown_column", "warning")}
+    assert all(CJK.search(str(r[4])) for r in written)
+
+    carried = read_findings_sheet(read_workbook(results))
+    port = next(f for f in carried if f.code == "range")
+    assert (port.row, port.column, port.severity) == (3, "source_endpoint.db_port", "error")
+    assert port.sentence_for(ZH) == "源库端口须在1到65535之间；当前为70000"  # as written, not labelled twice
+    assert {f.code for f in carried} == {r[2] for r in written}
+
+    common = ["--simulate", "--simulator-state", str(tmp_path / "sim.sqlite"), "--json", "-q"]
+    run(["status", str(results), "--out", str(tmp_path / "st.xlsx"), *common], capsys)
+    run(["status", str(tmp_path / "st.xlsx"), "--out", str(tmp_path / "st2.xlsx"), *common], capsys)
+    for hop in ("st.xlsx", "st2.xlsx"):
+        lines = _findings_lines(tmp_path / hop)
+        assert [r[2] for r in lines].count("unknown_column") == 1, hop
+        assert sorted(r for r in lines if r[2] != "unknown_column") == sorted(
+            r for r in written if r[2] != "unknown_column"), hop
+        keys, rows, comments = _jobs(tmp_path / hop)
+        assert comments[(0, "source_endpoint.db_port")] == "源库端口须在1到65535之间；当前为70000"
+        assert rows[0][keys.index("error_code")] == "range"
+
+
 @pytest.fixture
 def sim():
     from test_submit import TOKEN
@@ -272,3 +326,24 @@ def test_prepare_start_and_rollback_of_a_zh_cn_campaign_write_their_notes_in_zh_
                                report_dir=tmp_path / "reports", release_timeout=30, interval=0.05)
     assert outcome.language == "zh-cn" and outcome.counts["DELETED"] == 5
     assert {str(r["result"]) for r in rows_by_name(tmp_path / "rb.xlsx").values() if r["task_id"]} >= {"DELETED"}
+
+
+def test_submits_own_reasons_are_zh_cn_for_a_zh_cn_workbook(tmp_path: Path) -> None:
+    """The exactly-once engine's reasons (here: a service that throttles every request until
+    the attempts run out) are written in the workbook's language; the server's code stays."""
+    from test_submit import TOKEN, env, options, task_row
+
+    from bulkimport.simulator import FaultConfig, Simulator
+    from bulkimport.submit import submit_workbook
+    from bulkimport.template import write_template
+
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0, retry_after=0)) as server:
+        server.set_faults(rate_429=1.0)
+        book = write_template(tmp_path / "zh.xlsx", language="zh-cn", rows=[task_row("zh-throttled")])
+        outcome = submit_workbook(book, options(server, tmp_path, max_attempts=3), env=env(server))
+    assert outcome.exit_code == 3
+    row = outcome.rows[0]
+    assert row.result == "NOT_SENT" and row.error_code
+    assert re.fullmatch(r"未创建：\d+秒内尝试3次后仍被拒绝（.+）", str(row.error_msg)), row.error_msg
+    keys, rows, _ = _jobs(outcome.results_path)
+    assert rows[0][keys.index("error_msg")] == row.error_msg

@@ -17,6 +17,7 @@ from bulkimport import fields
 from bulkimport.campaign import now_iso
 from bulkimport.drs.client import NAME_EXISTS, BatchReply
 from bulkimport.errors import InputError
+from bulkimport.findings import EN, note
 from bulkimport.ledger import (
     CREATED,
     IN_DOUBT,
@@ -159,6 +160,10 @@ class Engine:
 
     # -- bookkeeping -----------------------------------------------------------------------
 
+    def _note(self, message_id: str, **args: object) -> str:
+        """A note of ours for a row's error_msg, in the run's language (findings.MESSAGES)."""
+        return note(self.options.language or EN, message_id, **args)
+
     def _done(self, item: _Item, result: Result, **values: Any) -> None:
         values["error_msg"] = self.scrub(values.get("error_msg"))
         outcome = RowOutcome(row=item.row, name=item.name, result=result, **values)
@@ -202,30 +207,30 @@ class Engine:
         ended = _request_end(entry, self.options)
         if created is not None and ended is not None and created > ended + CLOCK_SKEW:
             when = datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds")
-            return f"created at {when}, after our request"
+            return self._note("note:created_after", when=when)
         differs = _differences(sent, task, TOP_LEVEL_MATCH)
         if not differs and any(isinstance(sent.get(side), Mapping) and any(
                 sent[side].get(k) not in (None, "") for k in ENDPOINT_MATCH) for side in ENDPOINT_SIDES):
             try:
                 details = self.client.batch_detail([str(task.get("id"))])
             except DrsError as exc:
-                return f"its details could not be read to compare ({exc})"
+                return self._note("note:details_unreadable_because", error=exc)
             detail = next((d for d in details if str(d.get("id")) == str(task.get("id"))), None)
             if detail is None:
-                return "its details could not be read to compare"
+                return self._note("note:details_unreadable")
             for side in ENDPOINT_SIDES:
                 mine, theirs = sent.get(side), detail.get(side)
                 if isinstance(mine, Mapping) and isinstance(theirs, Mapping):
                     differs += [f"{side}.{k}" for k in _differences(mine, theirs, ENDPOINT_MATCH)]
         if differs:
-            return f"not what this campaign sent ({', '.join(differs)} differ)"
+            return self._note("note:not_what_was_sent", fields=", ".join(differs))
         return None
 
     def _foreign(self, item: _Item, task: Mapping[str, Any], reason: str, code: str | None,
                  request_id: str | None, submitted_at: str | None) -> None:
         """REJECTED: the name is someone else's task; it is recorded without its ID, so no
         later command (rollback included) ever touches it."""
-        text = f"name taken by task {task.get('id')} ({reason})"
+        text = self._note("note:name_taken_by", task_id=task.get("id"), reason=reason)
         self.ledger.record_reply(self.endpoint, self.project_id,
                                  [Reply(item.name, REJECTED, error_code=code or NAME_EXISTS, error_msg=text)],
                                  request_id=request_id)
@@ -244,7 +249,7 @@ class Engine:
                 tasks = self._find(item, item.use_types)
             except DrsError as exc:
                 self._done(item, Result.UNKNOWN, error_code="LOOKUP_FAILED",
-                           error_msg=f"in doubt and could not be looked up: {exc}")
+                           error_msg=self._note("note:doubt_lookup_failed", error=exc))
                 continue
             if not tasks:
                 absent.append(item)
@@ -252,7 +257,7 @@ class Engine:
             if len(tasks) > 1:
                 ids = ", ".join(str(t.get("id")) for t in tasks)
                 self._done(item, Result.UNKNOWN, error_code="AMBIGUOUS",
-                           error_msg=f"in doubt and {len(tasks)} tasks carry this name: {ids}")
+                           error_msg=self._note("note:doubt_ambiguous", n=len(tasks), ids=ids))
                 continue
             task = tasks[0]
             task_id, status = str(task.get("id")), task.get("status")
@@ -285,7 +290,8 @@ class Engine:
                 tasks = self._find(item, (*item.use_types, *fields.DB_USE_TYPES))
             except DrsError as exc:
                 if item.maybe_ours:
-                    self._done(item, Result.UNKNOWN, error_code=code, error_msg=f"{message}; lookup failed: {exc}",
+                    self._done(item, Result.UNKNOWN, error_code=code,
+                               error_msg=self._note("note:lookup_failed", message=message, error=exc),
                                submitted_at=submitted_at, request_id=request_id)
                 else:
                     replies.append(Reply(item.name, REJECTED, error_code=code, error_msg=self.scrub(message)))
@@ -313,7 +319,7 @@ class Engine:
                            submitted_at=submitted_at, request_id=request_id)
             else:
                 ids = ", ".join(str(t.get("id")) for t in tasks)
-                text = f"name already taken by task {ids}"
+                text = self._note("note:name_taken", ids=ids)
                 # task_id stays empty: the task is not this campaign's, no later command touches it.
                 replies.append(Reply(item.name, REJECTED, error_code=code or NAME_EXISTS, error_msg=text))
                 self._done(item, Result.REJECTED, error_code=code or NAME_EXISTS, error_msg=text,
@@ -353,7 +359,7 @@ class Engine:
         submitted_at: str | None = None
         while pending:
             if self.stop.is_set():
-                reason = self.fatal or "interrupted before this row was sent"
+                reason = self.fatal or self._note("note:interrupted_before")
                 self._give_up(pending, Result.NOT_SENT, None, reason, submitted_at, None)
                 return
             attempt += 1
@@ -375,8 +381,9 @@ class Engine:
                 self._not_created(pending, code, message, request_id)
                 if exhausted:
                     self._give_up(pending, Result.NOT_SENT, code,
-                                  f"not created: still refused after {attempt} attempts in "
-                                  f"{time.monotonic() - started:.0f}s ({message or code})", submitted_at, request_id)
+                                  self._note("note:still_refused", attempts=attempt,
+                                             seconds=f"{time.monotonic() - started:.0f}", reason=message or code),
+                                  submitted_at, request_id)
                     return
                 language = self.options.language or "en-us"
                 self.progress.note(say(language, "retrying {tasks}: {reason}", tasks=tasks_word(language, len(pending)),
@@ -392,15 +399,15 @@ class Engine:
                     # The lookup just confirmed these are not on the server: not sent, not unknown.
                     # The ledger keeps them in doubt, so a re-run still looks before sending.
                     self._give_up(pending, Result.NOT_SENT, code,
-                                  f"not created: the server kept failing for {self.policy.total_time:g}s "
-                                  f"({message or code}); a look-up confirmed the task does not exist",
+                                  self._note("note:kept_failing", seconds=f"{self.policy.total_time:g}",
+                                             reason=message or code),
                                   submitted_at, request_id)
                     return
             else:  # REJECTED
                 pending = self._rejected(pending, reply, submitted_at)
                 if pending and exhausted:
-                    self._give_up(pending, Result.NOT_SENT, code, f"not created after {attempt} attempts",
-                                  submitted_at, request_id)
+                    self._give_up(pending, Result.NOT_SENT, code,
+                                  self._note("note:not_created_after", attempts=attempt), submitted_at, request_id)
                     return
             if pending:
                 self._wait(self.policy.delay(attempt, reply.retry_after))
@@ -420,7 +427,7 @@ class Engine:
                 taken.append(item)
             elif result.failed:
                 error_code = result.error_code or "NO_TASK_ID"
-                error_msg = self.scrub(result.error_msg) or ("the reply carried no task id" if not result.error_code
+                error_msg = self.scrub(result.error_msg) or (self._note("note:no_task_id") if not result.error_code
                                                              else None)
                 replies.append(Reply(item.name, REJECTED, error_code=error_code, error_msg=error_msg))
                 finished.append((item, Result.REJECTED, {"error_code": error_code, "error_msg": error_msg}))
@@ -442,7 +449,7 @@ class Engine:
             for item in missing:
                 item.maybe_ours = True
             self.ledger.mark_in_doubt(self.endpoint, self.project_id, [i.name for i in missing],
-                                      error_code="NO_RESULT_ITEM", error_msg="the reply did not mention this task",
+                                      error_code="NO_RESULT_ITEM", error_msg=self._note("note:not_mentioned"),
                                       request_id=reply.request_id)
             return self.reconcile(missing, earlier_run=False)
         return []
@@ -453,7 +460,7 @@ class Engine:
         so the run stops; nothing was created for these rows."""
         with self._lock:
             if self.fatal is None:
-                self.fatal = f"{reason}; nothing more was sent - fix the credentials and run again"
+                self.fatal = self._note("note:credentials_stop", reason=reason)
         self.stop.set()
         self._not_created(pending, code, reason, request_id)
         self._give_up(pending, Result.NOT_SENT, code, self.fatal or reason, submitted_at, request_id)
@@ -464,7 +471,7 @@ class Engine:
         status = reply.http_status
         if status in (401, 403) and code != NAME_EXISTS:
             detail = f"HTTP {status}{' ' + code if code else ''}{': ' + message if message else ''}"
-            self._auth_failed(pending, code or f"HTTP {status}", f"the server refused the credentials ({detail})",
+            self._auth_failed(pending, code or f"HTTP {status}", self._note("note:credentials_refused", detail=detail),
                               reply.request_id, submitted_at)
             return []
         self._not_created(pending, code, message, reply.request_id)
@@ -484,7 +491,7 @@ class Engine:
         error_code = code or (f"HTTP {status}" if status else None)
         replies = [Reply(i.name, REJECTED, error_code=error_code, error_msg=message) for i in pending]
         self.ledger.record_reply(self.endpoint, self.project_id, replies, request_id=reply.request_id)
-        self._give_up(pending, Result.REJECTED, error_code, message or "the request was refused", submitted_at,
+        self._give_up(pending, Result.REJECTED, error_code, message or self._note("note:request_refused"), submitted_at,
                       reply.request_id)
         return []
 
@@ -509,11 +516,11 @@ class Engine:
             self.run_batch(batch)
         except Exception as exc:
             text = f"{type(exc).__name__}: {exc}"
-            self.fatal = self.fatal or f"stopped after an internal error: {text}"
+            self.fatal = self.fatal or self._note("note:internal_error", error=text)
             self.stop.set()
             for item in batch:
                 if item.row not in self.outcomes:
                     self._done(item, Result.UNKNOWN, error_code="INTERNAL_ERROR",
-                               error_msg=f"{text}; a re-run looks it up before sending")
+                               error_msg=self._note("note:internal_error_row", error=text))
 
 
