@@ -244,9 +244,13 @@ def _check_one(output: Output, force: bool) -> None:
                 raise InputError(problem)
 
 
-def write_failed(what: str, exc: OSError, *, ledger: Path | None, rebuild: str) -> str:
+def write_failed(what: str, exc: OSError, *, ledger: Path | None, rebuild: str) -> Phrase:
     """The one line for an output that could not be written after requests were sent (disk
-    full): the ledger already holds every outcome, so it says where and how to rebuild."""
+    full): the ledger already holds every outcome, so it says where and how to rebuild. `what`
+    and `rebuild` are texts of the terminal's table (terminal._ZH), said in the run's language."""
     reason = exc.strerror or str(exc)
-    where = f"the ledger {ledger} holds every outcome" if ledger is not None else "nothing was lost on the server"
-    return f"could not write the {what} ({reason}); {where}: {rebuild}"
+    if ledger is not None:
+        return Phrase("could not write the {what} ({reason}); the ledger {ledger} holds every outcome: {rebuild}",
+                      what=Phrase(what), reason=reason, ledger=ledger, rebuild=Phrase(rebuild))
+    return Phrase("could not write the {what} ({reason}); nothing was lost on the server: {rebuild}",
+                  what=Phrase(what), reason=reason, rebuild=Phrase(rebuild))

@@ -54,6 +54,13 @@ _ZH: dict[str, str] = {
     "  2. fix the rows in {name} (retype the passwords shown as ****** or use env:NAME)":
         "  2. 修改{name}中的行（重新输入显示为******的密码，或使用env:NAME）",
     "report: {path}": "报告：{path}",
+    "report (JSON): {path}": "报告（JSON）：{path}",
+    "wrote {path} ({n} columns, {language}, template version {version})":
+        "已写入{path}（{n}列，{language}，模板版本{version}）",
+    "interrupted": "已中断",
+    "interrupted: finishing the requests in flight (Ctrl-C again to abort)":
+        "已中断：正在完成发送中的请求（再按一次Ctrl-C则立即中止）",
+    "(no name)": "（无名称）",
     # prepare, start, rollback
     "{tasks}: {passed} pre-check passed, {failed} failed, {pending} still pending":
         "{tasks}：{passed}个预检查通过，{failed}个失败，{pending}个仍在进行",
@@ -307,6 +314,20 @@ _ZH: dict[str, str] = {
         "--os-cloud {name}：auth_type token需要{file}中的auth.token",
     "--os-cloud {name}: the cloud in {file} lacks {keys} (needed for an IAM password login)":
         "--os-cloud {name}：{file}中的云缺少{keys}（IAM密码登录需要）",
+    "{operation} failed: {detail}: {message}": "{operation}失败：{detail}：{message}",
+    "{operation} failed: {detail}": "{operation}失败：{detail}",
+    "could not write the {what} ({reason}); the ledger {ledger} holds every outcome: {rebuild}":
+        "无法写入{what}（{reason}）；台账{ledger}保存了所有结果：{rebuild}",
+    "could not write the {what} ({reason}); nothing was lost on the server: {rebuild}":
+        "无法写入{what}（{reason}）；服务端没有丢失任何内容：{rebuild}",
+    "results workbook and report": "结果工作簿和报告",
+    "run the same command again to write them": "再次运行同一命令即可写出它们",
+    "run rollback again to write them (deleted tasks are found deleted)":
+        "再次运行rollback即可写出它们（已删除的任务会被识别为已删除）",
+    "run the same status command again to write them": "再次运行同一status命令即可写出它们",
+    "run the same command again to write the results (created rows come back as ALREADY_CREATED; nothing is sent "
+    "twice)":
+        "再次运行同一命令即可写出结果（已创建的行会显示为ALREADY_CREATED；不会重复发送）",
     # errors: end
 }
 
@@ -325,7 +346,7 @@ _COUNT_WORDS_ZH: dict[str, str] = {
 }
 
 
-def say(language: str, text: str, **args: object) -> str:
+def say(language: str, text: str, /, **args: object) -> str:
     """`text` (en-us, a `str.format` template) in `language`, filled in with `args`."""
     template = _ZH.get(text, text) if language == "zh-cn" else text
     return template.format(**args)

@@ -122,6 +122,14 @@ def usage_message(exc: click.UsageError) -> str:
     return message
 
 
+def _interrupted(args: list[str]) -> None:
+    """Ctrl-C (or an aborted prompt): one line in the run's language, exit 3."""
+    from bulkimport.terminal import say
+
+    click.echo(f"bulkimport: {say(error_language(args), 'interrupted')}", err=True)
+    sys.exit(ExitCode.INCOMPLETE)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: maps our errors and Ctrl-C to exit codes.
 
@@ -135,8 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = cli.main(args=args, prog_name="bulkimport", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("bulkimport: interrupted", err=True)
-        sys.exit(ExitCode.INCOMPLETE)
+        _interrupted(args)
     except click.UsageError as exc:
         fail(usage_message(exc), ExitCode.UNUSABLE_INPUT, as_json=as_json)
     except click.ClickException as exc:
@@ -147,6 +154,5 @@ def main(argv: list[str] | None = None) -> None:
     except BulkImportError as exc:
         fail(exc.said(error_language(args)), exc.exit_code, as_json=as_json, english=str(exc))
     except KeyboardInterrupt:
-        click.echo("bulkimport: interrupted", err=True)
-        sys.exit(ExitCode.INCOMPLETE)
+        _interrupted(args)
     sys.exit(code if isinstance(code, int) else ExitCode.OK)

@@ -28,10 +28,13 @@ def command(results_workbook: Path, out_dir: Path, as_json: bool, simulate: bool
     Campaign facts come from the workbook's Summary sheet; counts and tables from its rows.
     """
     from bulkimport.report import build_report
+    from bulkimport.terminal import say
 
     files = build_report(results_workbook, out_dir=out_dir, language=language)
+    document = json.loads(files.json.read_text(encoding="utf-8"))
     if as_json:
-        click.echo(json.dumps(json.loads(files.json.read_text(encoding="utf-8")), indent=2, ensure_ascii=False))
-    click.echo(f"report: {files.html}", err=True)
-    click.echo(f"report (JSON): {files.json}", err=True)
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    lang = str(document.get("language") or "en-us")  # the language the report was written in
+    click.echo(say(lang, "report: {path}", path=files.html), err=True)
+    click.echo(say(lang, "report (JSON): {path}", path=files.json), err=True)
     return ExitCode.OK

@@ -96,13 +96,16 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     progress = progress_mod.for_stream(sys.stderr)
     confirm = None if (yes or dry_run or not _is_terminal()) else _confirm
 
-    def announce() -> None:
-        click.echo("\nbulkimport: interrupted: finishing the requests in flight (Ctrl-C again to abort)", err=True)
+    from bulkimport.book_read import recorded_language
+    from bulkimport.terminal import say, translate
+
+    def announce() -> None:  # the first Ctrl-C: the workbook's language is looked up only now
+        said_in = language or recorded_language(workbook) or "en-us"
+        click.echo("\nbulkimport: " + say(said_in, "interrupted: finishing the requests in flight (Ctrl-C again "
+                                                    "to abort)"), err=True)
 
     with stop_on_interrupt(announce) as stop:
         outcome = submit_workbook(workbook, options, progress=progress, confirm=confirm, stop=stop)
-
-    from bulkimport.terminal import say, translate
 
     language = outcome.campaign.language
     counts = ", ".join(f"{name} {n}" for name, n in outcome.counts().items()) or say(language, "no rows")

@@ -31,6 +31,8 @@ def command(path: Path, language: str, force: bool) -> int:
     """
     check_outputs([Output(path, "PATH", "workbook", suffixes=(".xlsx",))], force=force)
     written = write_template(path, language=language)
-    click.echo(f"wrote {written} ({len(fields.KEYS)} columns, {language}, template version "
-               f"{fields.TEMPLATE_VERSION})")
+    from bulkimport.terminal import say
+
+    click.echo(say(language, "wrote {path} ({n} columns, {language}, template version {version})", path=written,
+                   n=len(fields.KEYS), language=language, version=fields.TEMPLATE_VERSION))
     return ExitCode.OK

@@ -66,10 +66,11 @@ class DrsError(BulkImportError):
         parts = [f"HTTP {http_status}" if http_status is not None else "no reply"]
         if error_code:
             parts.append(error_code)
-        text = f"{operation} failed: {' '.join(parts)}"
-        if error_msg:
-            text += f": {_one_line(error_msg)}"
-        super().__init__(text)
+        if error_msg:  # the server's message, as the server wrote it
+            super().__init__("{operation} failed: {detail}: {message}", operation=operation, detail=" ".join(parts),
+                             message=_one_line(error_msg))
+        else:
+            super().__init__("{operation} failed: {detail}", operation=operation, detail=" ".join(parts))
 
 
 def _one_line(text: str) -> str:

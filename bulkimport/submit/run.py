@@ -173,7 +173,8 @@ def _announce_invalid(validation: Validation, outcomes: Mapping[int, RowOutcome]
     book = validation.book
     progress.note(say(validation.language, "{rows} invalid, not sent (see the results workbook's Findings sheet):",
                       rows=rows_word(validation.language, len(first))))
-    listed = [(book.source_row(r), validation.rows[r].get("name") or "(no name)", first[r]) for r in sorted(first)]
+    no_name = say(validation.language, "(no name)")
+    listed = [(book.source_row(r), validation.rows[r].get("name") or no_name, first[r]) for r in sorted(first)]
     for line in screenful(row_lines(listed, 110, validation.language), language=validation.language):
         progress.note(line)
 
@@ -187,7 +188,7 @@ def not_created_lines(outcome: SubmitOutcome, width: int = 110) -> list[str]:
     language = outcome.campaign.language
     lines = [say(language, "{rows} not created (rejected, unknown or not sent):",
                  rows=rows_word(language, len(rows)))]
-    lines += screenful(row_lines(((r.row, r.name or "(no name)",
+    lines += screenful(row_lines(((r.row, r.name or say(language, "(no name)"),
                                    f"{r.result}: {r.error_msg or r.error_code or ''}".rstrip(": "))
                                   for r in rows), width, language), language=language)
     return lines
