@@ -52,6 +52,9 @@ def cloud_identity(auth: object) -> str:
 #: The texts of the `cloud_user` fact, most specific first (the report retells them, see findings.retold).
 IDENTITY_NOTES: tuple[str, ...] = ("note:identity_iam_user_domain", "note:identity_iam_user",
                                    "note:identity_aksk", "note:identity_token", "note:identity_simulator")
+#: Facts whose values are the tool's own words (recorded in en-us, shown in the report's
+#: language, read back from a zh-cn Summary sheet): the note ids that write them, by fact.
+FACT_NOTES: dict[str, tuple[str, ...]] = {"cloud_user": IDENTITY_NOTES, "region": ("note:region_simulated",)}
 
 
 def operator_name() -> str:
@@ -102,6 +105,7 @@ class Campaign:
         """Inverse of `rows`, tolerant of extra rows (counts follow the facts on the sheet)."""
         names = {f.name for f in fields(cls)}
         values = {str(r[0]): "" if r[1] is None else str(r[1]) for r in rows if len(r) >= 2 and r[0] in names}
-        if values.get("cloud_user"):  # a zh-cn Summary sheet shows it in zh-cn; the fact is kept in en-us
-            values["cloud_user"] = retold(values["cloud_user"], IDENTITY_NOTES, EN)
+        for key, notes in FACT_NOTES.items():  # a zh-cn Summary sheet shows them in zh-cn; kept in en-us
+            if values.get(key):
+                values[key] = retold(values[key], notes, EN)
         return cls(**values)

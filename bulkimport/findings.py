@@ -379,6 +379,8 @@ MESSAGES: dict[str, Text] = {
     "note:identity_iam_user_domain": Text("IAM user {user} (domain {domain})", "IAM用户{user}（帐号{domain}）"),
     "note:identity_aksk": Text("AK/SK credentials", "AK/SK访问密钥"),
     "note:identity_token": Text("IAM token (OS_AUTH_TOKEN)", "IAM令牌（OS_AUTH_TOKEN）"),
+    # the region fact of a campaign on the simulator (`--simulate`)
+    "note:region_simulated": Text("simulated", "模拟器"),
 }
 
 

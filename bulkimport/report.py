@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bulkimport import fields as catalogue
-from bulkimport.campaign import IDENTITY_NOTES, Campaign, file_sha256, now_iso
+from bulkimport.campaign import FACT_NOTES, Campaign, file_sha256, now_iso
 from bulkimport.errors import InputError
 from bulkimport.findings import EN, ZH, language_of, retold
 from bulkimport.outcomes import Result
@@ -995,10 +995,11 @@ _WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file
 
 
 def _fact_value(key: str, value: object, language: str) -> str:
-    """A fact as the report shows it: the cloud identity in the report's language (it is
-    recorded in en-us, or read back in zh-cn from a Summary sheet); the others as they are."""
+    """A fact as the report shows it: the tool's own words (the cloud identity, the
+    simulator's region; `campaign.FACT_NOTES`) in the report's language, recorded in en-us or
+    read back in zh-cn from a Summary sheet; the others (names, IDs, paths, codes) as they are."""
     text = "" if value is None else str(value)
-    return retold(text, IDENTITY_NOTES, language) if key == "cloud_user" and text else text
+    return retold(text, FACT_NOTES[key], language) if key in FACT_NOTES and text else text
 
 
 def display_facts(summary: Summary) -> list[tuple[str, str, str]]:

@@ -177,6 +177,7 @@ def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
     page = parse(Path(document["report_html"]).read_text(encoding="utf-8"))
     shown = {td.attrs.get("data-fact"): td.text for td in page.find_all("td") if td.attrs.get("data-fact")}
     assert shown["cloud_user"] == "模拟器（生成的令牌）"  # ... and as the zh-cn report shows it
+    assert (report["campaign"]["region"], shown["region"]) == ("simulated", "模拟器")
     assert "第6行：任务wave-zh-04" in page.by_id("drift").text
     summary = openpyxl.load_workbook(tmp_path / "again.xlsx", read_only=True)["Summary"]
     facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
@@ -197,6 +198,7 @@ def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
     english = json.loads((tmp_path / "en" / "st-report.json").read_text(encoding="utf-8"))
     assert english["drift"] == [f"row 6: {drift[0][6]}"]
     assert english["campaign"]["cloud_user"] == "simulator (generated token)"
+    assert english["campaign"]["region"] == "simulated"  # read back from the zh-cn Summary sheet
     assert first.exists()
 
 
