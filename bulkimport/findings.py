@@ -299,6 +299,8 @@ MESSAGES: dict[str, Text] = {
     "note:start_kept_refusing": Text("not started (the service kept refusing: {reason}); run start again",
                                      "未启动（服务一直拒绝：{reason}）；请再次运行start"),
     "note:no_usable_answer": Text("no usable answer", "无可用应答"),
+    "note:answer_left_out": Text("the answer did not include this task", "应答中没有此任务"),
+    "note:refused_no_reason": Text("refused without a reason", "被拒绝，未给出原因"),
     "note:start_doubt_unasked": Text("in doubt ({message}) and the status could not be asked: {error}; run start "
                                      "again",
                                      "结果存疑（{message}），且无法查询状态：{error}；请再次运行start"),

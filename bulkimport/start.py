@@ -299,10 +299,10 @@ def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[
                     _settle(ledger, target, [row], STARTED, None, None, reply.request_id)
                 else:
                     _settle(ledger, target, [row], START_FAILED, _text(item.get("error_code")) or None,
-                            scrub(_text(item.get("error_msg")) or note(language, "note:no_reason")),
+                            scrub(_text(item.get("error_msg")) or note(language, "note:refused_no_reason")),
                             reply.request_id)
             if doubtful:
-                _resolve_doubt(client, ledger, target, doubtful, None, note(language, "note:answer_missing_task"),
+                _resolve_doubt(client, ledger, target, doubtful, None, note(language, "note:answer_left_out"),
                                scrub, language)
             return requests
         if reply.kind is ReplyKind.REJECTED:
