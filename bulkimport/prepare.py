@@ -575,7 +575,8 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 except DrsError as exc:
                     for task in chunk:
                         if task.verdict == "pending" and task.error_msg is None:
-                            task.fail(exc.error_code, scrub(note(language, "note:stopped", error=exc)), "unknown")
+                            task.fail(exc.error_code, scrub(note(language, "note:stopped", error=exc.said(language))),
+                                      "unknown")
                     return []
 
             with ThreadPoolExecutor(max_workers=concurrency) as pool:

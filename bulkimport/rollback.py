@@ -282,7 +282,7 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
                     for task_id, state in query_states(client, failed, language).items():
                         outcomes[by_id[task_id].excel_row].task_status = state.status
         except DrsError as exc:
-            message = note(language, "note:rollback_stopped", error=scrub(str(exc)))
+            message = note(language, "note:rollback_stopped", error=scrub(exc.said(language)))
         left: list[str] = []
         if ledger is not None:
             for item in plan.items:

@@ -334,7 +334,7 @@ def _resolve_doubt(client: DrsClient, ledger: L.Ledger, target: Target, rows: li
         states = query_states(client, [r.task_id for r in rows if r.task_id], language)
     except DrsError as exc:
         _settle(ledger, target, rows, UNKNOWN, code,
-                note(language, "note:start_doubt_unasked", message=message, error=scrub(str(exc))))
+                note(language, "note:start_doubt_unasked", message=message, error=scrub(exc.said(language))))
         return
     for row in rows:
         state = states[row.task_id]  # type: ignore[index]
@@ -374,7 +374,7 @@ def execute_start(plan: StartPlan, target: Target, *, out_path: Path | None = No
                 except DrsError as exc:  # only the status look-up raises; keep what is known
                     for row in chunk:
                         if row.start is None:
-                            _settle(ledger, target, [row], UNKNOWN, exc.error_code, scrub(str(exc)))
+                            _settle(ledger, target, [row], UNKNOWN, exc.error_code, scrub(exc.said(plan.language)))
                 done += len(chunk)
                 progress.update(done, {})
             progress.finish()

@@ -349,3 +349,27 @@ def test_submits_own_reasons_are_zh_cn_for_a_zh_cn_workbook(tmp_path: Path) -> N
     assert re.fullmatch(r"未创建：\d+秒内尝试3次后仍被拒绝（.+）", str(row.error_msg)), row.error_msg
     keys, rows, _ = _jobs(outcome.results_path)
     assert rows[0][keys.index("error_msg")] == row.error_msg
+
+
+def test_a_failed_status_query_during_a_zh_cn_resubmit_is_noted_in_zh_cn(tmp_path: Path) -> None:
+    """A re-submit asks the server for the created rows' task_status; when that query fails
+    the column stays blank and the row says why, in the workbook's language (the failed call's
+    own frame too); the server's code inside it stays as sent."""
+    from test_submit import TOKEN, env, options, task_row
+
+    from bulkimport.simulator import FaultConfig, Simulator
+    from bulkimport.submit import submit_workbook
+    from bulkimport.template import write_template
+
+    with Simulator(token=TOKEN, faults=FaultConfig(transition_delay=0, retry_after=0)) as server:
+        book = write_template(tmp_path / "zh.xlsx", language="zh-cn", rows=[task_row("zh-made")])
+        first = submit_workbook(book, options(server, tmp_path), env=env(server))
+        assert [o.result for o in first.rows] == ["CREATED"]
+        server.set_faults(next=["status:500"] * 10)
+        again = submit_workbook(book, options(server, tmp_path, out=tmp_path / "again.xlsx", max_attempts=2),
+                                env=env(server))
+    row = again.rows[0]
+    assert row.result == "ALREADY_CREATED" and row.task_status is None
+    assert str(row.error_msg).startswith("未显示task_status（状态查询失败：")
+    assert str(row.error_msg).endswith("）；`bulkimport status`会查询当前状态")
+    assert "HTTP 500 DRS.M00004" in str(row.error_msg)  # the server's code, as sent

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from bulkimport import fields
 from bulkimport.campaign import now_iso
 from bulkimport.drs.client import NAME_EXISTS, BatchReply
-from bulkimport.errors import InputError
+from bulkimport.errors import BulkImportError, InputError
 from bulkimport.findings import EN, note
 from bulkimport.ledger import (
     CREATED,
@@ -164,6 +164,10 @@ class Engine:
         """A note of ours for a row's error_msg, in the run's language (findings.MESSAGES)."""
         return note(self.options.language or EN, message_id, **args)
 
+    def _said(self, error: BulkImportError) -> str:
+        """A failed call's own words (e.g. a DrsError) in the run's language, for a note that quotes it."""
+        return error.said(self.options.language or EN)
+
     def _done(self, item: _Item, result: Result, **values: Any) -> None:
         values["error_msg"] = self.scrub(values.get("error_msg"))
         outcome = RowOutcome(row=item.row, name=item.name, result=result, **values)
@@ -214,7 +218,7 @@ class Engine:
             try:
                 details = self.client.batch_detail([str(task.get("id"))])
             except DrsError as exc:
-                return self._note("note:details_unreadable_because", error=exc)
+                return self._note("note:details_unreadable_because", error=self._said(exc))
             detail = next((d for d in details if str(d.get("id")) == str(task.get("id"))), None)
             if detail is None:
                 return self._note("note:details_unreadable")
@@ -249,7 +253,7 @@ class Engine:
                 tasks = self._find(item, item.use_types)
             except DrsError as exc:
                 self._done(item, Result.UNKNOWN, error_code="LOOKUP_FAILED",
-                           error_msg=self._note("note:doubt_lookup_failed", error=exc))
+                           error_msg=self._note("note:doubt_lookup_failed", error=self._said(exc)))
                 continue
             if not tasks:
                 absent.append(item)
@@ -291,7 +295,7 @@ class Engine:
             except DrsError as exc:
                 if item.maybe_ours:
                     self._done(item, Result.UNKNOWN, error_code=code,
-                               error_msg=self._note("note:lookup_failed", message=message, error=exc),
+                               error_msg=self._note("note:lookup_failed", message=message, error=self._said(exc)),
                                submitted_at=submitted_at, request_id=request_id)
                 else:
                     replies.append(Reply(item.name, REJECTED, error_code=code, error_msg=self.scrub(message)))

@@ -480,7 +480,7 @@ def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int,
                                             timeout=(options.connect_timeout, options.timeout))) as client:
             states = query_states(client, [o.task_id for o in already.values() if o.task_id], language)
     except BulkImportError as exc:
-        reason = scrubber(target.secrets)(str(exc)) or msg("note:no_answer")
+        reason = scrubber(target.secrets)(exc.said(language)) or msg("note:no_answer")
         _status_not_asked(already, msg("note:why_query_failed", reason=reason), language)
         outcomes.update(already)
         return
