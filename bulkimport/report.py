@@ -17,6 +17,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -467,6 +468,12 @@ class Counts:
         return out
 
 
+def _flat(row: TaskRow | NotCreatedRow | LaunchRow) -> dict[str, Any]:
+    """A row's fields as a dict: what `dataclasses.asdict` gives for these flat rows of text
+    and numbers, without its recursive deep copy of every value (one row per task)."""
+    return {f.name: getattr(row, f.name) for f in dataclass_fields(row)}
+
+
 @dataclass(frozen=True)
 class TaskRow:
     """A row that has (or had) a task this tool created."""
@@ -562,9 +569,9 @@ class Summary:
             "rehearsal": self.rehearsal,
             "campaign": asdict(self.campaign),
             "counts": self.counts.to_dict(),
-            "launch": [asdict(r) for r in self.launch],
-            "tasks": [asdict(t) for t in self.tasks],
-            "not_created": [asdict(r) for r in self.not_created],
+            "launch": [_flat(r) for r in self.launch],
+            "tasks": [_flat(t) for t in self.tasks],
+            "not_created": [_flat(r) for r in self.not_created],
             "outcome": self.outcome,
             "language": self.language,
         }

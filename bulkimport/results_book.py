@@ -528,13 +528,17 @@ class _TaskRows:
         """A row with no finding (most rows): its non-blank cells, picked out in C."""
         raw = self.book.cells.values_of(excel_row)
         ws = self.ws
+        write_string = ws.write_string
         for plan, value in compress(zip(self.plans, raw, strict=True), map(ne, raw, repeat(""))):
             if plan is None:
                 continue  # a result column of a results workbook: rewritten with the appended ones
             i, f, shown = plan
             if shown is not None:
                 value = shown.get(value) or _shown_value(shown, f, value)  # type: ignore[call-overload]
-            _write_value(ws, r, i, value, fmt)
+            if type(value) is str:  # most cells: written here, without a call to _write_value each
+                write_string(r, i, value, fmt)
+            else:
+                _write_value(ws, r, i, value, fmt)
 
     def _cells_with_findings(self, r: int, excel_row: int, row_findings: Mapping[str | None, list[Finding]],
                              plain) -> None:

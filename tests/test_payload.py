@@ -115,6 +115,26 @@ def test_unset_env_reference_is_an_input_error_naming_the_cell() -> None:
         payload.build_job(typed_row(), secrets=payload.Secrets.RESOLVE, env={}, where="row 7")
 
 
+@pytest.mark.parametrize("secrets", [
+    {},
+    {"source_endpoint.ssl_cert_key": "QUJDRA==", "source_endpoint.ssl_cert_password": "env:P12_PW"},
+    {"source_endpoint.db_password": None, "target_endpoint.db_password": ""},
+])
+def test_resolving_a_masked_job_sends_what_a_resolved_build_sends(secrets: dict[str, object]) -> None:
+    # submit builds each row's masked job, then resolves it for sending (payload.resolve_job)
+    # instead of building the body a second time: the two must never differ on the wire.
+    row = typed_row(**secrets)
+    env = {"TARGET_PW": "from-env", "P12_PW": "p12-from-env"}
+    masked = payload.build_job(row)
+    masked_before = json.dumps(masked)
+    resolved = payload.resolve_job(masked, row, env, where="row 7")
+    assert resolved == payload.build_job(row, secrets=payload.Secrets.RESOLVE, env=env, where="row 7")
+    assert json.dumps(resolved) == json.dumps(payload.build_job(row, secrets=payload.Secrets.RESOLVE, env=env))
+    assert json.dumps(masked) == masked_before  # the masked job (ledger, drift) is left as it was
+    with pytest.raises(InputError, match="row 7 target_endpoint.db_password.*TARGET_PW"):
+        payload.resolve_job(payload.build_job(typed_row()), typed_row(), {}, where="row 7")
+
+
 def test_secret_values_lists_resolved_secrets_for_scrubbing() -> None:
     job = payload.build_job(typed_row(), secrets=payload.Secrets.RESOLVE, env={"TARGET_PW": "from-env"})
     assert sorted(payload.secret_values(job)) == ["from-env", "s3cret-Pw"]

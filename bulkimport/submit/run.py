@@ -231,8 +231,8 @@ def _resolve_secrets(items: Sequence[_Item], env: Mapping[str, str], language: s
     run with nothing sent (InputError, exit 2). Returns the secret values for scrubbing."""
     secrets: list[str] = []
     for item in items:
-        item.wire = payload.build_job(item.typed, secrets=payload.Secrets.RESOLVE, env=env,
-                                      where=say(language, "row {row}", row=item.row))
+        item.wire = payload.resolve_job(item.masked, item.typed, env,
+                                        where=say(language, "row {row}", row=item.row))
         secrets.extend(payload.secret_values(item.wire))
     return secrets
 
