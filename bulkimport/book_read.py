@@ -16,10 +16,11 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from itertools import compress, repeat
 from operator import itemgetter, ne
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from xlsxwriter.utility import xl_col_to_name
 
@@ -31,6 +32,12 @@ from bulkimport.findings import Finding, Severity, msg
 from bulkimport.outcomes import RESULT_COLUMNS
 from bulkimport.sheetscan import SheetMarks, scan_sheet_marks
 from bulkimport.sheettrim import trimmed_copy
+
+if TYPE_CHECKING:  # python_calamine is imported where a workbook is opened
+    from python_calamine import CalamineSheet, CalamineWorkbook
+
+#: A cell as python-calamine reads it (`CalamineSheet.to_python`).
+CellValue = int | float | str | bool | time | date | datetime | timedelta
 
 #: The sheet the template puts the tasks on; found case-insensitively.
 TASK_SHEET = "Jobs"
@@ -262,7 +269,7 @@ def _find_key_row(grid: Sequence[Sequence[object]]) -> int | None:
     return None
 
 
-def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
+def _choose_sheet(book: CalamineWorkbook, path: Path, sheet: str | None) -> tuple[str, CalamineSheet | None]:
     """The task sheet's name and, when it was loaded to look at it, the loaded sheet.
 
     Without `--sheet`, every visible sheet (and one named `Jobs`, even hidden) with a key
@@ -282,7 +289,7 @@ def _choose_sheet(book, path: Path, sheet: str | None) -> tuple[str, Any]:
     import python_calamine
 
     visible = {m.name for m in book.sheets_metadata if m.visible == python_calamine.SheetVisibleEnum.Visible}
-    candidates: dict[str, Any] = {}
+    candidates: dict[str, CalamineSheet] = {}
     for name in names:
         if name not in visible and name.casefold() != TASK_SHEET.casefold():
             continue
@@ -382,7 +389,7 @@ def _stale_template(version: str | None, catalogue_sha256: str | None) -> Findin
 
 
 
-def _put_error_texts(grid: list[list[object]], errors: Mapping[tuple[int, int], str], width: int) -> None:
+def _put_error_texts(grid: list[list[CellValue]], errors: Mapping[tuple[int, int], str], width: int) -> None:
     """Give each error cell its error's text (`#N/A`), where the reader left it empty: the
     row is then not blank, validate reports the text as `excel_error`, and a copy shows it."""
     for (excel_row, col), text in errors.items():

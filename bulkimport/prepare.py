@@ -28,13 +28,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bulkimport import fields, payload
 from bulkimport import ledger as L
 from bulkimport.drs import DrsClient, DrsError, RetryPolicy
 from bulkimport.errors import InputError
-from bulkimport.findings import EN, ZH, Message, Severity, joined, msg, note
+from bulkimport.findings import EN, ZH, Finding, Message, Severity, joined, msg, note
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
 from bulkimport.report import ReportFiles, read_summary_facts
@@ -51,6 +51,9 @@ from bulkimport.status import (
 )
 from bulkimport.target import Target, make_client, scrubber
 from bulkimport.terminal import say, tasks_word
+
+if TYPE_CHECKING:  # validate (pandas, pandera) is imported when prepare runs, not when it is imported
+    from bulkimport.validate import Validation
 
 #: Values of the appended `connection` and `precheck` columns.
 OK = "OK"
@@ -145,14 +148,14 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _row_errors(findings: Iterable[Any], excel_row: int, language: str = "en-us") -> str | None:
+def _row_errors(findings: Iterable[Finding], excel_row: int, language: str = "en-us") -> str | None:
     errors = [f for f in findings if f.row == excel_row and f.severity == Severity.ERROR]
     if not errors:
         return None
     return joined(language, (f.sentence_for(language) for f in errors))
 
 
-def created_tasks(validation: Any, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:
+def created_tasks(validation: Validation, ledger: L.Ledger, target: Target) -> tuple[list[TaskRow], list[int]]:
     """The workbook's rows whose task the ledger shows this tool created (the ledger is the
     authority for the task ID: a workbook cell cannot point prepare at someone else's task),
     and the Excel rows of the others."""
@@ -652,7 +655,7 @@ def _counts(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[str, i
     return counts
 
 
-def _never_created(validation: Any, ledger: L.Ledger, target: Target,
+def _never_created(validation: Validation, ledger: L.Ledger, target: Target,
                    rows: Sequence[int]) -> dict[int, dict[str, object]]:
     """The rows without a task keep why: validation's errors, the workbook's result, the ledger's word."""
     book = validation.book

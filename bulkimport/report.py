@@ -365,7 +365,7 @@ def _result_sort_key(result: str) -> tuple[int, str]:
     return len(RESULT_ORDER), result
 
 
-def _ordered(counter: Counter[str], key: Any) -> dict[str, int]:
+def _ordered(counter: Counter[str], key: Callable[[str], tuple[int, str]]) -> dict[str, int]:
     return {name: counter[name] for name in sorted(counter, key=key)}
 
 
