@@ -8,14 +8,21 @@ tool's alone; it is extrapolated to 10,000 tasks.
 
     .venv/bin/python benchmarks/bench_submit.py
     .venv/bin/python benchmarks/bench_submit.py --tasks 2000 --concurrency 8 --latency 0.1
+    .venv/bin/python benchmarks/bench_submit.py --instructions --sizes 200,600   # valgrind
 
 Targets: submission phase within 1.3x of the ideal; client CPU for 10,000 tasks <= 2 minutes.
+
+`--instructions` counts the client's instructions under valgrind (callgrind) against the
+do-nothing server instead of timing: a figure that repeats run after run on a shared
+machine, where CPU seconds vary by a third. Each size runs in its own process; the
+difference between two sizes is the work per task, start-up and fixed costs excluded.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -167,7 +174,55 @@ def measure(server: str, args: argparse.Namespace) -> bool:
     return phase <= 1.3 * ideal and per_task_ms * 10 <= 120
 
 
+def _child(tasks: int, port: int, work: Path) -> None:
+    """One measured submit (under valgrind): the workbook was written by the parent."""
+    options = SubmitOptions(endpoint=f"http://127.0.0.1:{port}", project_id=PROJECT, batch_size=10, concurrency=8,
+                            out=work / f"results-{tasks}.xlsx", ledger=work / f"ledger-{tasks}.sqlite")
+    env = {**os.environ, "OS_AUTH_TOKEN": TOKEN, "SRC_PW": "bench-src", "TGT_PW": "bench-tgt"}
+    if tasks:
+        outcome = submit_workbook(work / f"bench-{tasks}.xlsx", options, env=env)
+        if outcome.counts() != {"CREATED": tasks}:
+            raise SystemExit(f"unexpected outcome: {outcome.counts()}")
+
+
+def _instructions(tasks: int, port: int, work: Path) -> int:
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__,
+         "--child", str(tasks), str(port), str(work)],
+        check=True, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    match = re.search(r"Collected : (\d+)", proc.stderr)
+    if match is None:
+        raise RuntimeError(f"callgrind printed no total:\n{proc.stderr[-2000:]}")
+    return int(match.group(1))
+
+
+def count_instructions(sizes: list[int], latency: float) -> None:
+    """Client instructions per run and per task, against the do-nothing server."""
+    port = _free_port()
+    process = _start_null_server(port, latency)
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
+            work = Path(tmp)
+            for tasks in sizes:
+                write_template(work / f"bench-{tasks}.xlsx", rows=[_row(i) for i in range(tasks)])
+            start_up = _instructions(0, port, work)
+            counts = {tasks: _instructions(tasks, port, work) - start_up for tasks in sizes}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print(f"start-up (imports) {start_up / 1e9:.3f} G instructions")
+    for tasks, count in counts.items():
+        print(f"{tasks:>6} tasks      {count / 1e9:.3f} G beyond start-up")
+    for small, large in zip(sizes, sizes[1:], strict=False):
+        per_task = (counts[large] - counts[small]) / (large - small)
+        print(f"per task ({small} -> {large}): {per_task / 1e6:.2f} M instructions")
+
+
 def main() -> int:
+    if len(sys.argv) == 5 and sys.argv[1] == "--child":
+        _child(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.1)
@@ -175,7 +230,13 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--server", choices=("simulator", "null", "both"), default="both",
                         help="the project's simulator, a do-nothing server that only waits, or both")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the client's instructions under valgrind instead of timing (slow)")
+    parser.add_argument("--sizes", default="200,600", help="with --instructions: comma-separated task counts")
     args = parser.parse_args()
+    if args.instructions:
+        count_instructions(sorted(int(n) for n in args.sizes.split(",")), args.latency)
+        return 0
     servers = ("simulator", "null") if args.server == "both" else (args.server,)
     results = {server: measure(server, args) for server in servers}
     for server, ok in results.items():
