@@ -271,6 +271,8 @@ _ZH: dict[str, str] = {
     "row {row}: {text}": "第{row}行：{text}",
     "(invalid value)": "（无效值）",
     "(blank)": "（空）",
+    "true": "是",
+    "false": "否",
     # page, header, footer, sign-off
     "{when} by {who}": "{when}，{who}",
     "report generated {when}": "报告生成于{when}",
@@ -761,7 +763,8 @@ def summary_sheet_rows(summary: Summary) -> SheetRows:
     sheet.add([_t(language, "Campaign facts")], "section")
     sheet.add([_t(language, "key"), _t(language, "value"), _t(language, "meaning")], "head")
     for key, value in summary.campaign.rows():
-        sheet.add([key, _fact_value(key, value, language), _t(language, _FACT_LABELS.get(key, ""))], "fact")
+        sheet.add([key, _fact_value(key, value, language, sheet=True), _t(language, _FACT_LABELS.get(key, ""))],
+                  "fact")
     counts = summary.counts.to_dict()
     sheet.add([], None)
     sheet.add([_t(language, "Counts")], "section")
@@ -1001,11 +1004,19 @@ _WIDE_FACTS = frozenset({"input_file", "input_sha256", "endpoint", "results_file
                          "ledger", "campaign_id"})
 
 
-def _fact_value(key: str, value: object, language: str) -> str:
+#: Facts that are true or false, shown as yes/no words in zh-cn (the Summary sheet keeps true/false:
+#: `rehearsal_of` reads `dry_run` back from it).
+_YES_NO_FACTS = frozenset({"dry_run"})
+_YES_NO = ("true", "false")
+
+
+def _fact_value(key: str, value: object, language: str, *, sheet: bool = False) -> str:
     """A fact as the report shows it: the tool's own words (the cloud identity, the
     simulator's region; `campaign.FACT_NOTES`) in the report's language, recorded in en-us or
     read back in zh-cn from a Summary sheet; the others (names, IDs, paths, codes) as they are."""
     text = "" if value is None else str(value)
+    if key in _YES_NO_FACTS and text.strip().lower() in _YES_NO and not sheet:
+        return _t(language, text.strip().lower())
     return retold(text, FACT_NOTES[key], language) if key in FACT_NOTES and text else text
 
 

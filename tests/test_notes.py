@@ -178,10 +178,12 @@ def test_a_zh_cn_resubmit_writes_its_notes_and_drift_in_zh_cn(
     shown = {td.attrs.get("data-fact"): td.text for td in page.find_all("td") if td.attrs.get("data-fact")}
     assert shown["cloud_user"] == "模拟器（生成的令牌）"  # ... and as the zh-cn report shows it
     assert (report["campaign"]["region"], shown["region"]) == ("simulated", "模拟器")
+    assert (report["campaign"]["dry_run"], shown["dry_run"]) == ("false", "否")
     assert "第6行：任务wave-zh-04" in page.by_id("drift").text
     summary = openpyxl.load_workbook(tmp_path / "again.xlsx", read_only=True)["Summary"]
     facts = {r[0]: r[1] for r in summary.iter_rows(values_only=True) if r and r[0]}
     assert facts["cloud_user"] == "模拟器（生成的令牌）"
+    assert facts["dry_run"] == "false"  # read back by `report` (a rehearsal's banner), never reworded
 
     # status of the re-submitted campaign: the drift lines and the carried findings, in zh-cn
     code, stdout, _ = run(["status", str(tmp_path / "again.xlsx"), "--out", str(tmp_path / "st.xlsx"),

@@ -33,6 +33,7 @@ def _report_texts() -> set[str]:
         texts |= set(table.values())
     texts.add(report._CANNOT_SIGN)
     texts |= set(report._OWN_KEYS)  # count keys shown in the report's language
+    texts |= set(report._YES_NO)  # true/false facts shown as yes/no words
     texts |= {title for title, _, _ in (*report._COUNT_GROUPS, *report._BREAKDOWN_GROUPS)}
     for summary in _all_kinds():
         texts |= {label for label, _, _ in report._tiles(summary)}
