@@ -308,12 +308,14 @@ def execute_rollback(plan: RollbackPlan, target: Target, *, out_path: Path | Non
     exit_code = ExitCode.INCOMPLETE if unfinished else exit_code_for(results)
     if exit_code == ExitCode.OK and left:
         shown = ", ".join(left[:5]) + (", ..." if len(left) > 5 else "")
-        message = (f"{plural(len(left), 'task')} of this campaign {'is' if len(left) == 1 else 'are'} still on the "
-                   "server and not in this workbook's "
-                   f"rollback: {shown}")
+        lang = campaign.language
+        message = (say(lang, "{tasks} of this campaign is still on the server and not in this workbook's rollback: "
+                             "{names}", tasks=tasks_word(lang, 1), names=shown) if len(left) == 1 else
+                   say(lang, "{tasks} of this campaign are still on the server and not in this workbook's rollback: "
+                             "{names}", tasks=tasks_word(lang, len(left)), names=shown))
         if plan.failed_rows:
             # The failed-rows workbook names just the rows to create again: the rest stay, as meant.
-            message += " (this failed-rows workbook rolls back only its own rows)"
+            message += say(lang, " (this failed-rows workbook rolls back only its own rows)")
         else:
             # Exit 0 means the campaign is gone: tasks the ledger still shows created are not.
             exit_code = ExitCode.SOME_FAILED

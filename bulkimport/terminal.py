@@ -61,6 +61,14 @@ _ZH: dict[str, str] = {
     "interrupted: finishing the requests in flight (Ctrl-C again to abort)":
         "已中断：正在完成发送中的请求（再按一次Ctrl-C则立即中止）",
     "(no name)": "（无名称）",
+    "{tasks} of this campaign is still on the server and not in this workbook's rollback: {names}":
+        "本次活动还有{tasks}仍在服务端，且不在此工作簿的回滚范围内：{names}",
+    "{tasks} of this campaign are still on the server and not in this workbook's rollback: {names}":
+        "本次活动还有{tasks}仍在服务端，且不在此工作簿的回滚范围内：{names}",
+    " (this failed-rows workbook rolls back only its own rows)": "（此失败行工作簿只回滚其自身的行）",
+    "WARNING: --insecure: TLS certificates are NOT verified; anyone on the network path can impersonate the "
+    "endpoint and read the token and database passwords.":
+        "警告：--insecure：不验证TLS证书；网络路径上的任何人都可以冒充端点并读取令牌和数据库密码。",
     # prepare, start, rollback
     "{tasks}: {passed} pre-check passed, {failed} failed, {pending} still pending":
         "{tasks}：{passed}个预检查通过，{failed}个失败，{pending}个仍在进行",

@@ -90,14 +90,16 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
         max_attempts=max_attempts, max_retry_time=max_retry_time, base_delay=retry_delay, report_dir=report_dir,
         force=force,
     )
-    if insecure and not simulate:
-        click.echo("bulkimport: WARNING: --insecure: TLS certificates are NOT verified; anyone on the network "
-                   "path can impersonate the endpoint and read the token and database passwords.", err=True)
-    progress = progress_mod.for_stream(sys.stderr)
-    confirm = None if (yes or dry_run or not _is_terminal()) else _confirm
-
     from bulkimport.book_read import recorded_language
     from bulkimport.terminal import say, translate
+
+    if insecure and not simulate:
+        said_in = language or recorded_language(workbook) or "en-us"
+        click.echo("bulkimport: " + say(said_in, "WARNING: --insecure: TLS certificates are NOT verified; anyone on "
+                                                 "the network path can impersonate the endpoint and read the token "
+                                                 "and database passwords."), err=True)
+    progress = progress_mod.for_stream(sys.stderr)
+    confirm = None if (yes or dry_run or not _is_terminal()) else _confirm
 
     def announce() -> None:  # the first Ctrl-C: the workbook's language is looked up only now
         said_in = language or recorded_language(workbook) or "en-us"
