@@ -520,6 +520,15 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
             if ledger is not None and task.name:
                 ledger.record_status(target.ledger_endpoint, target.project_id, task.name, state.status or "",
                                      state.error_code, state.error_msg)
+        # Rows without a task still say why (the workbook's result, else the ledger's word), so
+        # status of the operator's own workbook shows no blank results either.
+        entries = {e.name.lower(): e for e in ledger.entries(target.ledger_endpoint, target.project_id)} \
+            if ledger is not None else {}
+        tracked = {t.excel_row for t in tasks}
+        for excel_row, cells in book.cells.items():
+            name = _cell_text(cells.get("name"))
+            if name and excel_row not in tracked:
+                appended[excel_row] = never_created_columns(book, excel_row, entries.get(name.lower()))
         ledger_path = target.ledger_path if ledger is not None else None
     campaign = follow_up_campaign(results_path, "status", book, target, facts)
     failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]

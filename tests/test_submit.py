@@ -464,3 +464,30 @@ def test_a_resubmit_shows_the_task_status_the_server_reports_now(sim: Simulator,
                           env=env(sim))
     assert {r.result for r in dry.rows} == {Result.ALREADY_CREATED}
     assert all(r.task_status is None and "status` asks" in str(r.error_msg) for r in dry.rows)
+
+
+def test_a_resubmit_whose_status_query_fails_leaves_task_status_blank_and_says_why(sim: Simulator,
+                                                                                    tmp_path: Path) -> None:
+    """The server answers every batch-status query 500: the re-submit still finishes (nothing
+    needs sending), shows no stale status as current, and each row's error_msg says the query
+    failed and that `bulkimport status` asks again."""
+    first = submit_workbook(make_book(tmp_path / "in.xlsx", [task_row(n) for n in names(3)]),
+                            options(sim, tmp_path), env=env(sim))
+    sim.set_faults(faults_on_queries=True, error_500_rate=1.0)
+    try:
+        again = submit_workbook(first.results_path, options(sim, tmp_path, out=tmp_path / "again.xlsx"),
+                                env=env(sim))
+    finally:
+        sim.set_faults(faults_on_queries=False, error_500_rate=0.0)
+
+    assert again.exit_code == 0
+    assert len([r for r in sim.requests() if r["path"].endswith("/jobs/batch-status")]) > 1  # retried, then gave up
+    assert {r.result for r in again.rows} == {Result.ALREADY_CREATED}
+    assert [r.task_id for r in again.rows] == [r.task_id for r in first.rows]
+    for row in read_rows(again.results_path):
+        assert row["task_status"] is None, row
+        note = str(row["error_msg"])
+        assert note.startswith("task_status not shown (the status query failed: ") and "`bulkimport status` asks" \
+            in note, note
+        assert sim.token not in note
+    assert len(create_requests(sim)) == 1
