@@ -528,7 +528,8 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
         for excel_row, cells in book.cells.items():
             name = _cell_text(cells.get("name"))
             if name and excel_row not in tracked:
-                appended[excel_row] = never_created_columns(book, excel_row, entries.get(name.lower()))
+                appended[excel_row] = never_created_columns(book, excel_row, entries.get(name.lower()),
+                                                            language=language)
         ledger_path = target.ledger_path if ledger is not None else None
     campaign = follow_up_campaign(results_path, "status", book, target, facts)
     failed_rows = [t.excel_row for t in tasks if states[t.task_id].health == FAILED]

@@ -21,13 +21,15 @@ import pytest
 from test_launch import FAST, env, launch_row, prepare, rows_by_name, start, target
 from test_submit import TOKEN, make_book, options
 
+from bulkimport.findings import note
 from bulkimport.report import build_report
 from bulkimport.rollback import execute_rollback, plan_rollback
 from bulkimport.simulator import FaultConfig, Simulator
 from bulkimport.simulator.testing import fast_launch_faults
-from bulkimport.status import NO_TASK_NOTE, refresh_status
+from bulkimport.status import refresh_status
 from bulkimport.submit import submit_workbook
 
+NO_TASK_NOTE = note("en-us", "note:no_task")
 #: name -> (result, error_code) every command shows for the row; None: made-1 has its task.
 EXPECTED = {
     "gone-1": ("DELETED", None),
