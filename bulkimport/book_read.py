@@ -376,11 +376,22 @@ def _template_meta(book) -> dict[str, str]:
     return {}
 
 
+def _version_key(version: str) -> tuple[int, ...] | None:
+    """"2026.11.3" -> (2026, 11, 3); None for a version that is not numbers and dots."""
+    parts = version.strip().split(".")
+    return tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else None
+
+
 def _stale_template(version: str | None, catalogue_sha256: str | None) -> Finding | None:
     """A warning when the workbook's template differs from the current catalogue: by version,
-    or by the catalogue's hash (a rule or column changed without a version bump)."""
+    or by the catalogue's hash (a rule or column changed without a version bump). Its message
+    says what to do (docs/decisions.md, "Template versions"): from an older template, copy the
+    rows into a fresh one; from a newer one, update the tool."""
     if version is not None and version != fields.TEMPLATE_VERSION:
-        made = msg("stale_template:version", version=version, current=fields.TEMPLATE_VERSION)
+        mine, theirs = _version_key(fields.TEMPLATE_VERSION), _version_key(version)
+        newer = mine is not None and theirs is not None and theirs > mine
+        made = msg("stale_template:newer" if newer else "stale_template:version", version=version,
+                   current=fields.TEMPLATE_VERSION)
     elif catalogue_sha256 is not None and catalogue_sha256 != fields.catalogue_hash():
         made = msg("stale_template:catalogue", version=version)
     else:

@@ -19,9 +19,12 @@ import re
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-#: Bumped whenever a column, an allowed value or a rule changes, so that a workbook made
-#: from an older template gets a `stale_template` warning.
-TEMPLATE_VERSION = "2026.11.2"
+#: Bumped whenever the catalogue changes (anything `catalogue_hash` covers: a column, a value,
+#: a limit, a rule, a help text), so that a workbook made from an older template gets a
+#: `stale_template` warning that names both versions; tests/test_template_version.py records
+#: the hash of each version and fails on a change without a bump (docs/decisions.md,
+#: "Template versions").
+TEMPLATE_VERSION = "2026.11.3"
 
 #: The tool's own limit on requests in flight at once (`--concurrency`): worker threads that
 #: share one connection pool; more would only meet the service's throttling sooner.

@@ -236,14 +236,25 @@ MESSAGES: dict[str, Text] = {
     # reading the workbook (workbook reading)
     "unknown_column": Text("column {letter} ({key}) is not a template column; it is kept in copies but ignored",
                            "第{letter}列（{key}）不是模板中的列；它会保留在副本中，但会被忽略"),
-    "stale_template:version": Text("the workbook was made from template version {version}; the current version "
-                                   "is {current} (run `bulkimport template` for a fresh one)",
-                                   "工作簿来自模板版本{version}；当前版本为{current}"
-                                   "（运行`bulkimport template`获取新模板）"),
+    "stale_template:version": Text("the workbook was made from template version {version}, older than this "
+                                   "tool's {current}: its rows are still checked with this tool's rules, but its "
+                                   "dropdowns, help and highlights are older; for current ones, run `bulkimport "
+                                   "template` and paste the rows into the new workbook as values",
+                                   "工作簿来自模板版本{version}，早于本工具的{current}：其中的行仍按本工具的规则检查，"
+                                   "但下拉列表、帮助和高亮是旧的；如需最新的，请运行`bulkimport template`，"
+                                   "再把这些行以“仅粘贴值”的方式粘贴到新工作簿中"),
+    "stale_template:newer": Text("the workbook was made from template version {version}, newer than this tool's "
+                                 "{current}: its rows are checked with older rules; update bulkimport",
+                                 "工作簿来自模板版本{version}，新于本工具的{current}：其中的行会按较旧的规则检查；"
+                                 "请更新bulkimport"),
     "stale_template:catalogue": Text("the workbook was made from a template of version {version} whose columns "
-                                     "or rules differ from this tool's (run `bulkimport template` for a fresh one)",
-                                     "工作簿来自版本为{version}的模板，其列或规则与本工具不同"
-                                     "（运行`bulkimport template`获取新模板）"),
+                                     "or rules differ from this tool's: its rows are still checked with this "
+                                     "tool's rules, but its dropdowns, help and highlights may be out of date; for "
+                                     "current ones, run `bulkimport template` and paste the rows into the new "
+                                     "workbook as values",
+                                     "工作簿来自版本为{version}的模板，其列或规则与本工具不同：其中的行仍按本工具的"
+                                     "规则检查，但下拉列表、帮助和高亮可能已过时；如需最新的，请运行`bulkimport "
+                                     "template`，再把这些行以“仅粘贴值”的方式粘贴到新工作簿中"),
     "hidden_row": Text("row {row} is hidden (by a filter or by hand); it is checked and sent like every other row",
                        "第{row}行被隐藏（筛选或手动隐藏）；它会和其他行一样被检查和提交"),
     "merged_cells": Text("merged cells {ref}: each row needs its own value; unmerge the cells and type the value "
