@@ -13,8 +13,10 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,11 +28,43 @@ REPO = Path(__file__).resolve().parent.parent
 ROWS = 30
 
 
+class InLatency:
+    """Counts the DRS requests inside the simulator's added latency: they have reached the
+    server and will be processed (a creation will create) even if their client dies now.
+
+    A kill timed by the ledger alone ("created" >= 4, "sending" >= 1) may land, on a loaded
+    machine, between the ledger marking a batch `sending` and its request reaching the
+    server; then no request is in flight and the test proves less than it says.
+    """
+
+    def __init__(self, sleep: Callable[[float], None]) -> None:
+        self.count = 0
+        self._sleep = sleep
+        self._lock = threading.Lock()
+
+    def __call__(self, seconds: float) -> None:
+        with self._lock:
+            self.count += 1
+        try:
+            self._sleep(seconds)
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
 @pytest.fixture
 def sim(tmp_path: Path):
     faults = FaultConfig(transition_delay=0, latency=0.25)
     with Simulator(token=TOKEN, faults=faults, state_path=tmp_path / "sim-state.sqlite") as server:
+        server.app.sleep = InLatency(server.app.sleep)
         yield server
+
+
+def in_flight(sim: Simulator) -> int:
+    """Requests the server is holding right now (see InLatency)."""
+    counter = sim.app.sleep
+    assert isinstance(counter, InLatency)
+    return counter.count
 
 
 def start_submit(sim: Simulator, tmp_path: Path, book: Path, out: str) -> subprocess.Popen:
@@ -74,9 +108,10 @@ def test_sigkill_mid_campaign_then_rerun_creates_every_task_exactly_once(sim: Si
     ledger = tmp_path / "ledger.sqlite"
     process = start_submit(sim, tmp_path, book, "first.xlsx")
     try:
-        # Some rows answered, and a request on its way right now.
-        wait_for(lambda: ledger_states(ledger)["created"] >= 4 and ledger_states(ledger)["sending"] >= 1,
-                 "the ledger to show rows created and rows being sent")
+        # Some rows answered, and a request inside the server right now.
+        wait_for(lambda: ledger_states(ledger)["created"] >= 4 and ledger_states(ledger)["sending"] >= 1
+                 and in_flight(sim) >= 1,
+                 "the ledger to show rows created and rows being sent, with a request at the server")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
