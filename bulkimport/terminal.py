@@ -324,6 +324,18 @@ _ZH: dict[str, str] = {
         "--os-cloud {name}：{file}中的云缺少{keys}（IAM密码登录需要）",
     "{operation} failed: {detail}: {message}": "{operation}失败：{detail}：{message}",
     "{operation} failed: {detail}": "{operation}失败：{detail}",
+    # the companion calls a DrsError names (drs/client.py)
+    "{operation} (after {attempts} attempts)": "{operation}（尝试{attempts}次后）",
+    "DRS API call": "DRS API调用",
+    "listing {scenario} tasks": "列出{scenario}任务",
+    "querying task status": "查询任务状态",
+    "querying task details": "查询任务详情",
+    "deleting tasks": "删除任务",
+    "testing connections": "测试连接",
+    "selecting objects": "选择迁移对象",
+    "starting pre-checks": "启动预检查",
+    "querying pre-check results": "查询预检查结果",
+    "querying task progress": "查询任务进度",
     "could not write the {what} ({reason}); the ledger {ledger} holds every outcome: {rebuild}":
         "无法写入{what}（{reason}）；台账{ledger}保存了所有结果：{rebuild}",
     "could not write the {what} ({reason}); nothing was lost on the server: {rebuild}":

@@ -378,7 +378,31 @@ def test_companion_call_gives_up_with_a_one_line_error(sim: Simulator, sleeps: S
     error = caught.value
     assert error.http_status == 500 and error.error_code == "DRS.M00004"
     assert "\n" not in str(error) and "2 attempts" in str(error) and TOKEN not in str(error)
+    assert str(error).startswith("listing migration tasks (after 2 attempts) failed: HTTP 500 DRS.M00004")
+    # a zh-cn run says the operation in zh-cn too; the scenario and the server's code stay as they are
+    assert error.said("zh-cn").startswith("列出migration任务（尝试2次后）失败：HTTP 500 DRS.M00004")
     assert len(sleeps) == 1
+
+
+def test_every_companion_call_is_named_in_zh_cn_too() -> None:
+    """The operation names a DrsError quotes (the literal last argument of each `_call`,
+    `_by_ids` and `_launch` call, and the default) have their zh-cn text, so a zh-cn run's
+    'status query failed' note does not say its operation in English."""
+    import ast
+    import inspect
+
+    from bulkimport import terminal
+    from bulkimport.drs import client as client_module
+
+    names = {inspect.signature(DrsError).parameters["operation"].default}
+    for node in ast.walk(ast.parse(inspect.getsource(client_module))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"_call", "_by_ids", "_launch"} and node.args):
+            last = node.args[-1]
+            if isinstance(last, ast.Constant) and isinstance(last.value, str):
+                names.add(last.value)
+    assert len(names) >= 9
+    assert sorted(n for n in names if n not in terminal._ZH) == []
 
 
 def test_companion_call_does_not_retry_a_client_error(client: DrsClient, sleeps: Sleeps) -> None:

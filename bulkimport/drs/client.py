@@ -30,7 +30,7 @@ from urllib3.exceptions import InsecureRequestWarning, MaxRetryError, NewConnect
 
 from bulkimport import __version__
 from bulkimport.drs.auth import Auth, AuthUnavailable
-from bulkimport.errors import BulkImportError, InputError
+from bulkimport.errors import BulkImportError, InputError, Phrase
 from bulkimport.outcomes import ExitCode
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,12 @@ class DrsError(BulkImportError):
     exit_code = ExitCode.INCOMPLETE
 
     def __init__(self, http_status: int | None, error_code: str | None, error_msg: str | None,
-                 operation: str = "DRS API call") -> None:
+                 operation: str | Phrase = "DRS API call") -> None:
         self.http_status = http_status
         self.error_code = error_code
         self.error_msg = error_msg
-        self.operation = operation
+        self.operation = str(operation)
+        operation = _phrase(operation)  # said in the run's language
         parts = [f"HTTP {http_status}" if http_status is not None else "no reply"]
         if error_code:
             parts.append(error_code)
@@ -71,6 +72,13 @@ class DrsError(BulkImportError):
                              message=_one_line(error_msg))
         else:
             super().__init__("{operation} failed: {detail}", operation=operation, detail=" ".join(parts))
+
+
+def _phrase(operation: str | Phrase) -> Phrase:
+    """An operation's name as a Phrase, so an error quoting it says it in the run's language
+    (every literal name passed to `_call`, `_by_ids` and `_launch` has its zh-cn text in
+    terminal._ZH; a test holds the two together)."""
+    return operation if isinstance(operation, Phrase) else Phrase(operation)
 
 
 def _one_line(text: str) -> str:
@@ -427,7 +435,7 @@ class DrsClient:
 
     # -- companion calls (retried) -------------------------------------------------------
 
-    def _call(self, method: str, path: str, payload: Any, operation: str,
+    def _call(self, method: str, path: str, payload: Any, operation: str | Phrase,
               results_on_400: bool = False) -> Any:
         """A read or repeatable call with retries on throttling, 5xx and transport errors.
 
@@ -457,7 +465,9 @@ class DrsClient:
             retry_after = _retry_after(response)
             wait = self.retry.delay(attempt, retry_after)
             if self.retry.exhausted(attempt, time.monotonic() - started + wait):
-                raise DrsError(status, code, msg, f"{operation} (after {attempt} attempts)")
+                raise DrsError(status, code, msg,
+                               Phrase("{operation} (after {attempts} attempts)", operation=_phrase(operation),
+                                      attempts=attempt))
             log.debug("%s: %s, retrying in %.2fs", operation, status or msg, wait)
             self.sleep(wait)
 
@@ -471,7 +481,7 @@ class DrsClient:
             payload: dict[str, Any] = {"cur_page": page, "per_page": per_page, "db_use_type": db_use_type}
             if name:
                 payload["name"] = name
-            body = self._call("POST", "/jobs", payload, f"listing {db_use_type} tasks")
+            body = self._call("POST", "/jobs", payload, Phrase("listing {scenario} tasks", scenario=db_use_type))
             jobs = body.get("jobs") if isinstance(body, dict) else None
             jobs = [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
             for task in jobs:  # a task created between two pages shifts the rest: keep each id once
