@@ -378,6 +378,12 @@ def translate(language: str, text: str) -> str:
     return _ZH.get(text, text) if language == "zh-cn" else text
 
 
+def labelled(language: str, label: str, value: object) -> str:
+    """`results: PATH` (en-us) / `结果工作簿：PATH` (zh-cn): a closing line's label said in the
+    language, with the colon zh-cn text uses (the other zh-cn lines, `报告：…`, have it too)."""
+    return f"{say(language, label)}{'：' if language == 'zh-cn' else ': '}{value}"
+
+
 def count_word(language: str, name: str) -> str:
     """A progress count's name (`created`, `passed`) in `language`; others (codes) as they are."""
     return _COUNT_WORDS_ZH.get(name.lower(), name) if language == "zh-cn" else name

@@ -125,7 +125,7 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
     assert code == 1  # three invalid rows
     assert "3行无效，不会发送" in err
     assert "中创建1个任务，1个请求（批大小10，并发" in err and "；3行无效" in err  # the plan line
-    assert "结果工作簿: " in err and "签核报告: " in err  # the closing lines, paths as they are
+    assert "结果工作簿：" in err and "签核报告：" in err  # the closing lines, paths as they are
     document = json.loads(stdout)
     results = Path(document["results_workbook"])
     keys, rows, comments = _jobs(results)

@@ -47,7 +47,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
         outcome = prepare_workbook(workbook, target, out_path=out, report_dir=report_dir, timeout=timeout,
                                    interval=interval, force=recheck, concurrency=concurrency, replace_outputs=force,
                                    progress=for_stream(sys.stderr, quiet=quiet))
-    from bulkimport.terminal import row_label, rows_word, say
+    from bulkimport.terminal import labelled, row_label, rows_word, say
 
     c = outcome.counts
     lang = outcome.language
@@ -63,7 +63,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     for task in outcome.tasks:
         if task.verdict != "passed" and task.error_msg:
             click.echo(f"  {row_label(lang, task.source_row)}  {task.name}: {task.error_msg}", err=True)
-    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(labelled(lang, 'results', outcome.results_path), err=True)
     click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))

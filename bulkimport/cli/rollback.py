@@ -44,7 +44,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     from bulkimport.progress import for_stream
     from bulkimport.rollback import confirm_question, execute_rollback, plan_lines, plan_rollback
     from bulkimport.status import check_follow_up_outputs, follow_up_target
-    from bulkimport.terminal import say, tasks_word
+    from bulkimport.terminal import labelled, say, tasks_word
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -76,7 +76,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
                    failed=counts["DELETE_FAILED"])
                + (say(lang, ", {unfinished} unfinished", unfinished=counts["unfinished"])
                   if counts["unfinished"] else ""), err=True)
-    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(labelled(lang, 'results', outcome.results_path), err=True)
     click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         by_row = {item.excel_row: item for item in plan.items}

@@ -47,7 +47,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
     from bulkimport.progress import for_stream
     from bulkimport.start import confirm_question, execute_start, plan_lines, plan_start
     from bulkimport.status import check_follow_up_outputs, follow_up_target
-    from bulkimport.terminal import row_label, say
+    from bulkimport.terminal import labelled, row_label, say
 
     with follow_up_target(workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -77,7 +77,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
         if row.start in ("START_FAILED", "UNKNOWN"):
             click.echo(f"  {row_label(lang, row.source_row)}  {row.name}: {row.start} {row.error_code or ''} "
                        f"{row.error_msg or ''}".rstrip(), err=True)
-    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(labelled(lang, 'results', outcome.results_path), err=True)
     click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))

@@ -40,7 +40,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     """
     from bulkimport.progress import for_stream
     from bulkimport.status import failed_lines, follow_up_target, refresh_status
-    from bulkimport.terminal import say, tasks_word
+    from bulkimport.terminal import labelled, say, tasks_word
 
     with follow_up_target(results_workbook, endpoint=endpoint, region=region, project_id=project_id,
                           simulate=simulate, simulator_state=simulator_state, ledger_path=ledger_path,
@@ -63,7 +63,7 @@ def command(results_workbook: Path, endpoint: str | None, region: str | None, pr
     click.echo(line, err=True)
     for text in failed_lines(outcome):
         click.echo(text, err=True)
-    click.echo(f"{say(lang, 'results')}: {outcome.results_path}", err=True)
+    click.echo(labelled(lang, 'results', outcome.results_path), err=True)
     click.echo(say(lang, "report: {path}", path=outcome.report.html), err=True)
     if as_json:
         document = {

@@ -91,7 +91,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
         force=force,
     )
     from bulkimport.book_read import recorded_language
-    from bulkimport.terminal import say, translate
+    from bulkimport.terminal import labelled, say, translate
 
     if insecure and not simulate:
         said_in = language or recorded_language(workbook) or "en-us"
@@ -120,7 +120,7 @@ def command(workbook: Path, endpoint: str | None, region: str | None, project_id
                         ("request bodies", outcome.dry_run_path), ("ledger", outcome.ledger_path),
                         ("sign-off report", outcome.report_html)):
         if path is not None:
-            click.echo(f"bulkimport: {say(language, label)}: {path}", err=True)
+            click.echo(f"bulkimport: {labelled(language, label, path)}", err=True)
     if as_json:
         click.echo(json.dumps(outcome.to_json(), indent=2, ensure_ascii=False))
     return outcome.exit_code
