@@ -357,5 +357,5 @@ def plan_lines(plan: RollbackPlan, width: int = 100) -> Iterable[str]:
 
 def confirm_question(plan: RollbackPlan, target: Target) -> str:
     """The prompt repeats where the tasks will be deleted: the endpoint and the project."""
-    return say(plan.language, "Delete these {tasks} in project {project} at {endpoint}?",
+    return say(plan.language, "Delete the {tasks} listed above, in project {project} at {endpoint}?",
                tasks=tasks_word(plan.language, len(plan.items)), project=target.project_id, endpoint=target.display)

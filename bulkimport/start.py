@@ -46,7 +46,7 @@ from bulkimport.status import (
     write_follow_up,
 )
 from bulkimport.target import Target, make_client, scrubber
-from bulkimport.terminal import row_label, say, tasks_word
+from bulkimport.terminal import row_label, rows_word, say, tasks_word
 
 STARTED = "STARTED"
 START_FAILED = "START_FAILED"
@@ -249,14 +249,14 @@ def plan_lines(plan: StartPlan) -> Iterable[str]:
             yield f"  {row_label(lang, row.source_row)}  {row.name:<50}  {row.task_id}"
     others = [r for r in plan.rows if r.start is not None]
     if others:
-        yield say(lang, "{n} row(s) are not sent:", n=len(others))
+        yield say(lang, "{rows} will not be started:", rows=rows_word(lang, len(others)))
         for row in others:
             yield f"  {row_label(lang, row.source_row)}  {row.name:<50}  {row.start}: {row.error_msg}"
 
 
 def confirm_question(plan: StartPlan) -> str:
     """The prompt before anything is started."""
-    return say(plan.language, "Start these {tasks}?", tasks=tasks_word(plan.language, len(plan.to_start)))
+    return say(plan.language, "Start the {tasks} listed above?", tasks=tasks_word(plan.language, len(plan.to_start)))
 
 
 def _send_chunk(client: DrsClient, ledger: L.Ledger, target: Target, rows: list[StartRow], start_time: str | None,

@@ -94,11 +94,12 @@ _ZH: dict[str, str] = {
     "now": "立即",
     "at {at} (UTC)": "于{at}（UTC）",
     "{tasks} whose pre-check passed will be STARTED {when}:": "预检查已通过的{tasks}将{when}启动：",
-    "{n} row(s) are not sent:": "{n}行不发送：",
-    "Start these {tasks}?": "启动这{tasks}？",
+    "{rows} will not be started:": "{rows}不会启动：",
+    "Start the {tasks} listed above?": "启动上面列出的{tasks}？",
     "{tasks} created by this campaign will be DELETED:": "本次活动创建的{tasks}将被删除：",
     "{rows} with a task ID left alone:": "{rows}有任务ID但不处理：",
-    "Delete these {tasks} in project {project} at {endpoint}?": "删除{endpoint}上项目{project}中的这{tasks}？",
+    "Delete the {tasks} listed above, in project {project} at {endpoint}?":
+        "删除上面列出的{tasks}（{endpoint}上的项目{project}）？",
     "start cancelled: nothing was started": "已取消启动：没有启动任何任务",
     "rollback cancelled: nothing was deleted": "已取消回滚：没有删除任何任务",
     "nothing to roll back: no task this tool created is listed in the workbook":

@@ -242,12 +242,13 @@ def test_start_plan_and_prompt_speak_the_campaigns_language(tmp_path: Path) -> N
                                                          error_msg="pre-check not passed")]
     en = StartPlan(tmp_path / "p.xlsx", None, rows)  # type: ignore[arg-type]
     assert list(plan_lines(en))[0] == "1 task whose pre-check passed will be STARTED now:"
-    assert confirm_question(en) == "Start these 1 task?"
+    assert confirm_question(en) == "Start the 1 task listed above?"
+    assert "1 row will not be started:" in list(plan_lines(en))  # a count, grammatical
     zh = StartPlan(tmp_path / "p.xlsx", None, rows, at_text="2026-12-01T02:00:00Z", language="zh-cn")  # type: ignore[arg-type]
     lines = list(plan_lines(zh))
     assert lines[0] == "预检查已通过的1个任务将于2026-12-01T02:00:00Z（UTC）启动："
-    assert any(line == "1行不发送：" for line in lines)
-    assert confirm_question(zh) == "启动这1个任务？"
+    assert any(line == "1行不会启动：" for line in lines)
+    assert confirm_question(zh) == "启动上面列出的1个任务？"
 
 
 def test_progress_and_row_lists_of_a_zh_cn_campaign_are_in_zh_cn(

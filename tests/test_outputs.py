@@ -333,12 +333,12 @@ def test_rollback_plan_fits_the_terminal_and_the_prompt_names_the_target(tmp_pat
     target = Target(endpoint="https://drs.eu-de.otc.t-systems.com", ledger_endpoint="x", project_id="p-123",
                     auth=None)
     question = confirm_question(plan, target)
-    assert question == "Delete these 3 tasks in project p-123 at https://drs.eu-de.otc.t-systems.com?"
+    assert question == "Delete the 3 tasks listed above, in project p-123 at https://drs.eu-de.otc.t-systems.com?"
     one = RollbackPlan(tmp_path / "r.xlsx", None, items[:1], [])
-    assert "these 1 task in" in confirm_question(one, target)
+    assert "the 1 task listed above, in" in confirm_question(one, target)
     zh = RollbackPlan(tmp_path / "r.xlsx", None, items, [], language="zh-cn")
     assert next(iter(plan_lines(zh, 80))) == "本次活动创建的3个任务将被删除："
-    assert confirm_question(zh, target) == "删除https://drs.eu-de.otc.t-systems.com上项目p-123中的这3个任务？"
+    assert confirm_question(zh, target) == "删除上面列出的3个任务（https://drs.eu-de.otc.t-systems.com上的项目p-123）？"
 
 
 # -- 5. the failed-rows workbook is a template, ready to fix ------------------------------------------
