@@ -8,21 +8,23 @@ from __future__ import annotations
 
 import ipaddress
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import click
+from click.decorators import FC
 
 from bulkimport.cli.options import FiniteNumber, Seconds
 from bulkimport.errors import InputError
 from bulkimport.outputs import LEDGER, Output, check_outputs
-from bulkimport.simulator import cli_options, faults_from_options, run_from_options
+from bulkimport.simulator import OptionSpec, cli_options, faults_from_options, run_from_options
 
 #: Ranges of the numeric options (what the simulator can honour); rates are shares of requests.
 _INT_RANGES: dict[str, tuple[int, int]] = {"port": (0, 65535), "max_jobs": (1, 1000), "seed": (0, 2**63 - 1)}
 _DEFAULT_INT_RANGE = (0, 10**9)
 
 
-def _type(spec: Any) -> Any:
+def _type(spec: OptionSpec) -> click.ParamType | type[str]:
     if spec.kind == "int":
         low, high = _INT_RANGES.get(spec.name, _DEFAULT_INT_RANGE)
         return click.IntRange(low, high)
@@ -43,7 +45,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def _option(spec: Any) -> Any:
+def _option(spec: OptionSpec) -> Callable[[FC], FC]:
     if spec.kind == "bool":
         name = spec.flag[2:]
         return click.option(f"--{name}/--no-{name}", spec.name, default=spec.default, help=spec.help,
