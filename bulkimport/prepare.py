@@ -37,7 +37,7 @@ from bulkimport.errors import InputError
 from bulkimport.findings import EN, ZH, Finding, Message, Severity, joined, msg, note
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles, read_summary_facts
+from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
     check_follow_up_outputs,
@@ -49,7 +49,7 @@ from bulkimport.status import (
     query_states,
     write_follow_up,
 )
-from bulkimport.target import Target, make_client, scrubber
+from bulkimport.target import Target, make_client, scrubber, summary_facts
 from bulkimport.terminal import say, tasks_word
 
 if TYPE_CHECKING:  # validate (pandas, pandera) is imported when prepare runs, not when it is imported
@@ -505,7 +505,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
         raise InputError("concurrency must be between 1 and {most}, not {n}", most=32, n=concurrency)
     validation = validate_workbook(path, language=target.language or None)
     # --language, else the campaign's, else the template's: the notes and the progress lines.
-    facts = read_summary_facts(path)
+    facts = summary_facts(target, path)
     language = follow_up_language(facts, validation.book, target)
     progress = in_language(progress, language)
     timed_out = False

@@ -28,7 +28,7 @@ from bulkimport.errors import InputError
 from bulkimport.findings import EN, note
 from bulkimport.outcomes import ExitCode, Result, exit_code_for
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles, read_summary_facts
+from bulkimport.report import ReportFiles
 from bulkimport.status import (
     TaskState,
     campaign_tasks,
@@ -40,7 +40,7 @@ from bulkimport.status import (
     watch_states,
     write_follow_up,
 )
-from bulkimport.target import Target, make_client, scrubber
+from bulkimport.target import Target, make_client, scrubber, summary_facts
 from bulkimport.terminal import MIN_WIDTH, clip, plural, row_label, rows_word, say, tasks_word
 
 #: Statuses in which the API accepts `delete` (OTC: stopping or deleting tasks in batches).
@@ -143,7 +143,7 @@ def plan_rollback(results_path: str | Path, target: Target, *, retry: RetryPolic
     results_path = Path(results_path)
     book = read_workbook(results_path)
     require_results_workbook(book)
-    facts = read_summary_facts(results_path)
+    facts = summary_facts(target, results_path)
     language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:

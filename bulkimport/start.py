@@ -35,7 +35,7 @@ from bulkimport.errors import InputError
 from bulkimport.findings import EN, msg, note
 from bulkimport.outcomes import ExitCode
 from bulkimport.progress import NullProgress, Progress, in_language
-from bulkimport.report import ReportFiles, read_summary_facts
+from bulkimport.report import ReportFiles
 from bulkimport.status import (
     check_follow_up_outputs,
     follow_up_campaign,
@@ -45,7 +45,7 @@ from bulkimport.status import (
     query_states,
     write_follow_up,
 )
-from bulkimport.target import Target, make_client, scrubber
+from bulkimport.target import Target, make_client, scrubber, summary_facts
 from bulkimport.terminal import row_label, rows_word, say, tasks_word
 
 STARTED = "STARTED"
@@ -172,7 +172,7 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
     path = Path(path)
     start_time, at_text = parse_start_time(at, now) if at else (None, None)
     book = read_workbook(path)
-    facts = read_summary_facts(path)
+    facts = summary_facts(target, path)
     language = follow_up_language(facts, book, target)
     with open_ledger(target) as ledger:
         if ledger is None:

@@ -41,14 +41,13 @@ from bulkimport.report import (
     PENDING,
     ReportFiles,
     drift_from_results,
-    read_summary_facts,
     summarise,
     summary_sheet_rows,
     task_health,
     write_report,
 )
 from bulkimport.results_book import write_failed_rows, write_results
-from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber
+from bulkimport.target import SIMULATOR_ENDPOINT, Target, campaign_target, make_client, scrubber, summary_facts
 from bulkimport.terminal import row_lines, say, screenful, tasks_word
 
 #: Results whose row names a task this tool created and that may still exist.
@@ -282,15 +281,15 @@ def target_identity(target: Target) -> str:
 
 def follow_up_language(facts: Campaign | None, book: WorkbookData, target: Target) -> str:
     """The language a follow-up writes and prompts in: --language, else the campaign's
-    (`facts`, the Summary sheet's, from `read_summary_facts`), else the template's."""
+    (`facts`, the Summary sheet's, from `target.summary_facts`), else the template's."""
     return language_of(target.language or (facts.language if facts is not None else "") or book.language)
 
 
 def follow_up_campaign(results_path: Path, command: str, book: WorkbookData, target: Target,
                        facts: Campaign | None) -> Campaign:
     """The campaign facts to carry forward: the original ones from the Summary sheet (`facts`,
-    from `read_summary_facts(results_path)`; start and rollback read them once, with their
-    plan), with the follow-up command noted; made up from the workbook itself when it has no
+    from `target.summary_facts`: campaign_target reads the sheet once for the whole command),
+    with the follow-up command noted; made up from the workbook itself when it has no
     Summary sheet (None)."""
     ledger = "" if target.ledger_temporary or target.ledger_path is None or not target.ledger_path.exists() \
         else str(target.ledger_path.resolve())
@@ -491,7 +490,7 @@ def refresh_status(results_path: str | Path, target: Target, *, out_path: Path |
     out_path = check_follow_up_outputs(results_path, "status", out_path, report_dir, target.ledger_path, force=force)
     book = read_workbook(results_path)
     # The campaign's language (--language, else the campaign's, else the template's): notes and progress.
-    facts = read_summary_facts(results_path)
+    facts = summary_facts(target, results_path)
     language = follow_up_language(facts, book, target)
     progress = in_language(progress or NullProgress(), language)
     scrub = scrubber(target.secrets)

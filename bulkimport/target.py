@@ -62,6 +62,11 @@ class Target:
     #: The run's language (fields.LANGUAGES): the X-Language of its requests and the language
     #: of what a follow-up writes for people. "" = not chosen: the workbook's template language.
     language: str = ""
+    #: The Summary sheet's campaign facts of the results workbook a follow-up was made for
+    #: (`campaign_target` reads them once to choose the ledger and compare the endpoint; the
+    #: command's own plan takes them from here through `summary_facts`), and that workbook.
+    facts: Campaign | None = None
+    facts_path: Path | None = None
 
     @property
     def display(self) -> str:
@@ -226,6 +231,16 @@ def _facts(results_path: Path) -> Campaign | None:
     return read_summary_facts(results_path)
 
 
+def summary_facts(target: Target, results_path: str | Path) -> Campaign | None:
+    """The campaign facts of `results_path`'s Summary sheet: the ones `campaign_target`
+    already read when the target was made for that workbook, else read now (a Target built
+    by hand, in a test or a script)."""
+    results_path = Path(results_path)
+    if target.facts_path is not None and results_path == target.facts_path:
+        return target.facts
+    return _facts(results_path)
+
+
 @dataclass(frozen=True)
 class _LedgerFacts:
     exists: bool
@@ -318,6 +333,7 @@ def campaign_target(results_path: str | Path, *, endpoint: str | None = None, re
         target.campaign_id = known.campaign_id or ""
         recorded_language = facts.language if facts is not None else ""
         target.language = language or (recorded_language if recorded_language in fields.LANGUAGES else "")
+        target.facts, target.facts_path = facts, results_path
         yield target
 
 

@@ -300,3 +300,31 @@ def test_numbers_the_server_sends_as_text_are_written_as_numbers() -> None:
     for text in ("=1+1", "1e308", "0x10", "12 s", "9" * 40, "nan", "inf"):
         assert number_or_text(text) == text
     assert number_or_text("") is None and number_or_text(None) is None
+
+
+@pytest.mark.parametrize("command", ["status", "rollback"])
+def test_a_follow_up_reads_the_summary_sheet_of_its_workbook_once(
+        command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """campaign_target reads the campaign facts to choose the ledger and compare the endpoint;
+    the command's plan and its follow-up campaign take them from the Target, not from a second
+    read of a workbook that may have changed in between."""
+    from test_language import _submitted_zh_campaign, run
+
+    from bulkimport import report
+
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "sim.sqlite"
+    results = _submitted_zh_campaign(tmp_path, state, capsys)
+    reads: list[Path] = []
+    real = report.read_summary_facts
+
+    def counted(path: Path) -> object:
+        reads.append(Path(path))
+        return real(path)
+
+    monkeypatch.setattr(report, "read_summary_facts", counted)
+    extra = ["--yes"] if command == "rollback" else []
+    code, _, err = run([command, str(results), "--simulate", "--simulator-state", str(state), "-q", *extra,
+                        "--out", str(tmp_path / f"{command}.xlsx")], capsys)
+    assert code in (0, 3), err
+    assert [p for p in reads if p == results] == [results]
