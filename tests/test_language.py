@@ -118,10 +118,8 @@ def test_an_en_us_template_is_english_unless_zh_cn_is_asked_for(
 def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    book = _book(tmp_path, "zh-cn")
     state = tmp_path / "sim.sqlite"
-    code, stdout, err = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes",
-                             "--json"], capsys)
+    code, stdout, err = _submit(tmp_path, "zh-cn", state, capsys)
     assert code == 1  # three invalid rows
     assert "3行无效，不会发送" in err
     assert "中创建1个任务，1个请求（批大小10，并发" in err and "；3行无效" in err  # the plan line
@@ -159,11 +157,15 @@ def test_a_zh_cn_campaign_reports_in_zh_cn_and_report_can_switch(
     assert [r[3] for r in english.by_id("not-created").rows()] == [r[3] for r in again.by_id("not-created").rows()]
 
 
+def _submit(tmp_path: Path, language: str, state: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`_book` in `language` submitted on the simulator (state in `state`): exit code, stdout (JSON), stderr."""
+    book = _book(tmp_path, language)
+    return run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"], capsys)
+
+
 def _submitted_zh_campaign(tmp_path: Path, state: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """A zh-cn workbook submitted on the simulator (state in `state`); its results workbook."""
-    book = _book(tmp_path, "zh-cn")
-    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json"],
-                       capsys)
+    _, stdout, _ = _submit(tmp_path, "zh-cn", state, capsys)
     return Path(json.loads(stdout)["results_workbook"])
 
 
@@ -281,10 +283,8 @@ def test_progress_and_row_lists_of_a_zh_cn_campaign_are_in_zh_cn(
 def test_progress_and_row_lists_of_an_en_us_campaign_are_unchanged(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    book = _book(tmp_path, "en-us")
     state = tmp_path / "sim.sqlite"
-    code, stdout, err = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes",
-                             "--json"], capsys)
+    code, stdout, err = _submit(tmp_path, "en-us", state, capsys)
     assert code == 1
     assert "\nsubmitting: 1/1 (created 1)\n" in err
     assert re.search(r"^  row     3  wave-zh-01 +Source Port must be from 1 to 65535; got 70000$", err, re.M)
