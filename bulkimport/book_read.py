@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from itertools import compress, repeat
 from operator import itemgetter, ne
 from pathlib import Path
@@ -168,6 +169,12 @@ class WorkbookData:
 
     def source_row(self, row: int) -> int:
         return self.source_rows.get(row, row)
+
+    @cached_property
+    def findings_sheet(self) -> tuple[dict[str, int], Sequence[Sequence[object]]] | None:
+        """This workbook's `Findings` sheet (`findings_sheet_lines`), read once: a follow-up both
+        carries its markers over and quotes its drift lines, from the same reading."""
+        return findings_sheet_lines(self.path)
 
 
 def require_results_workbook(book: WorkbookData) -> None:
@@ -570,7 +577,7 @@ def read_findings_sheet(book: WorkbookData) -> list[Finding]:
     so the new copy keeps them. A finding is placed by its `source_row` (the operator's row,
     which every copy keeps), else by its `row`; one on a row the book does not hold is left
     out. A workbook without the sheet (an operator's) carries none."""
-    read = findings_sheet_lines(book.path)
+    read = book.findings_sheet
     if read is None:
         return []
     at, lines = read

@@ -1450,7 +1450,12 @@ def drift_from_results(results_path: Path, language: str = EN) -> list[str]:
     follow-up's report say what drifted just as submit's own report did."""
     from bulkimport.book_read import findings_sheet_lines
 
-    read = findings_sheet_lines(results_path)
+    return drift_from_sheet(findings_sheet_lines(results_path), language)
+
+
+def drift_from_sheet(read: tuple[dict[str, int], Sequence[Sequence[object]]] | None,
+                     language: str = EN) -> list[str]:
+    """`drift_from_results` of a Findings sheet already read (`WorkbookData.findings_sheet`)."""
     if read is None or "source_row" not in read[0]:
         return []
     at, lines = read

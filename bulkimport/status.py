@@ -40,7 +40,7 @@ from bulkimport.report import (
     HEALTHY,
     PENDING,
     ReportFiles,
-    drift_from_results,
+    drift_from_sheet,
     summarise,
     summary_sheet_rows,
     task_health,
@@ -371,7 +371,7 @@ def write_follow_up(book: WorkbookData, appended: Mapping[int, Mapping[str, obje
     Called after the server was asked: a write that fails now (a full disk) is exit 3 with
     one line saying what the ledger holds, never exit 2 ("nothing was sent")."""
     summary = summarise(campaign, report_rows(book, appended),
-                        drift=drift_from_results(book.path, language_of(campaign.language)))
+                        drift=drift_from_sheet(book.findings_sheet, language_of(campaign.language)))
     sheet = summary_sheet_rows(summary)
     marks = carried_findings(book) if findings is None else findings
     try:

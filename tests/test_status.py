@@ -303,14 +303,14 @@ def test_numbers_the_server_sends_as_text_are_written_as_numbers() -> None:
 
 
 @pytest.mark.parametrize("command", ["status", "rollback"])
-def test_a_follow_up_reads_the_summary_sheet_of_its_workbook_once(
+def test_a_follow_up_reads_the_summary_and_findings_sheets_of_its_workbook_once(
         command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     """campaign_target reads the campaign facts to choose the ledger and compare the endpoint;
     the command's plan and its follow-up campaign take them from the Target, not from a second
     read of a workbook that may have changed in between."""
     from test_language import _submitted_zh_campaign, run
 
-    from bulkimport import report
+    from bulkimport import book_read, report
 
     monkeypatch.chdir(tmp_path)
     state = tmp_path / "sim.sqlite"
@@ -323,8 +323,18 @@ def test_a_follow_up_reads_the_summary_sheet_of_its_workbook_once(
         return real(path)
 
     monkeypatch.setattr(report, "read_summary_facts", counted)
+    sheet_reads: list[Path] = []
+    real_sheet = book_read.findings_sheet_lines
+
+    def counted_sheet(path: Path) -> object:
+        sheet_reads.append(Path(path))
+        return real_sheet(path)
+
+    monkeypatch.setattr(book_read, "findings_sheet_lines", counted_sheet)
     extra = ["--yes"] if command == "rollback" else []
     code, _, err = run([command, str(results), "--simulate", "--simulator-state", str(state), "-q", *extra,
                         "--out", str(tmp_path / f"{command}.xlsx")], capsys)
     assert code in (0, 3), err
     assert [p for p in reads if p == results] == [results]
+    # its Findings sheet too: the markers carried over and the report's drift lines come from one reading
+    assert [p for p in sheet_reads if p == results] == [results]
