@@ -516,7 +516,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
         tasks, not_created = created_tasks(validation, ledger, target)
         if not tasks:
             raise InputError("{path}: the ledger shows no task created for any row of this workbook", path=path)
-        never = _never_created(validation, ledger, target, not_created)
+        never = _never_created(validation, ledger, target, not_created, language)
         stage_records = ledger.stages(target.ledger_endpoint, target.project_id)
         resolve_env = _SimulatedEnv(env) if target.simulator is not None else env
         with contextlib.closing(make_client(target, retry, sleep, pool_size=concurrency + 2)) as client:
@@ -535,7 +535,7 @@ def prepare_workbook(path: str | Path, target: Target, *, out_path: Path | None 
                 if where == "poll":
                     to_poll.append(task)
                 elif where == "run":
-                    problems = _row_errors(validation.findings, task.excel_row, validation.language)
+                    problems = _row_errors(validation.findings, task.excel_row, language)
                     missing = _missing_connection_fields(task.typed, language)
                     if problems:
                         task.fail(None, note(language, "note:row_has_errors", problems=problems))
@@ -655,13 +655,14 @@ def _counts(tasks: Sequence[TaskRow], not_created: Sequence[int]) -> dict[str, i
     return counts
 
 
-def _never_created(validation: Validation, ledger: L.Ledger, target: Target,
-                   rows: Sequence[int]) -> dict[int, dict[str, object]]:
-    """The rows without a task keep why: validation's errors, the workbook's result, the ledger's word."""
+def _never_created(validation: Validation, ledger: L.Ledger, target: Target, rows: Sequence[int],
+                   language: str = EN) -> dict[int, dict[str, object]]:
+    """The rows without a task keep why: validation's errors, the workbook's result, the ledger's
+    word (in `language`, the follow-up's, like every other note of the run)."""
     book = validation.book
     names = {r: _text(validation.rows[r].get("name")) or _text(book.cells.value(r, "name")) for r in rows}
     entries = ledger.lookup(target.ledger_endpoint, target.project_id, [n for n in names.values() if n])
-    return {r: never_created_columns(book, r, entries.get(names[r].lower()), validation.findings, validation.language)
+    return {r: never_created_columns(book, r, entries.get(names[r].lower()), validation.findings, language)
             for r in rows}
 
 

@@ -491,3 +491,21 @@ def test_an_error_is_english_in_str_and_said_in_the_runs_language() -> None:
     assert "记录的项目是p1" in nested.said("zh-cn") and "records the project p1" in str(nested)
     plain = InputError("a {brace} in a finished line")  # no values: braces are text
     assert str(plain) == plain.said("zh-cn") == "a {brace} in a finished line"
+
+
+def test_prepare_writes_a_rows_reasons_in_the_campaigns_language_not_the_templates(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A zh-cn template submitted with --language en-us is an en-us campaign: prepare's own
+    validation of it must not write the rows it leaves alone in the template's Chinese."""
+    monkeypatch.chdir(tmp_path)
+    state = tmp_path / "sim.sqlite"
+    book = _book(tmp_path, "zh-cn")
+    _, stdout, _ = run(["submit", str(book), "--simulate", "--simulator-state", str(state), "--yes", "--json",
+                        "--language", "en-us"], capsys)
+    results = Path(json.loads(stdout)["results_workbook"])
+    run(["prepare", str(results), "--simulate", "--simulator-state", str(state), "-q",
+         "--out", str(tmp_path / "p.xlsx")], capsys)
+    keys, rows, _ = _jobs(tmp_path / "p.xlsx")
+    invalid = [r for r in rows if r[keys.index("result")] == "INVALID"]
+    assert invalid and invalid[0][keys.index("error_msg")].startswith("Source Port must be from 1 to 65535; got 70000")
+    assert not any(CJK.search(str(r[keys.index("error_msg")] or "")) for r in rows)
