@@ -198,13 +198,14 @@ def plan_start(path: str | Path, target: Target, *, at: str | None = None, retry
         raise InputError("{path}: the ledger shows no task created for any row of this workbook", path=path)
     with contextlib.closing(make_client(target, retry, sleep)) as client:
         states = query_states(client, [r.task_id for r in created if r.task_id], language)
+    scrub = scrubber(target.secrets)  # the server's text, as status and submit scrub it
     for row in created:
         state = states[row.task_id]  # type: ignore[index]
         row.status = state.status
         precheck = stages.get(row.name.lower(), {}).get(L.STAGE_PRECHECK)
         if state.status is None:
             row.start, row.error_code = SKIPPED, state.error_code
-            row.error_msg = note(language, "note:task_unknown", reason=state.error_msg or msg("note:no_status"))
+            row.error_msg = note(language, "note:task_unknown", reason=scrub(state.error_msg) or msg("note:no_status"))
         elif state.status not in NOT_STARTED:
             row.start = STARTED
             row.error_msg = note(language, "note:already_started", status=state.status)

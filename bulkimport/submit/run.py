@@ -475,12 +475,13 @@ def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int,
     if not already:
         return
     language = options.language or EN
+    scrub = scrubber(target.secrets)  # server text, as `status` scrubs it
     try:
         with contextlib.closing(make_client(target, options.retry_policy(),
                                             timeout=(options.connect_timeout, options.timeout))) as client:
             states = query_states(client, [o.task_id for o in already.values() if o.task_id], language)
     except BulkImportError as exc:
-        reason = scrubber(target.secrets)(exc.said(language)) or msg("note:no_answer")
+        reason = scrub(exc.said(language)) or msg("note:no_answer")
         _status_not_asked(already, msg("note:why_query_failed", reason=reason), language)
         outcomes.update(already)
         return
@@ -489,7 +490,7 @@ def _ask_task_status(target: Target, options: SubmitOptions, outcomes: dict[int,
         if state.status:
             outcomes[row] = replace(o, task_status=state.status)
         else:
-            why = msg("note:why_task_unknown", reason=state.error_msg or msg("note:no_status"))
+            why = msg("note:why_task_unknown", reason=scrub(state.error_msg) or msg("note:no_status"))
             outcomes[row] = replace(o, task_status=None, error_msg=joined(language, (
                 o.error_msg, note(language, "note:status_not_asked", why=why))))
 
